@@ -1,0 +1,101 @@
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using Microsoft.CodeAnalysis;
+using TypedRpc.Generators.Emitting;
+using TypedRpc.Generators.Model;
+using TypedRpc.Generators.Parsing;
+
+namespace TypedRpc.Generators;
+
+/// <summary>
+/// The TypedRpc incremental generator. Pipeline: each <c>[AsyncSyncContract]</c> declaration is
+/// parsed into an equatable model plus diagnostics; the models feed the emitters (deduplicated by
+/// model equality, so edits that do not change a contract's shape emit nothing); the diagnostics
+/// are reported from their own branch with real locations, so <c>#pragma</c> can suppress them.
+/// </summary>
+[Generator(LanguageNames.CSharp)]
+public sealed class AsyncSyncContractGenerator : IIncrementalGenerator
+{
+    /// <inheritdoc />
+    public void Initialize(IncrementalGeneratorInitializationContext context)
+    {
+        var parseResults = context.SyntaxProvider
+            .ForAttributeWithMetadataName(ContractParser.ContractAttributeName, ContractParser.IsCandidate, ContractParser.Parse)
+            .WithTrackingName(TrackingNames.ParseResults);
+
+        var models = parseResults
+            .Select(static (result, _) => result.Model)
+            .Where(static model => model is not null)
+            .Select(static (model, _) => model!)
+            .WithTrackingName(TrackingNames.Models);
+
+        context.RegisterSourceOutput(models, static (spc, model) =>
+        {
+            spc.AddSource(model.HintStem + ".Contract.g.cs", ContractEmitter.Emit(model));
+            spc.AddSource(model.HintStem + ".Client.g.cs", ClientEmitter.Emit(model));
+            spc.AddSource(model.HintStem + ".Server.g.cs", ServerEmitter.Emit(model));
+        });
+
+        var diagnostics = parseResults
+            .Select(static (result, _) => result.Diagnostics)
+            .WithTrackingName(TrackingNames.Diagnostics);
+
+        context.RegisterSourceOutput(diagnostics, static (spc, items) =>
+        {
+            foreach (var item in items)
+            {
+                spc.ReportDiagnostic(item.ToDiagnostic());
+            }
+        });
+
+        // Service names must be unique across the compilation: the only cross-contract check.
+        var duplicates = parseResults
+            .Select(static (result, _) => result.ServiceName)
+            .Where(static entry => entry is not null)
+            .Select(static (entry, _) => entry!)
+            .Collect()
+            .WithTrackingName(TrackingNames.ServiceNames)
+            .Select(static (entries, _) => FindDuplicateServiceNames(entries))
+            .WithTrackingName(TrackingNames.DuplicateServiceNames);
+
+        context.RegisterSourceOutput(duplicates, static (spc, items) =>
+        {
+            foreach (var item in items)
+            {
+                spc.ReportDiagnostic(item.ToDiagnostic());
+            }
+        });
+    }
+
+    private static EquatableArray<DiagnosticInfo> FindDuplicateServiceNames(ImmutableArray<ServiceNameEntry> entries)
+    {
+        if (entries.Length < 2)
+        {
+            return EquatableArray<DiagnosticInfo>.Empty;
+        }
+
+        // Report every contract after the first that uses a name, ordered by declaration so the
+        // result does not depend on pipeline order.
+        var sorted = new List<ServiceNameEntry>(entries);
+        sorted.Sort(static (a, b) =>
+        {
+            var byFile = string.CompareOrdinal(a.Location?.FilePath, b.Location?.FilePath);
+            return byFile != 0 ? byFile : (a.Location?.TextSpan.Start ?? 0).CompareTo(b.Location?.TextSpan.Start ?? 0);
+        });
+        var first = new Dictionary<string, ServiceNameEntry>();
+        var result = ImmutableArray.CreateBuilder<DiagnosticInfo>();
+        foreach (var entry in sorted)
+        {
+            if (first.TryGetValue(entry.ServiceName, out var owner))
+            {
+                result.Add(DiagnosticInfo.Create(DiagnosticDescriptors.DuplicateServiceName, entry.Location, entry.ServiceName, entry.InterfaceType, owner.InterfaceType));
+            }
+            else
+            {
+                first.Add(entry.ServiceName, entry);
+            }
+        }
+
+        return result.ToImmutable().ToEquatableArray();
+    }
+}

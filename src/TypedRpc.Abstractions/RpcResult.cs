@@ -1,0 +1,103 @@
+using System;
+using System.Diagnostics.CodeAnalysis;
+
+namespace TypedRpc;
+
+/// <summary>
+/// The outcome of a call whose method returns <c>Task&lt;RpcResult&lt;T&gt;&gt;</c>: instead of throwing on
+/// a timeout, such a call returns <see cref="RpcResultState.Pending"/> with the correlation id
+/// by which the result can be fetched later; failures are values too.
+/// </summary>
+/// <typeparam name="T">The type of the reply.</typeparam>
+public readonly struct RpcResult<T>
+{
+    private readonly T _value;
+
+    private RpcResult(RpcResultState state, T value, RpcStatus status, string? correlationId)
+    {
+        State = state;
+        _value = value;
+        Status = status;
+        CorrelationId = correlationId;
+    }
+
+    /// <summary>A completed result carrying <paramref name="value"/>.</summary>
+    /// <param name="value">The reply.</param>
+    /// <param name="correlationId">The correlation id of the call, if known.</param>
+    public static RpcResult<T> Completed(T value, string? correlationId = null) =>
+        new(RpcResultState.Completed, value, RpcStatus.Ok, correlationId);
+
+    /// <summary>A pending result: the deadline passed, the reply may still come.</summary>
+    /// <param name="correlationId">The correlation id to fetch the result by later.</param>
+    /// <exception cref="ArgumentException"><paramref name="correlationId"/> is null or empty.</exception>
+    public static RpcResult<T> Pending(string correlationId)
+    {
+        if (string.IsNullOrEmpty(correlationId))
+        {
+            throw new ArgumentException("A pending result needs the correlation id to fetch it by.", nameof(correlationId));
+        }
+
+        return new(RpcResultState.Pending, default!, new RpcStatus(RpcStatusCode.DeadlineExceeded, "The reply has not arrived yet."), correlationId);
+    }
+
+    /// <summary>A failed result.</summary>
+    /// <param name="status">The status; must not be <see cref="RpcStatusCode.OK"/>.</param>
+    /// <param name="correlationId">The correlation id of the call, if known.</param>
+    /// <exception cref="ArgumentException"><paramref name="status"/> is OK.</exception>
+    public static RpcResult<T> Failed(RpcStatus status, string? correlationId = null)
+    {
+        if (status.StatusCode == RpcStatusCode.OK)
+        {
+            throw new ArgumentException("A failed result needs a status other than OK.", nameof(status));
+        }
+
+        return new(RpcResultState.Failed, default!, status, correlationId);
+    }
+
+    /// <summary>Whether the result is completed, pending or failed.</summary>
+    public RpcResultState State { get; }
+
+    /// <summary><see langword="true"/> when the reply arrived with a value.</summary>
+    public bool IsCompleted => State == RpcResultState.Completed;
+
+    /// <summary><see langword="true"/> when the deadline passed and the reply may still come.</summary>
+    public bool IsPending => State == RpcResultState.Pending;
+
+    /// <summary><see langword="true"/> when the call failed.</summary>
+    public bool IsFailed => State == RpcResultState.Failed;
+
+    /// <summary>The status: OK when completed, DeadlineExceeded when pending, the failure otherwise.</summary>
+    public RpcStatus Status { get; }
+
+    /// <summary>The correlation id of the call, when known (always set for a pending result).</summary>
+    public string? CorrelationId { get; }
+
+    /// <summary>The reply.</summary>
+    /// <exception cref="InvalidOperationException">The result is not completed.</exception>
+    public T Value => State == RpcResultState.Completed
+        ? _value
+        : throw new InvalidOperationException($"The result is {State}, not Completed; check {nameof(State)} or use {nameof(TryGetValue)}.");
+
+    /// <summary>Gets the reply when the result is completed.</summary>
+    /// <param name="value">The reply, or default.</param>
+    /// <returns><see langword="true"/> when the result is completed.</returns>
+    public bool TryGetValue([MaybeNullWhen(false)] out T value)
+    {
+        value = _value;
+        return State == RpcResultState.Completed;
+    }
+
+    /// <summary>Returns the reply, or throws the <see cref="RpcException"/> a plain call would have thrown.</summary>
+    /// <exception cref="RpcException">The result is pending or failed.</exception>
+    public T GetValueOrThrow() => State == RpcResultState.Completed
+        ? _value
+        : throw new RpcException(Status, CorrelationId);
+
+    /// <inheritdoc />
+    public override string ToString() => State switch
+    {
+        RpcResultState.Completed => $"Completed({_value})",
+        RpcResultState.Pending => $"Pending({CorrelationId})",
+        _ => $"Failed({Status})",
+    };
+}
