@@ -80,7 +80,7 @@ public sealed class AsyncSyncContractGenerator : IIncrementalGenerator
         sorted.Sort(static (a, b) =>
         {
             var byFile = string.CompareOrdinal(a.Location?.FilePath, b.Location?.FilePath);
-            return byFile != 0 ? byFile : (a.Location?.TextSpan.Start ?? 0).CompareTo(b.Location?.TextSpan.Start ?? 0);
+            return byFile != 0 ? byFile : (a.Location?.Start ?? 0).CompareTo(b.Location?.Start ?? 0);
         });
         var first = new Dictionary<string, ServiceNameEntry>();
         var result = ImmutableArray.CreateBuilder<DiagnosticInfo>();

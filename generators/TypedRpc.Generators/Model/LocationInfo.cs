@@ -1,25 +1,25 @@
 using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.Text;
 
 namespace TypedRpc.Generators.Model;
 
 /// <summary>
-/// A location as plain values: a <see cref="Location"/> holds its syntax tree, which must not be
-/// kept in the pipeline (it would pin old compilations and defeat caching).
+/// Where a diagnostic is reported. It keeps the real <see cref="Location"/> (with its syntax tree):
+/// a location rebuilt from a file path is an external location, which the compiler does not match
+/// against <c>#pragma warning</c> directives — so users could not suppress our diagnostics.
+/// Locations live only in the diagnostics half of a parse result, never in a
+/// <see cref="ContractModel"/>: the emit branch stays cached when only positions move.
+/// Equality is the location's own (same tree, same span), so an unchanged file compares equal.
 /// </summary>
-internal sealed record LocationInfo(string FilePath, TextSpan TextSpan, LinePositionSpan LineSpan)
+internal sealed record LocationInfo(Location Location)
 {
-    public Location ToLocation() => Location.Create(FilePath, TextSpan, LineSpan);
+    public string FilePath => Location.SourceTree?.FilePath ?? string.Empty;
 
-    public static LocationInfo? From(Location? location)
-    {
-        if (location is null || location.SourceTree is null)
-        {
-            return null;
-        }
+    public int Start => Location.SourceSpan.Start;
 
-        return new LocationInfo(location.SourceTree.FilePath, location.SourceSpan, location.GetLineSpan().Span);
-    }
+    public Location ToLocation() => Location;
+
+    public static LocationInfo? From(Location? location) =>
+        location is null || location.SourceTree is null ? null : new LocationInfo(location);
 
     public static LocationInfo? From(SyntaxNode? node) => node is null ? null : From(node.GetLocation());
 }

@@ -57,6 +57,12 @@ internal static class MethodParser
 
         // Parameters.
         var parameters = ImmutableArray.CreateBuilder<ParameterModel>(method.Parameters.Length);
+        var totalTokens = 0;
+        foreach (var parameter in method.Parameters)
+        {
+            totalTokens += KnownTypes.Is(parameter.Type, known.CancellationToken) ? 1 : 0;
+        }
+
         var tokenCount = 0;
         var optionsCount = 0;
         var keyCount = 0;
@@ -100,7 +106,7 @@ internal static class MethodParser
                         diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.MultipleCancellationTokens, parameterLocation, method.Name, "takes more than one CancellationToken"));
                         valid = false;
                     }
-                    else if (tokenCount == 1 && i != method.Parameters.Length - 1)
+                    else if (totalTokens == 1 && i != method.Parameters.Length - 1)
                     {
                         diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.MultipleCancellationTokens, parameterLocation, method.Name, "has a CancellationToken that is not its last parameter"));
                         valid = false;
