@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# TypedRpc build entry point.
+#   ./build.sh test    install prerequisites, build in Release, run every test project;
+#                      the last line is "tests: N passed, N failed, N skipped".
+#   ./build.sh demo    run the quickstart (embedded Kafka mock cluster + local redis-server).
+#   ./build.sh bench   run the benchmarks.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$ROOT"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+CONFIGURATION="${CONFIGURATION:-Release}"
+
+# Debian packages the tests and the demo need: the native Kafka client (Confluent.Kafka 1.9.3 is
+# used with Debian's librdkafka 2.0.2; see README "Prerequisites") and redis-server.
+APT_PACKAGES=(librdkafka1 librdkafka-dev redis-server)
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+ensure_apt_packages() {
+  local missing=()
+  for pkg in "${APT_PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+      missing+=("$pkg")
+    fi
+  done
+  if [ ${#missing[@]} -eq 0 ]; then
+    return 0
+  fi
+  log "installing ${missing[*]}"
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
+      log "need root (or sudo) to install: ${missing[*]}"; return 1
+    fi
+  fi
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 || log "apt-get update failed; trying the install anyway"
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+}
+
+ensure_dotnet() {
+  if ! command -v dotnet >/dev/null 2>&1; then
+    log "the .NET SDK (10.0) is required: https://dotnet.microsoft.com/download"
+    return 1
+  fi
+}
+
+# Sums the counters of every TRX file in $1 and prints "passed failed skipped".
+sum_trx() {
+  local dir="$1" passed=0 failed=0 skipped=0
+  shopt -s nullglob
+  for trx in "$dir"/*.trx; do
+    local counters
+    counters="$(grep -o '<Counters [^>]*>' "$trx" | head -n1)"
+    local p f n
+    p="$(sed -n 's/.* passed="\([0-9]*\)".*/\1/p' <<<"$counters")"
+    f="$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$counters")"
+    n="$(sed -n 's/.* notExecuted="\([0-9]*\)".*/\1/p' <<<"$counters")"
+    passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0})); skipped=$((skipped + ${n:-0}))
+  done
+  echo "$passed $failed $skipped"
+}
+
+cmd_test() {
+  ensure_dotnet
+  ensure_apt_packages
+  local results="$ROOT/.artifacts/test-results"
+  rm -rf "$results"; mkdir -p "$results"
+
+  log "building ($CONFIGURATION)"
+  if ! dotnet build "$ROOT/TypedRpc.sln" -c "$CONFIGURATION" -nologo -clp:ErrorsOnly >&2; then
+    log "build failed"
+    echo "tests: 0 passed, 1 failed, 0 skipped"
+    return 1
+  fi
+
+  local projects crashed=0
+  mapfile -t projects < <(grep -l '<IsTestProject>true</IsTestProject>' tests/*/*.csproj | sort)
+  for project in "${projects[@]}"; do
+    local name; name="$(basename "$project" .csproj)"
+    log "testing $name"
+    local before; before="$(find "$results" -name '*.trx' | wc -l)"
+    dotnet test "$project" -c "$CONFIGURATION" --no-build -nologo \
+      --logger "trx;LogFileName=$name.trx" --logger "console;verbosity=minimal" \
+      --results-directory "$results" >&2 || true
+    if [ "$(find "$results" -name '*.trx' | wc -l)" -eq "$before" ]; then
+      log "$name produced no results (crashed or failed to start)"
+      crashed=$((crashed + 1))
+    fi
+  done
+
+  local passed failed skipped
+  read -r passed failed skipped < <(sum_trx "$results")
+  failed=$((failed + crashed))
+  echo "tests: $passed passed, $failed failed, $skipped skipped"
+  [ "$failed" -eq 0 ]
+}
+
+cmd_demo() {
+  ensure_dotnet
+  if [ ! -f "$ROOT/samples/Quickstart/Quickstart.csproj" ]; then
+    log "the quickstart demo is not built yet (it arrives with the Kafka/Redis transport); run ./build.sh test meanwhile"
+    return 1
+  fi
+  ensure_apt_packages
+  dotnet run --project "$ROOT/samples/Quickstart/Quickstart.csproj" -c "$CONFIGURATION" -- "$@"
+}
+
+cmd_bench() {
+  ensure_dotnet
+  if [ ! -f "$ROOT/tests/TypedRpc.Benchmarks/TypedRpc.Benchmarks.csproj" ]; then
+    log "the benchmarks do not exist yet"
+    return 1
+  fi
+  ensure_apt_packages
+  dotnet run --project "$ROOT/tests/TypedRpc.Benchmarks/TypedRpc.Benchmarks.csproj" -c Release -- "$@"
+}
+
+usage() {
+  sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'
+}
+
+case "${1:-}" in
+  test) shift; cmd_test "$@" ;;
+  demo) shift; cmd_demo "$@" ;;
+  bench) shift; cmd_bench "$@" ;;
+  -h|--help|help) usage ;;
+  *) usage; exit 2 ;;
+esac
