@@ -87,8 +87,8 @@ public static class RpcContracts
         return true;
     }
 
-    /// <summary>The descriptors of every contract registered so far.</summary>
-    public static IReadOnlyCollection<RpcServiceDescriptor> Registered => (IReadOnlyCollection<RpcServiceDescriptor>)s_byType.Values;
+    /// <summary>A snapshot of the descriptors of every contract registered so far.</summary>
+    public static IReadOnlyCollection<RpcServiceDescriptor> Registered => new List<RpcServiceDescriptor>(s_byType.Values);
 
     private static class Registration<TContract>
         where TContract : class
