@@ -22,7 +22,7 @@ internal static class ServerEmitter
 
         w.WriteLine($"/// <summary>The base class of a TypedRpc server for <see cref=\"{contract.InterfaceType}\"/>: derive from it and override every method.</summary>");
         w.WriteLine(GeneratedCodeAttribute);
-        w.OpenBlock($"{Accessibility(contract)} abstract partial class {baseName} : global::TypedRpc.IRpcServiceBinding");
+        w.OpenBlock($"{Accessibility(contract)} abstract partial class {baseName} : global::TypedRpc.IRpcServiceBinding, global::TypedRpc.IRpcServiceDefinition");
         foreach (var method in contract.Methods)
         {
             var parameters = new List<string>();
@@ -40,6 +40,8 @@ internal static class ServerEmitter
             w.WriteLine();
         }
 
+        w.WriteLine($"static global::TypedRpc.RpcServiceDescriptor global::TypedRpc.IRpcServiceDefinition.ServiceDescriptor => {descriptor}.Service;");
+        w.WriteLine();
         w.WriteLine($"global::TypedRpc.RpcServiceDescriptor global::TypedRpc.IRpcServiceBinding.Descriptor => {descriptor}.Service;");
         w.WriteLine();
         w.WriteLine($"global::System.Threading.Tasks.ValueTask global::TypedRpc.IRpcServiceBinding.DispatchAsync(global::TypedRpc.RpcServerCall call) => {Generated(contract, "Dispatcher")}.DispatchAsync(this, call);");

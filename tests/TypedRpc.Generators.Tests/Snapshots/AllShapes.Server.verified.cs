@@ -10,7 +10,7 @@ namespace Shapes.Deep.Name
 {
     /// <summary>The base class of a TypedRpc server for <see cref="global::Shapes.Deep.Name.IShapes"/>: derive from it and override every method.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("TypedRpc.Generators", "1.0.0.0")]
-    public abstract partial class ShapesBase : global::TypedRpc.IRpcServiceBinding
+    public abstract partial class ShapesBase : global::TypedRpc.IRpcServiceBinding, global::TypedRpc.IRpcServiceDefinition
     {
         /// <summary>Handles <see cref="global::Shapes.Deep.Name.IShapes.PingAsync"/>.</summary>
         public abstract global::System.Threading.Tasks.Task PingAsync(global::TypedRpc.RpcServerCallContext context);
@@ -41,6 +41,8 @@ namespace Shapes.Deep.Name
 
         /// <summary>Handles <see cref="global::Shapes.Deep.Name.IShapes.TupleAsync"/>.</summary>
         public abstract global::System.Threading.Tasks.Task<(int Count, string Name)> TupleAsync(global::System.Collections.Generic.Dictionary<global::System.Guid, global::Shapes.Deep.Name.Item[]> index, byte[]? raw, global::TypedRpc.RpcServerCallContext context);
+
+        static global::TypedRpc.RpcServiceDescriptor global::TypedRpc.IRpcServiceDefinition.ServiceDescriptor => global::Shapes.Deep.Name.ShapesDescriptor.Service;
 
         global::TypedRpc.RpcServiceDescriptor global::TypedRpc.IRpcServiceBinding.Descriptor => global::Shapes.Deep.Name.ShapesDescriptor.Service;
 

@@ -8,10 +8,12 @@
 
 /// <summary>The base class of a TypedRpc server for <see cref="global::IGlobal"/>: derive from it and override every method.</summary>
 [global::System.CodeDom.Compiler.GeneratedCode("TypedRpc.Generators", "1.0.0.0")]
-internal abstract partial class GlobalBase : global::TypedRpc.IRpcServiceBinding
+internal abstract partial class GlobalBase : global::TypedRpc.IRpcServiceBinding, global::TypedRpc.IRpcServiceDefinition
 {
     /// <summary>Handles <see cref="global::IGlobal.HelloAsync"/>.</summary>
     public abstract global::System.Threading.Tasks.Task<string> HelloAsync(string name, global::TypedRpc.RpcServerCallContext context);
+
+    static global::TypedRpc.RpcServiceDescriptor global::TypedRpc.IRpcServiceDefinition.ServiceDescriptor => global::GlobalDescriptor.Service;
 
     global::TypedRpc.RpcServiceDescriptor global::TypedRpc.IRpcServiceBinding.Descriptor => global::GlobalDescriptor.Service;
 

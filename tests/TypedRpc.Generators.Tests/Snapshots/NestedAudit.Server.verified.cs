@@ -10,10 +10,12 @@ namespace Nesting
 {
     /// <summary>The base class of a TypedRpc server for <see cref="global::Nesting.Contracts.IAudit"/>: derive from it and override every method.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("TypedRpc.Generators", "1.0.0.0")]
-    internal abstract partial class ContractsAuditBase : global::TypedRpc.IRpcServiceBinding
+    internal abstract partial class ContractsAuditBase : global::TypedRpc.IRpcServiceBinding, global::TypedRpc.IRpcServiceDefinition
     {
         /// <summary>Handles <see cref="global::Nesting.Contracts.IAudit.RecordAsync"/>.</summary>
         public abstract global::System.Threading.Tasks.Task RecordAsync(string entry, global::TypedRpc.RpcServerCallContext context);
+
+        static global::TypedRpc.RpcServiceDescriptor global::TypedRpc.IRpcServiceDefinition.ServiceDescriptor => global::Nesting.ContractsAuditDescriptor.Service;
 
         global::TypedRpc.RpcServiceDescriptor global::TypedRpc.IRpcServiceBinding.Descriptor => global::Nesting.ContractsAuditDescriptor.Service;
 

@@ -10,10 +10,12 @@ namespace Nesting
 {
     /// <summary>The base class of a TypedRpc server for <see cref="global::Nesting.Contracts.Billing.IInvoices"/>: derive from it and override every method.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("TypedRpc.Generators", "1.0.0.0")]
-    public abstract partial class ContractsBillingInvoicesBase : global::TypedRpc.IRpcServiceBinding
+    public abstract partial class ContractsBillingInvoicesBase : global::TypedRpc.IRpcServiceBinding, global::TypedRpc.IRpcServiceDefinition
     {
         /// <summary>Handles <see cref="global::Nesting.Contracts.Billing.IInvoices.TotalAsync"/>.</summary>
         public abstract global::System.Threading.Tasks.Task<decimal> TotalAsync(string customer, global::TypedRpc.RpcServerCallContext context);
+
+        static global::TypedRpc.RpcServiceDescriptor global::TypedRpc.IRpcServiceDefinition.ServiceDescriptor => global::Nesting.ContractsBillingInvoicesDescriptor.Service;
 
         global::TypedRpc.RpcServiceDescriptor global::TypedRpc.IRpcServiceBinding.Descriptor => global::Nesting.ContractsBillingInvoicesDescriptor.Service;
 

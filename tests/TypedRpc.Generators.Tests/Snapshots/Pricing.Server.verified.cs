@@ -10,7 +10,7 @@ namespace Acme.Pricing
 {
     /// <summary>The base class of a TypedRpc server for <see cref="global::Acme.Pricing.IPricingService"/>: derive from it and override every method.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("TypedRpc.Generators", "1.0.0.0")]
-    public abstract partial class PricingServiceBase : global::TypedRpc.IRpcServiceBinding
+    public abstract partial class PricingServiceBase : global::TypedRpc.IRpcServiceBinding, global::TypedRpc.IRpcServiceDefinition
     {
         /// <summary>Handles <see cref="global::Acme.Pricing.IPricingService.GetQuoteAsync"/>.</summary>
         public abstract global::System.Threading.Tasks.Task<global::Acme.Pricing.Quote> GetQuoteAsync(global::Acme.Pricing.QuoteRequest request, global::TypedRpc.RpcServerCallContext context);
@@ -23,6 +23,8 @@ namespace Acme.Pricing
 
         /// <summary>Handles <see cref="global::Acme.Pricing.IPricingService.CancelOrderAsync"/>.</summary>
         public abstract global::System.Threading.Tasks.Task CancelOrderAsync(string orderId, global::TypedRpc.RpcServerCallContext context);
+
+        static global::TypedRpc.RpcServiceDescriptor global::TypedRpc.IRpcServiceDefinition.ServiceDescriptor => global::Acme.Pricing.PricingServiceDescriptor.Service;
 
         global::TypedRpc.RpcServiceDescriptor global::TypedRpc.IRpcServiceBinding.Descriptor => global::Acme.Pricing.PricingServiceDescriptor.Service;
 

@@ -51,6 +51,17 @@ public sealed class DescriptorTests
     }
 
     [Fact]
+    public void AServerClass_NamesItsContractThroughItsType()
+    {
+        Assert.Same(ShapesDescriptor.Service, DescriptorOf<ShapesService>());
+        Assert.Same(OuterNestedDescriptor.Service, DescriptorOf<NestedService>());
+        Assert.Same(ShapesDescriptor.Service, ((IRpcServiceBinding)new ShapesService()).Descriptor);
+    }
+
+    private static RpcServiceDescriptor DescriptorOf<T>()
+        where T : IRpcServiceDefinition => T.ServiceDescriptor;
+
+    [Fact]
     public void ContractsInAnotherAssembly_RegisterThroughTheirModuleInitializer()
     {
         Assert.True(RpcContracts.TryGetDescriptor(typeof(Quickstart.Contracts.IPricingService), out var descriptor));
