@@ -1,0 +1,69 @@
+using System;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace TypedRpc.Transport;
+
+/// <summary>Handles one request delivered to a server; the transport acknowledges it (commits) when the returned task completes.</summary>
+/// <param name="request">The request.</param>
+/// <param name="cancellationToken">Signalled when the subscription stops.</param>
+/// <returns>A task that completes when the request is fully handled (its reply handed to the transport).</returns>
+public delegate ValueTask RpcRequestHandler(RpcRequest request, CancellationToken cancellationToken);
+
+/// <summary>Handles one reply message delivered to a caller instance.</summary>
+/// <param name="reply">The reply.</param>
+/// <param name="cancellationToken">Signalled when the subscription stops.</param>
+/// <returns>A task that completes when the reply is handled.</returns>
+public delegate ValueTask RpcReplyHandler(RpcReply reply, CancellationToken cancellationToken);
+
+/// <summary>
+/// Moves requests and replies between instances. Implemented over Kafka, and in memory for
+/// tests. The engine never sees the broker: this interface and <see cref="RpcRequest"/> /
+/// <see cref="RpcReply"/> are all it knows.
+/// </summary>
+/// <remarks>
+/// Delivery is at least once: a request may be delivered again (after a crash or a rebalance),
+/// which the engine handles with claims. A record the transport cannot decode at all is the
+/// transport's to dead-letter or log; it must never stop delivery.
+/// </remarks>
+public interface IRpcTransport
+{
+    /// <summary>Sends a request to the service's request destination; completes when the transport has accepted it.</summary>
+    /// <param name="service">The contract.</param>
+    /// <param name="request">The request.</param>
+    /// <param name="cancellationToken">Cancels the send.</param>
+    /// <returns>A task that completes when the request is durably accepted.</returns>
+    ValueTask SendRequestAsync(RpcServiceDescriptor service, RpcRequest request, CancellationToken cancellationToken);
+
+    /// <summary>Sends a reply message to a caller's reply address; completes when the transport has accepted it.</summary>
+    /// <param name="address">The caller's reply address (from the request).</param>
+    /// <param name="reply">The reply.</param>
+    /// <param name="cancellationToken">Cancels the send.</param>
+    /// <returns>A task that completes when the reply is durably accepted.</returns>
+    ValueTask SendReplyAsync(RpcReplyAddress address, RpcReply reply, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Starts consuming the service's requests as one member of the service's server group:
+    /// each request goes to one member. Disposing the subscription stops consuming; requests
+    /// not yet acknowledged are delivered again to another member.
+    /// </summary>
+    /// <param name="service">The contract.</param>
+    /// <param name="handler">Handles each request.</param>
+    /// <param name="cancellationToken">Cancels the start.</param>
+    /// <returns>The subscription.</returns>
+    ValueTask<IAsyncDisposable> SubscribeRequestsAsync(RpcServiceDescriptor service, RpcRequestHandler handler, CancellationToken cancellationToken);
+
+    /// <summary>Starts consuming this instance's replies.</summary>
+    /// <param name="instanceId">The caller instance's id.</param>
+    /// <param name="handler">Handles each reply message.</param>
+    /// <param name="cancellationToken">Cancels the start.</param>
+    /// <returns>The subscription, with the address requests should name.</returns>
+    ValueTask<IRpcReplySubscription> SubscribeRepliesAsync(string instanceId, RpcReplyHandler handler, CancellationToken cancellationToken);
+}
+
+/// <summary>A running reply subscription.</summary>
+public interface IRpcReplySubscription : IAsyncDisposable
+{
+    /// <summary>The address that reaches this subscription; put in each request's <see cref="RpcRequest.ReplyTo"/>.</summary>
+    RpcReplyAddress Address { get; }
+}
