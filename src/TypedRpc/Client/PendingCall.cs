@@ -1,0 +1,105 @@
+using System;
+using System.Threading;
+using TypedRpc.Transport;
+
+namespace TypedRpc.Client;
+
+/// <summary>
+/// A call waiting for its reply: an entry of the pending-call table and of the timer wheel. The
+/// state moves once, atomically, from waiting to a terminal state; everything that ends a call
+/// (reply, deadline, cancellation, failure, shutdown) goes through <see cref="TryFinish"/>, so
+/// the table entry, the timer, the cancellation registrations and the in-flight slot are released
+/// exactly once.
+/// </summary>
+internal abstract class PendingCall : TimerWheel.Entry
+{
+    private int _state;
+    private CancellationTokenRegistration _callerRegistration;
+    private CancellationTokenRegistration _optionsRegistration;
+
+    protected PendingCall(RpcClient client, CorrelationId id, RpcMethodDescriptor? method, long deadlineMs)
+    {
+        Client = client;
+        Id = id;
+        Method = method;
+        DeadlineMs = deadlineMs;
+    }
+
+    public RpcClient Client { get; }
+
+    public CorrelationId Id { get; }
+
+    /// <summary>The method, or <see langword="null"/> for a result watcher.</summary>
+    public RpcMethodDescriptor? Method { get; }
+
+    /// <summary>The deadline on the <see cref="TimerWheel.NowMs"/> clock.</summary>
+    public long DeadlineMs { get; set; }
+
+    public volatile CallPhase Phase;
+
+    /// <summary>Whether the one-time <c>ExtendByMs</c> extension was used.</summary>
+    public bool Extended;
+
+    /// <summary>Whether the call holds an in-flight slot to give back.</summary>
+    public bool HoldsSlot;
+
+    public CallState State => (CallState)Volatile.Read(ref _state);
+
+    public bool IsTerminal => Volatile.Read(ref _state) >= (int)CallState.Completed;
+
+    /// <summary>The token that cancelled the call, for the exception the caller sees.</summary>
+    public CancellationToken CancelledBy { get; private set; }
+
+    /// <summary>Offers a reply message; <see langword="false"/> when the call refuses it (already ended).</summary>
+    public abstract bool TryDeliver(RpcReply reply);
+
+    /// <summary>Ends the call locally with <paramref name="status"/> (timeout, failure, shutdown).</summary>
+    public abstract bool TryEnd(CallState state, RpcStatus status);
+
+    public void RegisterCancellation(CancellationToken callerToken, CancellationToken optionsToken)
+    {
+        if (callerToken.CanBeCanceled)
+        {
+            _callerRegistration = callerToken.UnsafeRegister(static (state, token) => ((PendingCall)state!).OnCancelled(token), this);
+        }
+
+        if (optionsToken.CanBeCanceled && optionsToken != callerToken)
+        {
+            _optionsRegistration = optionsToken.UnsafeRegister(static (state, token) => ((PendingCall)state!).OnCancelled(token), this);
+        }
+    }
+
+    public override void OnExpired() => Client.OnCallExpired(this);
+
+    /// <summary>Moves from a waiting state to <paramref name="terminal"/>; only the first caller wins.</summary>
+    protected bool TryFinish(CallState terminal)
+    {
+        while (true)
+        {
+            var current = Volatile.Read(ref _state);
+            if (current >= (int)CallState.Completed)
+            {
+                return false;
+            }
+
+            if (Interlocked.CompareExchange(ref _state, (int)terminal, current) == current)
+            {
+                Client.Release(this);
+                // Disposing a registration from inside its own callback is safe: it does not wait for itself.
+                _callerRegistration.Dispose();
+                _optionsRegistration.Dispose();
+                return true;
+            }
+        }
+    }
+
+    /// <summary>Moves WaitingFirst → WaitingNext (streams).</summary>
+    protected void MarkWaitingNext() =>
+        Interlocked.CompareExchange(ref _state, (int)CallState.WaitingNext, (int)CallState.WaitingFirst);
+
+    private void OnCancelled(CancellationToken token)
+    {
+        CancelledBy = token;
+        TryEnd(CallState.Cancelled, new RpcStatus(RpcStatusCode.Cancelled, "The call was cancelled by the caller."));
+    }
+}

@@ -1,0 +1,754 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Runtime.CompilerServices;
+using System.Threading;
+using System.Threading.Channels;
+using System.Threading.Tasks;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using TypedRpc.Client;
+using TypedRpc.Diagnostics;
+using TypedRpc.Ownership;
+using TypedRpc.Serialization;
+using TypedRpc.Transport;
+
+namespace TypedRpc;
+
+/// <summary>
+/// The caller side of TypedRpc: sends calls through an <see cref="IRpcTransport"/> and completes
+/// each waiting call when its reply arrives. Generated proxies call it as their
+/// <see cref="IRpcInvoker"/>; <see cref="IRpcResults"/> fetches results by correlation id.
+/// </summary>
+/// <remarks>
+/// Per call: a correlation id; a waiter in the pending-call table before anything is sent; the
+/// owner recorded in the ownership store (bounded by <see cref="TypedRpcOptions.StoreOperationTimeout"/>);
+/// the request handed to the transport; the wait bounded by the deadline (one timing wheel for
+/// all calls) and the caller's tokens. A reply no waiter accepts is forwarded to its owner, or
+/// stored and handed to the <see cref="IUnmatchedReplyHandler"/>.
+/// </remarks>
+public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
+{
+    private readonly IRpcTransport _transport;
+    private readonly IRpcOwnershipStore? _store;
+    private readonly IRpcSerializer _serializer;
+    private readonly IUnmatchedReplyHandler? _unmatchedHandler;
+    private readonly TypedRpcOptions _options;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<CorrelationId, PendingCall> _pending = new();
+    private readonly ConcurrentDictionary<CorrelationId, TaskCompletionSource> _watchers = new();
+    private readonly TimerWheel _wheel = new();
+    private readonly SemaphoreSlim _slots;
+    private readonly SemaphoreSlim _startLock = new(1, 1);
+    private IRpcReplySubscription? _replies;
+    private IAsyncDisposable? _wakeUps;
+    private RpcReplyAddress _replyAddress;
+    private volatile bool _started;
+    private volatile bool _stopped;
+
+    /// <summary>Creates a client.</summary>
+    /// <param name="transport">Carries requests and replies.</param>
+    /// <param name="serializer">Encodes arguments and decodes replies.</param>
+    /// <param name="options">Settings; validated here.</param>
+    /// <param name="store">The ownership store, or <see langword="null"/> to run without one (no forwarding, no stored results).</param>
+    /// <param name="unmatchedHandler">Receives replies no waiter accepted, or <see langword="null"/>.</param>
+    /// <param name="logger">The logger, or <see langword="null"/>.</param>
+    /// <exception cref="ArgumentException">An option is invalid (the message names it).</exception>
+    public RpcClient(IRpcTransport transport, IRpcSerializer serializer, TypedRpcOptions options,
+        IRpcOwnershipStore? store = null, IUnmatchedReplyHandler? unmatchedHandler = null, ILogger<RpcClient>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(transport);
+        ArgumentNullException.ThrowIfNull(serializer);
+        ArgumentNullException.ThrowIfNull(options);
+        var problems = TypedRpcOptionsValidator.Problems(options);
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException(string.Join(" ", problems), nameof(options));
+        }
+
+        _transport = transport;
+        _serializer = serializer;
+        _options = options;
+        _store = options.EnableOwnership ? store : null;
+        _unmatchedHandler = unmatchedHandler;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _slots = new SemaphoreSlim(options.MaxPendingCalls, options.MaxPendingCalls);
+    }
+
+    /// <summary>This instance's id.</summary>
+    public string InstanceId => _options.InstanceId;
+
+    /// <summary>The number of calls waiting for replies.</summary>
+    public int PendingCount => _pending.Count;
+
+    /// <summary>Where this instance's replies arrive (empty until started).</summary>
+    public RpcReplyAddress ReplyAddress => _replyAddress;
+
+    /// <summary>Subscribes to this instance's replies and wake-ups. Called by the host; the first call starts it too.</summary>
+    /// <param name="cancellationToken">Cancels the start.</param>
+    /// <returns>A task that completes when the client can receive replies.</returns>
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (_started)
+        {
+            return;
+        }
+
+        await _startLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_started)
+            {
+                return;
+            }
+
+            ObjectDisposedException.ThrowIf(_stopped, this);
+            _replies = await _transport.SubscribeRepliesAsync(_options.InstanceId, OnReplyAsync, cancellationToken).ConfigureAwait(false);
+            _replyAddress = _replies.Address;
+            if (_store is not null)
+            {
+                _wakeUps = await _store.SubscribeWakeUpsAsync(_options.InstanceId, OnWakeUpAsync, cancellationToken).ConfigureAwait(false);
+            }
+
+            _started = true;
+            Log.ClientStarted(_logger, _options.InstanceId, _replyAddress.ToString());
+        }
+        finally
+        {
+            _startLock.Release();
+        }
+    }
+
+    /// <summary>Stops receiving replies and fails every pending call with <see cref="RpcStatusCode.Unavailable"/>.</summary>
+    /// <param name="cancellationToken">Unused; stopping does not wait for replies.</param>
+    /// <returns>A task that completes when stopped.</returns>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_stopped)
+        {
+            return;
+        }
+
+        _stopped = true;
+        Log.ClientStopping(_logger, _options.InstanceId, _pending.Count);
+        var status = new RpcStatus(RpcStatusCode.Unavailable, "The client is shutting down.");
+        foreach (var call in _pending.Values)
+        {
+            call.TryEnd(CallState.Failed, status);
+        }
+
+        if (_wakeUps is not null)
+        {
+            await _wakeUps.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (_replies is not null)
+        {
+            await _replies.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _wheel.Dispose();
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync() => await StopAsync(CancellationToken.None).ConfigureAwait(false);
+
+    /// <inheritdoc />
+    public async ValueTask<TResult> InvokeAsync<TArgs, TResult>(RpcMethodDescriptor method, TArgs args, RpcCallOptions options, CancellationToken cancellationToken)
+        where TArgs : struct, IRpcArguments
+    {
+        CheckKind(method, RpcMethodKind.Unary);
+        var outcome = await CallAsync(method, args, options, cancellationToken).ConfigureAwait(false);
+        var reply = Unwrap(outcome, method);
+        return PayloadCodec.DecodeValue<TResult>(reply.Payload, _serializer, reply.Id);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask InvokeNoResultAsync<TArgs>(RpcMethodDescriptor method, TArgs args, RpcCallOptions options, CancellationToken cancellationToken)
+        where TArgs : struct, IRpcArguments
+    {
+        CheckKind(method, RpcMethodKind.NoResult);
+        var outcome = await CallAsync(method, args, options, cancellationToken).ConfigureAwait(false);
+        Unwrap(outcome, method);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<RpcResult<TResult>> InvokeForResultAsync<TArgs, TResult>(RpcMethodDescriptor method, TArgs args, RpcCallOptions options, CancellationToken cancellationToken)
+        where TArgs : struct, IRpcArguments
+    {
+        CheckKind(method, RpcMethodKind.Unary);
+        var outcome = await CallAsync(method, args, options, cancellationToken).ConfigureAwait(false);
+        var id = outcome.Id.ToString();
+        switch (outcome.Outcome.State)
+        {
+            case CallState.TimedOut:
+                return RpcResult<TResult>.Pending(id);
+            case CallState.Cancelled:
+                throw new OperationCanceledException("The call was cancelled by the caller.", outcome.CancelledBy);
+            case CallState.Completed when outcome.Outcome.Status.StatusCode == RpcStatusCode.OK:
+                try
+                {
+                    return RpcResult<TResult>.Completed(PayloadCodec.DecodeValue<TResult>(outcome.Outcome.Reply!.Payload, _serializer, outcome.Id), id);
+                }
+                catch (RpcException ex)
+                {
+                    return RpcResult<TResult>.Failed(ex.Status, id);
+                }
+
+            default:
+                return RpcResult<TResult>.Failed(outcome.Outcome.Status, id);
+        }
+    }
+
+    /// <inheritdoc />
+    public IAsyncEnumerable<TResult> InvokeStreaming<TArgs, TResult>(RpcMethodDescriptor method, TArgs args, RpcCallOptions options, CancellationToken cancellationToken)
+        where TArgs : struct, IRpcArguments
+    {
+        CheckKind(method, RpcMethodKind.ServerStreaming);
+        return StreamAsync<TArgs, TResult>(method, args, options, cancellationToken, default);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<RpcResult<T>> GetAsync<T>(string correlationId, CancellationToken cancellationToken = default)
+    {
+        var id = ParseId(correlationId);
+        var store = RequireStore();
+        IReadOnlyList<RpcReply> replies;
+        try
+        {
+            replies = await store.GetRepliesAsync(id, cancellationToken).AsTask().WaitAsync(_options.StoreOperationTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            throw new RpcException(new RpcStatus(RpcStatusCode.Unavailable, "The ownership store could not be read: " + ex.Message), correlationId, ex);
+        }
+
+        return ToResult<T>(id, replies);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<RpcResult<T>> WaitAsync<T>(string correlationId, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(timeout, TimeSpan.Zero);
+        var id = ParseId(correlationId);
+        RequireStore();
+        var until = TimerWheel.NowMs + (long)timeout.TotalMilliseconds;
+        var watcher = _watchers.GetOrAdd(id, static _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        try
+        {
+            // Take over ownership so a reply read by another instance is forwarded here.
+            await EnsureStartedAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await _store!.RegisterOwnerAsync(id, new RpcOwner(InstanceId, _replyAddress), timeout + _options.OwnerGracePeriod, cancellationToken)
+                    .AsTask().WaitAsync(_options.StoreOperationTimeout, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                throw new RpcException(new RpcStatus(RpcStatusCode.Unavailable, "The ownership store could not be written: " + ex.Message), correlationId, ex);
+            }
+
+            var poll = 50;
+            while (true)
+            {
+                var result = await GetAsync<T>(correlationId, cancellationToken).ConfigureAwait(false);
+                var remaining = until - TimerWheel.NowMs;
+                if (!result.IsPending || remaining <= 0)
+                {
+                    return result;
+                }
+
+                // Woken by a reply or a forward; poll as a fallback (a wake-up can be missed while the store restarts).
+                await Task.WhenAny(watcher.Task, Task.Delay((int)Math.Min(remaining, poll), cancellationToken)).ConfigureAwait(false);
+                cancellationToken.ThrowIfCancellationRequested();
+                poll = Math.Min(poll * 2, 1_000);
+            }
+        }
+        finally
+        {
+            _watchers.TryRemove(new KeyValuePair<CorrelationId, TaskCompletionSource>(id, watcher));
+        }
+    }
+
+    internal void Release(PendingCall call)
+    {
+        _pending.TryRemove(new KeyValuePair<CorrelationId, PendingCall>(call.Id, call));
+        _wheel.Cancel(call);
+        if (call.HoldsSlot)
+        {
+            call.HoldsSlot = false;
+            _slots.Release();
+        }
+    }
+
+    internal void Rearm(PendingCall call, long dueMs) => _wheel.Schedule(call, dueMs);
+
+    /// <summary>Called on the wheel thread when a call's timer fires.</summary>
+    internal void OnCallExpired(PendingCall call)
+    {
+        if (call.IsTerminal)
+        {
+            return;
+        }
+
+        var now = TimerWheel.NowMs;
+        if (call.Phase == CallPhase.RegisteringOwner && now < call.DeadlineMs)
+        {
+            call.TryEnd(CallState.Failed, new RpcStatus(RpcStatusCode.Unavailable,
+                $"The ownership store did not record the call within {_options.StoreOperationTimeout.TotalMilliseconds:0} ms."));
+            return;
+        }
+
+        if (call is StreamCall { State: CallState.WaitingNext } stream)
+        {
+            stream.TryEnd(CallState.TimedOut, new RpcStatus(RpcStatusCode.DeadlineExceeded, $"No stream message arrived for {stream.IdleTimeoutMs} ms."));
+            return;
+        }
+
+        // Checking the store is I/O: leave the wheel thread.
+        ThreadPool.UnsafeQueueUserWorkItem(static state => _ = state.client.OnDeadlineAsync(state.call), (client: this, call), preferLocal: false);
+    }
+
+    private async Task OnDeadlineAsync(PendingCall call)
+    {
+        // A reply forwarded through the store may be waiting there although its wake-up was lost.
+        if (_store is not null && call is UnaryCall)
+        {
+            try
+            {
+                var replies = await _store.GetRepliesAsync(call.Id, CancellationToken.None).AsTask().WaitAsync(_options.StoreOperationTimeout).ConfigureAwait(false);
+                foreach (var reply in replies)
+                {
+                    call.TryDeliver(reply);
+                }
+            }
+            catch (Exception ex)
+            {
+                Log.StoreCheckFailed(_logger, ex, call.Id);
+            }
+
+            if (call.IsTerminal)
+            {
+                return;
+            }
+        }
+
+        var method = call.Method;
+        if (!call.Extended && method is not null && method.ExtendBy > TimeSpan.Zero && call.State == CallState.WaitingFirst)
+        {
+            call.Extended = true;
+            call.DeadlineMs = TimerWheel.NowMs + (long)method.ExtendBy.TotalMilliseconds;
+            _wheel.Schedule(call, call.DeadlineMs);
+            return;
+        }
+
+        call.TryEnd(CallState.TimedOut, new RpcStatus(RpcStatusCode.DeadlineExceeded, "No reply arrived before the deadline."));
+    }
+
+    private readonly record struct CallResult(CorrelationId Id, CallOutcome Outcome, CancellationToken CancelledBy);
+
+    private async ValueTask<CallResult> CallAsync<TArgs>(RpcMethodDescriptor method, TArgs args, RpcCallOptions options, CancellationToken cancellationToken)
+        where TArgs : struct, IRpcArguments
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        options.CancellationToken.ThrowIfCancellationRequested();
+        await EnsureStartedAsync(cancellationToken).ConfigureAwait(false);
+
+        var (deadlineMs, deadlineUnixMs) = Deadline(method, options);
+        var id = options.IdempotencyKey is { } key ? CorrelationId.FromIdempotencyKey(method.FullName, key) : CorrelationId.NewId();
+
+        // An idempotent call already in flight on this instance is joined, not sent again.
+        if (options.IdempotencyKey is not null && _pending.TryGetValue(id, out var existing) && existing is UnaryCall joined)
+        {
+            var joinedOutcome = await joined.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
+            return new CallResult(id, joinedOutcome, joined.CancelledBy);
+        }
+
+        var call = new UnaryCall(this, id, method, deadlineMs);
+        await AcquireSlotAsync(call, deadlineMs, cancellationToken, options.CancellationToken).ConfigureAwait(false);
+        Register(call);
+        call.RegisterCancellation(cancellationToken, options.CancellationToken);
+
+        // Encoding is the caller's code (serializers, argument types): its errors are the caller's.
+        PooledBufferWriter payload;
+        try
+        {
+            payload = PayloadCodec.EncodeArguments(args, _serializer);
+        }
+        catch (Exception ex)
+        {
+            call.TryEnd(CallState.Failed, default);
+            throw new RpcException(new RpcStatus(RpcStatusCode.InvalidArgument, "The arguments could not be serialized: " + ex.Message), id.ToString(), ex);
+        }
+
+        _ = SendAsync(call, method, args.Key, payload, deadlineUnixMs, options);
+        var outcome = await call.Completion.ConfigureAwait(false);
+        return new CallResult(id, outcome, call.CancelledBy);
+    }
+
+    private async IAsyncEnumerable<TResult> StreamAsync<TArgs, TResult>(RpcMethodDescriptor method, TArgs args, RpcCallOptions options,
+        CancellationToken cancellationToken, [EnumeratorCancellation] CancellationToken enumeratorToken)
+        where TArgs : struct, IRpcArguments
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        enumeratorToken.ThrowIfCancellationRequested();
+        await EnsureStartedAsync(cancellationToken).ConfigureAwait(false);
+        var (deadlineMs, deadlineUnixMs) = Deadline(method, options);
+        var id = options.IdempotencyKey is { } key ? CorrelationId.FromIdempotencyKey(method.FullName, key) : CorrelationId.NewId();
+        var idle = (long)(_options.StreamIdleTimeout ?? options.Timeout ?? method.Timeout ?? method.Service.DefaultTimeout ?? _options.DefaultTimeout).TotalMilliseconds;
+        var call = new StreamCall(this, id, method, deadlineMs, idle);
+        await AcquireSlotAsync(call, deadlineMs, cancellationToken, options.CancellationToken).ConfigureAwait(false);
+        Register(call);
+        call.RegisterCancellation(cancellationToken, enumeratorToken);
+
+        // The options' token is a third source of cancellation; it is rare, so it gets its own registration.
+        using var optionsRegistration = options.CancellationToken.CanBeCanceled
+            ? options.CancellationToken.UnsafeRegister(static s => ((StreamCall)s!).TryEnd(CallState.Cancelled, new RpcStatus(RpcStatusCode.Cancelled, "The call was cancelled by the caller.")), call)
+            : default;
+
+        PooledBufferWriter payload;
+        try
+        {
+            payload = PayloadCodec.EncodeArguments(args, _serializer);
+        }
+        catch (Exception ex)
+        {
+            call.TryEnd(CallState.Failed, default);
+            throw new RpcException(new RpcStatus(RpcStatusCode.InvalidArgument, "The arguments could not be serialized: " + ex.Message), id.ToString(), ex);
+        }
+
+        _ = SendAsync(call, method, args.Key, payload, deadlineUnixMs, options);
+        try
+        {
+            var reader = call.Messages;
+            while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
+            {
+                while (reader.TryRead(out var message))
+                {
+                    if (message.HasValue)
+                    {
+                        TResult item;
+                        try
+                        {
+                            item = PayloadCodec.DecodeValue<TResult>(message.Payload, _serializer, id);
+                        }
+                        catch (RpcException)
+                        {
+                            call.TryEnd(CallState.Failed, new RpcStatus(RpcStatusCode.DataLoss, "A stream message could not be decoded."));
+                            throw;
+                        }
+
+                        yield return item;
+                    }
+
+                    if (message.Status != RpcStatusCode.OK)
+                    {
+                        throw new RpcException(message.ToStatus(), id.ToString());
+                    }
+
+                    if (message.IsEnd)
+                    {
+                        yield break;
+                    }
+                }
+            }
+
+            // The channel closed without the server's end message: the call ended locally.
+            if (call.State == CallState.Cancelled)
+            {
+                throw new OperationCanceledException("The stream was cancelled by the caller.", call.CancelledBy);
+            }
+
+            throw new RpcException(call.LocalEnd ?? new RpcStatus(RpcStatusCode.Unknown, "The stream ended."), id.ToString());
+        }
+        finally
+        {
+            // The consumer stopped early (break, dispose, exception): release the waiter now.
+            call.TryEnd(CallState.Cancelled, new RpcStatus(RpcStatusCode.Cancelled, "The consumer stopped reading the stream."));
+        }
+    }
+
+    private async Task SendAsync(PendingCall call, RpcMethodDescriptor method, string? key, PooledBufferWriter payload, long deadlineUnixMs, RpcCallOptions options)
+    {
+        try
+        {
+            if (_store is not null)
+            {
+                call.Phase = CallPhase.RegisteringOwner;
+                // The wheel bounds the store operation: the call's timer fires at the store timeout
+                // (or the deadline, if sooner) while the owner is being recorded.
+                var storeDue = Math.Min(call.DeadlineMs, TimerWheel.NowMs + (long)_options.StoreOperationTimeout.TotalMilliseconds);
+                _wheel.Schedule(call, storeDue);
+                try
+                {
+                    var ttl = TimeSpan.FromMilliseconds(Math.Max(0, call.DeadlineMs - TimerWheel.NowMs)) + method.ExtendBy + _options.OwnerGracePeriod;
+                    await _store.RegisterOwnerAsync(call.Id, new RpcOwner(InstanceId, _replyAddress), ttl, CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (_options.WhenStoreUnavailable == StoreFailureMode.SendWithoutOwnership)
+                {
+                    Log.OwnershipSkipped(_logger, ex, call.Id);
+                }
+
+                if (call.IsTerminal)
+                {
+                    return;
+                }
+
+                call.Phase = CallPhase.Waiting;
+                _wheel.Schedule(call, call.DeadlineMs);
+            }
+
+            var request = new RpcRequest
+            {
+                Id = call.Id,
+                Service = method.Service.ServiceName,
+                Method = method.Name,
+                ReplyTo = _replyAddress,
+                Owner = InstanceId,
+                DeadlineUnixMs = deadlineUnixMs,
+                Payload = payload.WrittenMemory,
+                Key = key,
+                Headers = options.Headers,
+            };
+            await _transport.SendRequestAsync(method.Service, request, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            Log.SendFailed(_logger, ex, call.Id, method.FullName);
+            call.TryEnd(CallState.Failed, new RpcStatus(RpcStatusCode.Unavailable, "The call could not be sent: " + ex.Message));
+        }
+        finally
+        {
+            payload.Dispose();
+        }
+    }
+
+    private void Register(PendingCall call)
+    {
+        call.Phase = CallPhase.Waiting;
+        if (!_pending.TryAdd(call.Id, call))
+        {
+            call.TryEnd(CallState.Failed, default);
+            throw new RpcException(new RpcStatus(RpcStatusCode.AlreadyExists, "A call with the same idempotency key is already in flight on this instance."), call.Id.ToString());
+        }
+
+        _wheel.Schedule(call, call.DeadlineMs);
+        if (_stopped)
+        {
+            call.TryEnd(CallState.Failed, new RpcStatus(RpcStatusCode.Unavailable, "The client is shutting down."));
+        }
+    }
+
+    private async ValueTask AcquireSlotAsync(PendingCall call, long deadlineMs, CancellationToken cancellationToken, CancellationToken optionsToken)
+    {
+        if (_slots.Wait(0))
+        {
+            call.HoldsSlot = true;
+            return;
+        }
+
+        if (_options.WhenPendingCallsFull == PendingCallLimitMode.Fail)
+        {
+            throw new RpcException(new RpcStatus(RpcStatusCode.ResourceExhausted, $"{_options.MaxPendingCalls} calls are already in flight (TypedRpc:MaxPendingCalls)."), call.Id.ToString());
+        }
+
+        var wait = Math.Max(0, deadlineMs - TimerWheel.NowMs);
+        using var linked = optionsToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, optionsToken) : null;
+        if (!await _slots.WaitAsync(TimeSpan.FromMilliseconds(wait), linked?.Token ?? cancellationToken).ConfigureAwait(false))
+        {
+            throw new RpcException(new RpcStatus(RpcStatusCode.ResourceExhausted, $"No call slot freed up before the deadline ({_options.MaxPendingCalls} in flight, TypedRpc:MaxPendingCalls)."), call.Id.ToString());
+        }
+
+        call.HoldsSlot = true;
+    }
+
+    private (long DeadlineMs, long DeadlineUnixMs) Deadline(RpcMethodDescriptor method, in RpcCallOptions options)
+    {
+        var nowUnix = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        long timeoutMs;
+        if (options.Deadline is { } deadline)
+        {
+            timeoutMs = deadline.ToUnixTimeMilliseconds() - nowUnix;
+            if (timeoutMs <= 0)
+            {
+                throw new RpcException(new RpcStatus(RpcStatusCode.DeadlineExceeded, "The call's deadline has already passed."), null);
+            }
+        }
+        else
+        {
+            timeoutMs = (long)(options.Timeout ?? method.Timeout ?? method.Service.DefaultTimeout ?? _options.DefaultTimeout).TotalMilliseconds;
+        }
+
+        return (TimerWheel.NowMs + timeoutMs, nowUnix + timeoutMs);
+    }
+
+    private async ValueTask EnsureStartedAsync(CancellationToken cancellationToken)
+    {
+        if (_stopped)
+        {
+            throw new RpcException(new RpcStatus(RpcStatusCode.Unavailable, "The client is shutting down."), null);
+        }
+
+        if (!_started)
+        {
+            try
+            {
+                await StartAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException and not ObjectDisposedException)
+            {
+                throw new RpcException(new RpcStatus(RpcStatusCode.Unavailable, "The client could not subscribe to its replies: " + ex.Message), null, ex);
+            }
+        }
+    }
+
+    private async ValueTask OnReplyAsync(RpcReply reply, CancellationToken cancellationToken)
+    {
+        if (_pending.TryGetValue(reply.Id, out var call) && call.TryDeliver(reply))
+        {
+            return;
+        }
+
+        await HandleUnmatchedAsync(reply, call is null ? UnmatchedReason.UnknownCall : UnmatchedReason.CallEnded).ConfigureAwait(false);
+    }
+
+    private async ValueTask OnWakeUpAsync(CorrelationId id)
+    {
+        try
+        {
+            if (_watchers.TryGetValue(id, out var watcher))
+            {
+                watcher.TrySetResult();
+            }
+
+            if (_store is null || !_pending.TryGetValue(id, out var call) || call.IsTerminal)
+            {
+                return;
+            }
+
+            var replies = await _store.GetRepliesAsync(id, CancellationToken.None).AsTask().WaitAsync(_options.StoreOperationTimeout).ConfigureAwait(false);
+            foreach (var reply in replies)
+            {
+                call.TryDeliver(reply);
+            }
+        }
+        catch (Exception ex)
+        {
+            Log.StoreCheckFailed(_logger, ex, id);
+        }
+    }
+
+    private async ValueTask HandleUnmatchedAsync(RpcReply reply, UnmatchedReason reason)
+    {
+        try
+        {
+            if (_store is not null)
+            {
+                var owner = await _store.GetOwnerAsync(reply.Id, CancellationToken.None).AsTask().WaitAsync(_options.StoreOperationTimeout).ConfigureAwait(false);
+                var forward = owner is not null && !string.Equals(owner.InstanceId, InstanceId, StringComparison.Ordinal);
+                await _store.StoreReplyAsync(reply, _options.ResultTimeToLive, forward ? owner!.InstanceId : null, CancellationToken.None)
+                    .AsTask().WaitAsync(_options.StoreOperationTimeout).ConfigureAwait(false);
+                if (forward)
+                {
+                    Log.ReplyForwarded(_logger, reply.Id, owner!.InstanceId);
+                    return;
+                }
+
+                if (_watchers.TryGetValue(reply.Id, out var watcher))
+                {
+                    watcher.TrySetResult();
+                }
+            }
+
+            Log.UnmatchedReply(_logger, reply.Id, reason);
+        }
+        catch (Exception ex)
+        {
+            Log.UnmatchedReplyFailed(_logger, ex, reply.Id);
+        }
+
+        if (_unmatchedHandler is not null)
+        {
+            try
+            {
+                await _unmatchedHandler.OnUnmatchedReplyAsync(reply, reason).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                Log.UnmatchedHandlerThrew(_logger, ex, reply.Id);
+            }
+        }
+    }
+
+    private RpcResult<T> ToResult<T>(CorrelationId id, IReadOnlyList<RpcReply> replies)
+    {
+        var text = id.ToString();
+        for (var i = 0; i < replies.Count; i++)
+        {
+            var reply = replies[i];
+            if (reply.Status != RpcStatusCode.OK)
+            {
+                return RpcResult<T>.Failed(reply.ToStatus(), text);
+            }
+
+            if (reply.IsEnd && reply.HasValue)
+            {
+                try
+                {
+                    return RpcResult<T>.Completed(PayloadCodec.DecodeValue<T>(reply.Payload, _serializer, id), text);
+                }
+                catch (RpcException ex)
+                {
+                    return RpcResult<T>.Failed(ex.Status, text);
+                }
+            }
+
+            if (reply.IsEnd)
+            {
+                return RpcResult<T>.Completed(default!, text);
+            }
+        }
+
+        return RpcResult<T>.Pending(text);
+    }
+
+    private static RpcReply Unwrap(in CallResult completed, RpcMethodDescriptor method)
+    {
+        var outcome = completed.Outcome;
+        switch (outcome.State)
+        {
+            case CallState.Completed when outcome.Status.StatusCode == RpcStatusCode.OK:
+                var reply = outcome.Reply!;
+                if (method.Kind == RpcMethodKind.Unary && !reply.HasValue)
+                {
+                    throw new RpcException(new RpcStatus(RpcStatusCode.DataLoss, "The reply carries no value."), completed.Id.ToString());
+                }
+
+                return reply;
+            case CallState.Cancelled:
+                throw new OperationCanceledException("The call was cancelled by the caller.", completed.CancelledBy);
+            default:
+                throw new RpcException(outcome.Status, completed.Id.ToString());
+        }
+    }
+
+    private static void CheckKind(RpcMethodDescriptor method, RpcMethodKind kind)
+    {
+        ArgumentNullException.ThrowIfNull(method);
+        if (method.Kind != kind)
+        {
+            throw new ArgumentException($"Method '{method.FullName}' is {method.Kind}, not {kind}.", nameof(method));
+        }
+    }
+
+    private static CorrelationId ParseId(string correlationId)
+    {
+        ArgumentNullException.ThrowIfNull(correlationId);
+        return CorrelationId.TryParse(correlationId, out var id)
+            ? id
+            : throw new ArgumentException($"'{correlationId}' is not a correlation id (32 hexadecimal digits).", nameof(correlationId));
+    }
+
+    private IRpcOwnershipStore RequireStore() =>
+        _store ?? throw new InvalidOperationException("Fetching results by correlation id needs an ownership store (UseInMemoryOwnershipStore, AddRedis) with TypedRpc:EnableOwnership on.");
+}

@@ -1,0 +1,125 @@
+using System;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using TypedRpc.InMemory;
+using TypedRpc.Ownership;
+using TypedRpc.Server;
+using TypedRpc.Transport;
+
+namespace TypedRpc;
+
+/// <summary>Contracts, servers, transports and stores for <see cref="ITypedRpcBuilder"/>.</summary>
+public static class TypedRpcBuilderExtensions
+{
+    /// <summary>
+    /// Registers the generated client proxy for <typeparamref name="TContract"/> as a singleton,
+    /// found through the generated registration (no reflection).
+    /// </summary>
+    /// <typeparam name="TContract">An <see cref="AsyncSyncContractAttribute"/> interface.</typeparam>
+    /// <param name="builder">The builder.</param>
+    /// <returns>The builder.</returns>
+    /// <exception cref="InvalidOperationException"><typeparamref name="TContract"/> is not a generated contract.</exception>
+    public static ITypedRpcBuilder AddClient<TContract>(this ITypedRpcBuilder builder)
+        where TContract : class
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var contract = RpcContracts.Get<TContract>();
+        builder.Services.TryAddSingleton(sp => contract.CreateClient(sp.GetRequiredService<IRpcInvoker>()));
+        builder.Services.AddSingleton(new ClientRegistration(contract.Descriptor));
+        return builder;
+    }
+
+    /// <summary>
+    /// Serves <typeparamref name="TImpl"/>'s contract on this instance. <typeparamref name="TImpl"/>
+    /// derives from the generated server base; it is resolved from a new service scope per request
+    /// (register it yourself first to choose another lifetime).
+    /// </summary>
+    /// <typeparam name="TImpl">The server class.</typeparam>
+    /// <param name="builder">The builder.</param>
+    /// <returns>The builder.</returns>
+    /// <exception cref="InvalidOperationException">Another server class already serves the same contract.</exception>
+    public static ITypedRpcBuilder AddServer<TImpl>(this ITypedRpcBuilder builder)
+        where TImpl : class, IRpcServiceBinding, IRpcServiceDefinition
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var descriptor = TImpl.ServiceDescriptor;
+        foreach (var service in builder.Services)
+        {
+            if (service.ServiceType == typeof(RpcServerRegistration) && service.ImplementationInstance is RpcServerRegistration existing
+                && ReferenceEquals(existing.Descriptor, descriptor))
+            {
+                if (existing.ImplementationType == typeof(TImpl))
+                {
+                    return builder;
+                }
+
+                throw new InvalidOperationException(
+                    $"Service '{descriptor.ServiceName}' is already served by {existing.ImplementationType}; {typeof(TImpl)} cannot serve it too.");
+            }
+        }
+
+        builder.Services.TryAddScoped<TImpl>();
+        builder.Services.AddSingleton(new RpcServerRegistration(descriptor, typeof(TImpl), static sp => sp.GetRequiredService<TImpl>()));
+        return builder;
+    }
+
+    /// <summary>
+    /// Uses an in-memory transport: every TypedRpc instance given the same <paramref name="transport"/>
+    /// object talks to the others, as if through one broker. For tests.
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="transport">The shared transport, or <see langword="null"/> for a new one private to this container.</param>
+    /// <returns>The builder.</returns>
+    public static ITypedRpcBuilder UseInMemoryTransport(this ITypedRpcBuilder builder, InMemoryRpcTransport? transport = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.RemoveAll<IRpcTransport>();
+        if (transport is null)
+        {
+            builder.Services.AddSingleton<IRpcTransport, InMemoryRpcTransport>();
+        }
+        else
+        {
+            builder.Services.AddSingleton<IRpcTransport>(transport);
+        }
+
+        return builder;
+    }
+
+    /// <summary>Uses an in-memory ownership store, shared by every instance given the same <paramref name="store"/>. For tests.</summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="store">The shared store, or <see langword="null"/> for a new one private to this container.</param>
+    /// <returns>The builder.</returns>
+    public static ITypedRpcBuilder UseInMemoryOwnershipStore(this ITypedRpcBuilder builder, InMemoryOwnershipStore? store = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.RemoveAll<IRpcOwnershipStore>();
+        if (store is null)
+        {
+            builder.Services.AddSingleton<IRpcOwnershipStore>(static _ => new InMemoryOwnershipStore());
+        }
+        else
+        {
+            builder.Services.AddSingleton<IRpcOwnershipStore>(store);
+        }
+
+        return builder;
+    }
+
+    /// <summary>Registers the handler that receives replies no waiter accepted.</summary>
+    /// <typeparam name="THandler">The handler.</typeparam>
+    /// <param name="builder">The builder.</param>
+    /// <returns>The builder.</returns>
+    public static ITypedRpcBuilder AddUnmatchedReplyHandler<THandler>(this ITypedRpcBuilder builder)
+        where THandler : class, IUnmatchedReplyHandler
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.RemoveAll<IUnmatchedReplyHandler>();
+        builder.Services.AddSingleton<IUnmatchedReplyHandler, THandler>();
+        return builder;
+    }
+}
+
+/// <summary>A contract registered with <c>AddClient</c>; its presence makes the host start the client eagerly.</summary>
+/// <param name="Descriptor">The contract.</param>
+internal sealed record ClientRegistration(RpcServiceDescriptor Descriptor);

@@ -1,0 +1,65 @@
+using System;
+using System.Linq;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using TypedRpc;
+using TypedRpc.Hosting;
+using TypedRpc.Ownership;
+using TypedRpc.Serialization;
+using TypedRpc.Transport;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers TypedRpc with a service collection.</summary>
+public static class TypedRpcServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the TypedRpc runtime: the client invoker (<see cref="IRpcInvoker"/>, <see cref="IRpcResults"/>),
+    /// the JSON serializer, options validated on start, and the hosted service that starts servers
+    /// and the client. Calling it again returns a builder over the same registrations.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configure">Configures the options, or <see langword="null"/>.</param>
+    /// <returns>A builder for contracts, servers, the transport and the store.</returns>
+    public static ITypedRpcBuilder AddTypedRpc(this IServiceCollection services, Action<TypedRpcOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var optionsBuilder = services.AddOptions<TypedRpcOptions>();
+        if (configure is not null)
+        {
+            optionsBuilder.Configure(configure);
+        }
+
+        if (services.Any(d => d.ServiceType == typeof(TypedRpcMarker)))
+        {
+            return new TypedRpcBuilder(services);
+        }
+
+        services.AddSingleton<TypedRpcMarker>();
+        optionsBuilder.ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TypedRpcOptions>, TypedRpcOptionsValidator>());
+#pragma warning disable IL2026, IL3050 // The default serializer uses reflection-based JSON; register an IRpcSerializer over a JsonSerializerContext for AOT.
+        services.TryAddSingleton<IRpcSerializer>(static _ => new JsonRpcSerializer());
+#pragma warning restore IL2026, IL3050
+        services.TryAddSingleton(static sp => new RpcClient(
+            sp.GetService<IRpcTransport>() ?? throw MissingTransport(),
+            sp.GetRequiredService<IRpcSerializer>(),
+            sp.GetRequiredService<IOptions<TypedRpcOptions>>().Value,
+            sp.GetService<IRpcOwnershipStore>(),
+            sp.GetService<IUnmatchedReplyHandler>(),
+            sp.GetService<ILogger<RpcClient>>()));
+        services.TryAddSingleton<IRpcInvoker>(static sp => sp.GetRequiredService<RpcClient>());
+        services.TryAddSingleton<IRpcResults>(static sp => sp.GetRequiredService<RpcClient>());
+        services.TryAddSingleton<TypedRpcRuntime>();
+        services.AddHostedService(static sp => sp.GetRequiredService<TypedRpcRuntime>());
+        return new TypedRpcBuilder(services);
+    }
+
+    internal static InvalidOperationException MissingTransport() =>
+        new("TypedRpc has no transport: call .UseInMemoryTransport() (tests) or .AddKafka(...) on the builder returned by AddTypedRpc().");
+
+    /// <summary>Marks that AddTypedRpc ran, so a second call does not register twice.</summary>
+    private sealed class TypedRpcMarker;
+}

@@ -1,0 +1,62 @@
+using System;
+using Microsoft.Extensions.Logging;
+
+namespace TypedRpc.Diagnostics;
+
+/// <summary>Every log message of the engine, source-generated (no boxing, no formatting when disabled).</summary>
+internal static partial class Log
+{
+    [LoggerMessage(1, LogLevel.Debug, "Reply {CorrelationId} found no waiter ({Reason}); stored it for later retrieval")]
+    public static partial void UnmatchedReply(ILogger logger, CorrelationId correlationId, UnmatchedReason reason);
+
+    [LoggerMessage(2, LogLevel.Debug, "Reply {CorrelationId} belongs to instance {Owner}; forwarded it through the store")]
+    public static partial void ReplyForwarded(ILogger logger, CorrelationId correlationId, string owner);
+
+    [LoggerMessage(3, LogLevel.Warning, "Handling an unmatched reply {CorrelationId} failed")]
+    public static partial void UnmatchedReplyFailed(ILogger logger, Exception exception, CorrelationId correlationId);
+
+    [LoggerMessage(4, LogLevel.Warning, "The ownership store failed while checking for the result of {CorrelationId}")]
+    public static partial void StoreCheckFailed(ILogger logger, Exception exception, CorrelationId correlationId);
+
+    [LoggerMessage(5, LogLevel.Warning, "Sending call {CorrelationId} to {Method} failed")]
+    public static partial void SendFailed(ILogger logger, Exception exception, CorrelationId correlationId, string method);
+
+    [LoggerMessage(6, LogLevel.Warning, "Could not record the owner of {CorrelationId}; sending without ownership as configured")]
+    public static partial void OwnershipSkipped(ILogger logger, Exception exception, CorrelationId correlationId);
+
+    [LoggerMessage(10, LogLevel.Debug, "Request {CorrelationId} for {Method} arrived after its deadline; not executed")]
+    public static partial void RequestExpired(ILogger logger, CorrelationId correlationId, string method);
+
+    [LoggerMessage(11, LogLevel.Debug, "Request {CorrelationId} is already running on {Holder}; this delivery is skipped")]
+    public static partial void DuplicateRunning(ILogger logger, CorrelationId correlationId, string? holder);
+
+    [LoggerMessage(12, LogLevel.Debug, "Request {CorrelationId} already completed; re-sent its {Count} stored replies")]
+    public static partial void DuplicateCompleted(ILogger logger, CorrelationId correlationId, int count);
+
+    [LoggerMessage(13, LogLevel.Error, "Handler for {Method} failed on request {CorrelationId}")]
+    public static partial void HandlerFailed(ILogger logger, Exception exception, string method, CorrelationId correlationId);
+
+    [LoggerMessage(14, LogLevel.Warning, "Request {CorrelationId}: {Problem}; answered {Status}")]
+    public static partial void BadRequest(ILogger logger, CorrelationId correlationId, string problem, RpcStatusCode status);
+
+    [LoggerMessage(15, LogLevel.Warning, "Sending the reply of request {CorrelationId} failed")]
+    public static partial void ReplyFailed(ILogger logger, Exception exception, CorrelationId correlationId);
+
+    [LoggerMessage(16, LogLevel.Warning, "The claim store failed for request {CorrelationId}; running it without dedupe")]
+    public static partial void ClaimFailed(ILogger logger, Exception exception, CorrelationId correlationId);
+
+    [LoggerMessage(17, LogLevel.Information, "Serving {Service} on instance {InstanceId} (up to {Concurrency} requests at once)")]
+    public static partial void ServerStarted(ILogger logger, string service, string instanceId, int concurrency);
+
+    [LoggerMessage(18, LogLevel.Warning, "Stopping {Service}: {Running} requests still running after the drain timeout")]
+    public static partial void DrainTimedOut(ILogger logger, string service, int running);
+
+    [LoggerMessage(20, LogLevel.Information, "TypedRpc client {InstanceId} receives replies at {Address}")]
+    public static partial void ClientStarted(ILogger logger, string instanceId, string address);
+
+    [LoggerMessage(21, LogLevel.Information, "TypedRpc client {InstanceId} stopping; failing {Count} pending calls")]
+    public static partial void ClientStopping(ILogger logger, string instanceId, int count);
+
+    [LoggerMessage(22, LogLevel.Warning, "The unmatched-reply handler threw for {CorrelationId}")]
+    public static partial void UnmatchedHandlerThrew(ILogger logger, Exception exception, CorrelationId correlationId);
+}

@@ -1,0 +1,99 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using TypedRpc.Ownership;
+using TypedRpc.Server;
+using TypedRpc.Transport;
+
+namespace TypedRpc.Hosting;
+
+/// <summary>
+/// Starts and stops TypedRpc with the host: the client first (so replies can be received before
+/// any server answers), then each server; on stop, servers drain (bounded) and the client fails its
+/// pending calls with <see cref="RpcStatusCode.Unavailable"/>.
+/// </summary>
+public sealed class TypedRpcRuntime : IHostedService, IAsyncDisposable
+{
+    private readonly IServiceProvider _services;
+    private readonly List<RpcServiceHost> _servers = new();
+    private RpcClient? _client;
+    private bool _started;
+    private bool _stopped;
+
+    /// <summary>Created by the container.</summary>
+    /// <param name="services">The root service provider.</param>
+    public TypedRpcRuntime(IServiceProvider services) => _services = services;
+
+    /// <summary>The contracts this instance serves.</summary>
+    public IReadOnlyList<RpcServiceDescriptor> ServedContracts => _servers.Select(s => s.Descriptor).ToArray();
+
+    /// <inheritdoc />
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (_started)
+        {
+            return;
+        }
+
+        var transport = _services.GetService<IRpcTransport>() ?? throw Microsoft.Extensions.DependencyInjection.TypedRpcServiceCollectionExtensions.MissingTransport();
+        var options = _services.GetRequiredService<IOptions<TypedRpcOptions>>().Value;
+        var store = _services.GetService<IRpcOwnershipStore>();
+        if (store is null && (options.EnableClaims || options.EnableOwnership))
+        {
+            // Running without a store is allowed but must be a decision: say what is lost.
+            var log = _services.GetService<ILogger<TypedRpcRuntime>>() ?? (ILogger)NullLogger.Instance;
+            log.LogWarning("TypedRpc runs without an ownership store: no forwarding of replies read by another instance, no stored results, no dedupe of redelivered requests. Register one (AddRedis, UseInMemoryOwnershipStore) or set TypedRpc:EnableOwnership and TypedRpc:EnableClaims to false.");
+        }
+
+        // Resolved now so that stopping never needs the container (it may be disposing by then).
+        _client = _services.GetRequiredService<RpcClient>();
+        if (_services.GetServices<ClientRegistration>().Any())
+        {
+            await _client.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        var logger = _services.GetService<ILogger<RpcServiceHost>>() ?? (ILogger)NullLogger.Instance;
+        var serializer = _services.GetRequiredService<IRpcSerializer>();
+        foreach (var registration in _services.GetServices<RpcServerRegistration>())
+        {
+            var host = new RpcServiceHost(registration, _services, transport, store, serializer, options, logger);
+            await host.StartAsync(cancellationToken).ConfigureAwait(false);
+            _servers.Add(host);
+        }
+
+        _started = true;
+    }
+
+    /// <inheritdoc />
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_stopped || !_started)
+        {
+            return;
+        }
+
+        _stopped = true;
+        var stops = new List<Task>(_servers.Count);
+        foreach (var server in _servers)
+        {
+            stops.Add(server.StopAsync(cancellationToken));
+        }
+
+        await Task.WhenAll(stops).ConfigureAwait(false);
+        _servers.Clear();
+        if (_client is not null)
+        {
+            await _client.StopAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync() => await StopAsync(CancellationToken.None).ConfigureAwait(false);
+}

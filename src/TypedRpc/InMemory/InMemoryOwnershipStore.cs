@@ -1,0 +1,581 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
+using TypedRpc.Ownership;
+using TypedRpc.Transport;
+
+namespace TypedRpc.InMemory;
+
+/// <summary>
+/// An <see cref="IRpcOwnershipStore"/> that keeps everything in memory, for the engine's tests
+/// and for testing your own services without Redis. Share one instance between the engine
+/// instances of a test.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Every entry (an owner record, a call's stored replies, a claim with its cached replies) expires
+/// after its time to live, measured on the <see cref="TimeProvider"/> given to the constructor:
+/// an expired entry is invisible, is removed when next touched, and all expired entries are swept
+/// every 1,024 writes, so nothing grows without bound. Each operation is atomic (one lock).
+/// </para>
+/// <para>
+/// Messages are copied when stored, so callers may reuse their buffers. Wake-up callbacks run on
+/// the thread pool, in order and one at a time per subscription, never on the notifier's stack
+/// and never with its <see cref="ExecutionContext"/>; a callback that throws is ignored.
+/// </para>
+/// <para>
+/// Failures are reported in the returned task, as a remote store's would be; invalid arguments
+/// throw at once. Every member is thread-safe.
+/// </para>
+/// </remarks>
+public sealed class InMemoryOwnershipStore : IRpcOwnershipStore
+{
+    /// <summary>The message of the exception every operation throws while <see cref="IsUnavailable"/>.</summary>
+    public const string UnavailableMessage = "The in-memory ownership store is unavailable.";
+
+    private const int SweepInterval = 1024;
+
+    private readonly TimeProvider _time;
+
+    // One lock for all three maps: operations are short, and a single lock makes every method
+    // atomic, as the Redis implementation's scripts are.
+    private readonly Lock _lock = new();
+    private readonly Dictionary<CorrelationId, (RpcOwner Owner, long ExpiresAt)> _owners = new();
+    private readonly Dictionary<CorrelationId, (List<RpcReply> Replies, long ExpiresAt)> _replies = new();
+
+    // Replies is null while the claim is running, and holds the cached replies once completed.
+    private readonly Dictionary<CorrelationId, (string? Holder, RpcReply[]? Replies, long ExpiresAt)> _claims = new();
+    private int _writesSinceSweep;
+
+    // Wake-up subscribers per instance, as copy-on-write arrays.
+    private readonly Lock _wakeUpLock = new();
+    private readonly Dictionary<string, InMemoryWakeUpSubscription[]> _wakeUps = new(StringComparer.Ordinal);
+
+    private volatile bool _isUnavailable;
+
+    // TimeSpan? cannot be read atomically; -1 stands for "no delay".
+    private long _operationDelayTicks = -1;
+
+    /// <summary>Creates an empty store.</summary>
+    /// <param name="timeProvider">The clock entries expire by (and <see cref="OperationDelay"/> runs on); <see cref="TimeProvider.System"/> when null.</param>
+    public InMemoryOwnershipStore(TimeProvider? timeProvider = null)
+    {
+        _time = timeProvider ?? TimeProvider.System;
+    }
+
+    /// <summary>
+    /// Fault injection: while <see langword="true"/>, every operation fails with
+    /// <see cref="InvalidOperationException"/> (<see cref="UnavailableMessage"/>). Existing
+    /// wake-up subscriptions stay, and receive what is notified once the store is back.
+    /// </summary>
+    public bool IsUnavailable
+    {
+        get => _isUnavailable;
+        set => _isUnavailable = value;
+    }
+
+    /// <summary>
+    /// Simulates a slow store: when set, every operation first waits this long (on the store's
+    /// <see cref="TimeProvider"/>, so with a manual clock it waits until the clock is advanced;
+    /// the operation's cancellation token cancels the wait). <see langword="null"/> (the default) or zero for none.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is negative, or longer than <see cref="Task.Delay(TimeSpan)"/> allows.</exception>
+    public TimeSpan? OperationDelay
+    {
+        get
+        {
+            var ticks = Volatile.Read(ref _operationDelayTicks);
+            return ticks < 0 ? null : TimeSpan.FromTicks(ticks);
+        }
+
+        set
+        {
+            if (value is { } delay)
+            {
+                ArgumentOutOfRangeException.ThrowIfLessThan(delay, TimeSpan.Zero, nameof(value));
+                ArgumentOutOfRangeException.ThrowIfGreaterThan(delay, TimeSpan.FromMilliseconds(uint.MaxValue - 1), nameof(value));
+            }
+
+            Volatile.Write(ref _operationDelayTicks, value?.Ticks ?? -1);
+        }
+    }
+
+    /// <summary>The live (unexpired) entries: owner records, calls with stored replies, and claims. Sweeps expired ones.</summary>
+    public int Count
+    {
+        get
+        {
+            lock (_lock)
+            {
+                Sweep(Now());
+                return _owners.Count + _replies.Count + _claims.Count;
+            }
+        }
+    }
+
+    /// <summary>The entries held, expired ones not yet removed included (for tests of the sweep).</summary>
+    internal int StoredEntryCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _owners.Count + _replies.Count + _claims.Count;
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    /// <exception cref="ArgumentException"><paramref name="id"/> is empty.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="owner"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeToLive"/> is not positive.</exception>
+    public ValueTask RegisterOwnerAsync(CorrelationId id, RpcOwner owner, TimeSpan timeToLive, CancellationToken cancellationToken)
+    {
+        ThrowIfEmpty(id);
+        ArgumentNullException.ThrowIfNull(owner);
+        ThrowIfNotPositive(timeToLive);
+        return RegisterOwnerCoreAsync(id, owner, timeToLive, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    /// <exception cref="ArgumentException"><paramref name="id"/> is empty.</exception>
+    public ValueTask<RpcOwner?> GetOwnerAsync(CorrelationId id, CancellationToken cancellationToken)
+    {
+        ThrowIfEmpty(id);
+        return GetOwnerCoreAsync(id, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    /// <exception cref="ArgumentException"><paramref name="id"/> is empty, or <paramref name="instanceId"/> is null or empty.</exception>
+    public ValueTask ReleaseOwnerAsync(CorrelationId id, string instanceId, CancellationToken cancellationToken)
+    {
+        ThrowIfEmpty(id);
+        ArgumentException.ThrowIfNullOrEmpty(instanceId);
+        return ReleaseOwnerCoreAsync(id, instanceId, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Each append renews the time to live of the call's replies. The notification is sent after the reply is visible.</remarks>
+    /// <exception cref="ArgumentException">The reply's id is empty, or <paramref name="notifyInstance"/> is empty.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="reply"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeToLive"/> is not positive.</exception>
+    public ValueTask StoreReplyAsync(RpcReply reply, TimeSpan timeToLive, string? notifyInstance, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(reply);
+        ThrowIfEmpty(reply.Id, nameof(reply));
+        ThrowIfNotPositive(timeToLive);
+        if (notifyInstance is { Length: 0 })
+        {
+            throw new ArgumentException("The instance to notify is empty; pass null to notify nobody.", nameof(notifyInstance));
+        }
+
+        return StoreReplyCoreAsync(InMemoryCopies.Copy(reply), timeToLive, notifyInstance, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    /// <exception cref="ArgumentException"><paramref name="id"/> is empty.</exception>
+    public ValueTask<IReadOnlyList<RpcReply>> GetRepliesAsync(CorrelationId id, CancellationToken cancellationToken)
+    {
+        ThrowIfEmpty(id);
+        return GetRepliesCoreAsync(id, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// A live claim answers <see cref="RpcClaimState.Running"/> to every later claim, the holder's
+    /// own included; a completed one answers <see cref="RpcClaimState.Completed"/>; a released or
+    /// expired one can be claimed again. <see cref="RpcClaim.Holder"/> is set in every state.
+    /// </remarks>
+    /// <exception cref="ArgumentException"><paramref name="id"/> is empty, or <paramref name="instanceId"/> is null or empty.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeToLive"/> is not positive.</exception>
+    public ValueTask<RpcClaim> TryClaimAsync(CorrelationId id, string instanceId, TimeSpan timeToLive, CancellationToken cancellationToken)
+    {
+        ThrowIfEmpty(id);
+        ArgumentException.ThrowIfNullOrEmpty(instanceId);
+        ThrowIfNotPositive(timeToLive);
+        return TryClaimCoreAsync(id, instanceId, timeToLive, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// The interface names no holder, so the request is marked completed whoever holds the claim
+    /// (or when none is left): a late completion still has the replies that later deliveries need.
+    /// </remarks>
+    /// <exception cref="ArgumentException"><paramref name="id"/> is empty, or <paramref name="replies"/> contains null.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="replies"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeToLive"/> is not positive.</exception>
+    public ValueTask CompleteClaimAsync(CorrelationId id, IReadOnlyList<RpcReply> replies, TimeSpan timeToLive, CancellationToken cancellationToken)
+    {
+        ThrowIfEmpty(id);
+        ArgumentNullException.ThrowIfNull(replies);
+        ThrowIfNotPositive(timeToLive);
+        var copies = new RpcReply[replies.Count];
+        for (var i = 0; i < copies.Length; i++)
+        {
+            var reply = replies[i] ?? throw new ArgumentException($"Reply {i} is null.", nameof(replies));
+            copies[i] = InMemoryCopies.Copy(reply);
+        }
+
+        return CompleteClaimCoreAsync(id, copies, timeToLive, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Does nothing when the claim is held by another instance or has completed (its replies stay).</remarks>
+    /// <exception cref="ArgumentException"><paramref name="id"/> is empty, or <paramref name="instanceId"/> is null or empty.</exception>
+    public ValueTask ReleaseClaimAsync(CorrelationId id, string instanceId, CancellationToken cancellationToken)
+    {
+        ThrowIfEmpty(id);
+        ArgumentException.ThrowIfNullOrEmpty(instanceId);
+        return ReleaseClaimCoreAsync(id, instanceId, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Queues the wake-up for each current subscriber of the instance and returns; callbacks run later, on the thread pool.</remarks>
+    /// <exception cref="ArgumentException"><paramref name="instanceId"/> is null or empty, or <paramref name="id"/> is empty.</exception>
+    public ValueTask NotifyAsync(string instanceId, CorrelationId id, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(instanceId);
+        ThrowIfEmpty(id);
+        return NotifyCoreAsync(instanceId, id, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// An instance may have several subscriptions; each gets every wake-up. Disposing one stops its
+    /// callbacks (none starts afterwards; one already running is not awaited).
+    /// </remarks>
+    /// <exception cref="ArgumentException"><paramref name="instanceId"/> is null or empty.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="onWakeUp"/> is null.</exception>
+    public ValueTask<IAsyncDisposable> SubscribeWakeUpsAsync(string instanceId, Func<CorrelationId, ValueTask> onWakeUp, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(instanceId);
+        ArgumentNullException.ThrowIfNull(onWakeUp);
+        return SubscribeWakeUpsCoreAsync(instanceId, onWakeUp, cancellationToken);
+    }
+
+    internal void RemoveWakeUpSubscription(InMemoryWakeUpSubscription subscription)
+    {
+        lock (_wakeUpLock)
+        {
+            if (!_wakeUps.TryGetValue(subscription.InstanceId, out var current))
+            {
+                return;
+            }
+
+            var index = Array.IndexOf(current, subscription);
+            if (index < 0)
+            {
+                return;
+            }
+
+            if (current.Length == 1)
+            {
+                _wakeUps.Remove(subscription.InstanceId);
+                return;
+            }
+
+            var next = new InMemoryWakeUpSubscription[current.Length - 1];
+            Array.Copy(current, 0, next, 0, index);
+            Array.Copy(current, index + 1, next, index, current.Length - index - 1);
+            _wakeUps[subscription.InstanceId] = next;
+        }
+    }
+
+    private async ValueTask RegisterOwnerCoreAsync(CorrelationId id, RpcOwner owner, TimeSpan timeToLive, CancellationToken cancellationToken)
+    {
+        await BeginAsync(cancellationToken).ConfigureAwait(false);
+        lock (_lock)
+        {
+            var now = Now();
+            _owners[id] = (owner, ExpiresAt(now, timeToLive));
+            OnWrite(now);
+        }
+    }
+
+    private async ValueTask<RpcOwner?> GetOwnerCoreAsync(CorrelationId id, CancellationToken cancellationToken)
+    {
+        await BeginAsync(cancellationToken).ConfigureAwait(false);
+        lock (_lock)
+        {
+            if (!_owners.TryGetValue(id, out var entry))
+            {
+                return null;
+            }
+
+            if (entry.ExpiresAt <= Now())
+            {
+                _owners.Remove(id);
+                return null;
+            }
+
+            return entry.Owner;
+        }
+    }
+
+    private async ValueTask ReleaseOwnerCoreAsync(CorrelationId id, string instanceId, CancellationToken cancellationToken)
+    {
+        await BeginAsync(cancellationToken).ConfigureAwait(false);
+        lock (_lock)
+        {
+            if (_owners.TryGetValue(id, out var entry)
+                && (entry.ExpiresAt <= Now() || string.Equals(entry.Owner.InstanceId, instanceId, StringComparison.Ordinal)))
+            {
+                _owners.Remove(id);
+            }
+        }
+    }
+
+    private async ValueTask StoreReplyCoreAsync(RpcReply copy, TimeSpan timeToLive, string? notifyInstance, CancellationToken cancellationToken)
+    {
+        await BeginAsync(cancellationToken).ConfigureAwait(false);
+        lock (_lock)
+        {
+            var now = Now();
+            if (!_replies.TryGetValue(copy.Id, out var entry) || entry.ExpiresAt <= now)
+            {
+                entry = (new List<RpcReply>(), 0);
+            }
+
+            InsertBySequence(entry.Replies, copy);
+            _replies[copy.Id] = (entry.Replies, ExpiresAt(now, timeToLive));
+            OnWrite(now);
+        }
+
+        // After the lock: the reply is visible before any subscriber can be woken for it.
+        if (notifyInstance is not null)
+        {
+            PostWakeUp(notifyInstance, copy.Id);
+        }
+    }
+
+    private async ValueTask<IReadOnlyList<RpcReply>> GetRepliesCoreAsync(CorrelationId id, CancellationToken cancellationToken)
+    {
+        await BeginAsync(cancellationToken).ConfigureAwait(false);
+        lock (_lock)
+        {
+            if (!_replies.TryGetValue(id, out var entry))
+            {
+                return Array.Empty<RpcReply>();
+            }
+
+            if (entry.ExpiresAt <= Now())
+            {
+                _replies.Remove(id);
+                return Array.Empty<RpcReply>();
+            }
+
+            return entry.Replies.ToArray();
+        }
+    }
+
+    private async ValueTask<RpcClaim> TryClaimCoreAsync(CorrelationId id, string instanceId, TimeSpan timeToLive, CancellationToken cancellationToken)
+    {
+        await BeginAsync(cancellationToken).ConfigureAwait(false);
+        lock (_lock)
+        {
+            var now = Now();
+            if (_claims.TryGetValue(id, out var claim) && claim.ExpiresAt > now)
+            {
+                return claim.Replies is null
+                    ? new RpcClaim(RpcClaimState.Running, claim.Holder, Array.Empty<RpcReply>())
+                    : new RpcClaim(RpcClaimState.Completed, claim.Holder, claim.Replies);
+            }
+
+            _claims[id] = (instanceId, null, ExpiresAt(now, timeToLive));
+            OnWrite(now);
+            return new RpcClaim(RpcClaimState.Claimed, instanceId, Array.Empty<RpcReply>());
+        }
+    }
+
+    private async ValueTask CompleteClaimCoreAsync(CorrelationId id, RpcReply[] replies, TimeSpan timeToLive, CancellationToken cancellationToken)
+    {
+        await BeginAsync(cancellationToken).ConfigureAwait(false);
+        lock (_lock)
+        {
+            var now = Now();
+            var holder = _claims.TryGetValue(id, out var claim) && claim.ExpiresAt > now ? claim.Holder : null;
+            _claims[id] = (holder, replies, ExpiresAt(now, timeToLive));
+            OnWrite(now);
+        }
+    }
+
+    private async ValueTask ReleaseClaimCoreAsync(CorrelationId id, string instanceId, CancellationToken cancellationToken)
+    {
+        await BeginAsync(cancellationToken).ConfigureAwait(false);
+        lock (_lock)
+        {
+            if (!_claims.TryGetValue(id, out var claim))
+            {
+                return;
+            }
+
+            var expired = claim.ExpiresAt <= Now();
+            var heldByCaller = claim.Replies is null && string.Equals(claim.Holder, instanceId, StringComparison.Ordinal);
+            if (expired || heldByCaller)
+            {
+                _claims.Remove(id);
+            }
+        }
+    }
+
+    private async ValueTask NotifyCoreAsync(string instanceId, CorrelationId id, CancellationToken cancellationToken)
+    {
+        await BeginAsync(cancellationToken).ConfigureAwait(false);
+        PostWakeUp(instanceId, id);
+    }
+
+    private async ValueTask<IAsyncDisposable> SubscribeWakeUpsCoreAsync(string instanceId, Func<CorrelationId, ValueTask> onWakeUp, CancellationToken cancellationToken)
+    {
+        await BeginAsync(cancellationToken).ConfigureAwait(false);
+        var subscription = new InMemoryWakeUpSubscription(this, instanceId, onWakeUp);
+        lock (_wakeUpLock)
+        {
+            if (_wakeUps.TryGetValue(instanceId, out var current))
+            {
+                var next = new InMemoryWakeUpSubscription[current.Length + 1];
+                current.CopyTo(next, 0);
+                next[current.Length] = subscription;
+                _wakeUps[instanceId] = next;
+            }
+            else
+            {
+                _wakeUps[instanceId] = [subscription];
+            }
+        }
+
+        subscription.Start();
+        return subscription;
+    }
+
+    // The start of every operation: the simulated latency, then cancellation and availability.
+    // Throws rather than returning a faulted task: it runs inside the async Core methods.
+    private ValueTask BeginAsync(CancellationToken cancellationToken)
+    {
+        var delayTicks = Volatile.Read(ref _operationDelayTicks);
+        if (delayTicks > 0)
+        {
+            return DelayThenCheckAsync(TimeSpan.FromTicks(delayTicks), cancellationToken);
+        }
+
+        Check(cancellationToken);
+        return ValueTask.CompletedTask;
+    }
+
+    private async ValueTask DelayThenCheckAsync(TimeSpan delay, CancellationToken cancellationToken)
+    {
+        await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
+        Check(cancellationToken);
+    }
+
+    private void Check(CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        if (_isUnavailable)
+        {
+            throw new InvalidOperationException(UnavailableMessage);
+        }
+    }
+
+    private void PostWakeUp(string instanceId, CorrelationId id)
+    {
+        lock (_wakeUpLock)
+        {
+            if (_wakeUps.TryGetValue(instanceId, out var subscriptions))
+            {
+                foreach (var subscription in subscriptions)
+                {
+                    subscription.Post(id);
+                }
+            }
+        }
+    }
+
+    private long Now() => _time.GetUtcNow().UtcTicks;
+
+    private static long ExpiresAt(long now, TimeSpan timeToLive) =>
+        timeToLive.Ticks > long.MaxValue - now ? long.MaxValue : now + timeToLive.Ticks;
+
+    // Keeps the list sorted by sequence; a sequence already present is ignored (first write wins).
+    private static void InsertBySequence(List<RpcReply> replies, RpcReply reply)
+    {
+        // Replies nearly always arrive in order, so the common case appends without searching.
+        var count = replies.Count;
+        if (count == 0 || replies[count - 1].Sequence < reply.Sequence)
+        {
+            replies.Add(reply);
+            return;
+        }
+
+        int low = 0, high = count - 1;
+        while (low <= high)
+        {
+            var middle = low + ((high - low) >> 1);
+            var sequence = replies[middle].Sequence;
+            if (sequence == reply.Sequence)
+            {
+                return;
+            }
+
+            if (sequence < reply.Sequence)
+            {
+                low = middle + 1;
+            }
+            else
+            {
+                high = middle - 1;
+            }
+        }
+
+        replies.Insert(low, reply);
+    }
+
+    // Called under _lock after every write.
+    private void OnWrite(long now)
+    {
+        if (++_writesSinceSweep >= SweepInterval)
+        {
+            Sweep(now);
+        }
+    }
+
+    // Called under _lock. Removing while enumerating a Dictionary is allowed since .NET Core 3.0.
+    private void Sweep(long now)
+    {
+        _writesSinceSweep = 0;
+        foreach (var pair in _owners)
+        {
+            if (pair.Value.ExpiresAt <= now)
+            {
+                _owners.Remove(pair.Key);
+            }
+        }
+
+        foreach (var pair in _replies)
+        {
+            if (pair.Value.ExpiresAt <= now)
+            {
+                _replies.Remove(pair.Key);
+            }
+        }
+
+        foreach (var pair in _claims)
+        {
+            if (pair.Value.ExpiresAt <= now)
+            {
+                _claims.Remove(pair.Key);
+            }
+        }
+    }
+
+    private static void ThrowIfEmpty(CorrelationId id, string parameterName = "id")
+    {
+        if (id.IsEmpty)
+        {
+            throw new ArgumentException("The correlation id is empty.", parameterName);
+        }
+    }
+
+    private static void ThrowIfNotPositive(TimeSpan timeToLive, string parameterName = "timeToLive") =>
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(timeToLive, TimeSpan.Zero, parameterName);
+}

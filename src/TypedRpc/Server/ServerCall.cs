@@ -1,0 +1,130 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
+using TypedRpc.Serialization;
+using TypedRpc.Transport;
+
+namespace TypedRpc.Server;
+
+/// <summary>
+/// One request being handled: gives the dispatcher the payload and sends the replies it produces,
+/// numbering them, and remembers them for the claim (so a redelivery re-sends them).
+/// </summary>
+internal sealed class ServerCall : RpcServerCall
+{
+    private readonly RpcRequest _request;
+    private readonly IRpcTransport _transport;
+    private readonly int _maxCached;
+    private readonly ServerCallContext _context;
+    private List<RpcReply>? _sent;
+    private int _sequence;
+
+    public ServerCall(RpcRequest request, RpcMethodDescriptor method, IRpcTransport transport, IRpcSerializer serializer, int maxCachedReplies, CancellationToken serverStopping)
+    {
+        _request = request;
+        _transport = transport;
+        Serializer = serializer;
+        _maxCached = maxCachedReplies;
+        _context = new ServerCallContext(request, method, serverStopping);
+    }
+
+    public override RpcServerCallContext Context => _context;
+
+    public ServerCallContext ServerContext => _context;
+
+    public override ReadOnlyMemory<byte> Payload => _request.Payload;
+
+    public override IRpcSerializer Serializer { get; }
+
+    /// <summary>Whether the final message was sent.</summary>
+    public bool Ended { get; private set; }
+
+    /// <summary>The replies sent, for the claim; <see langword="null"/> when there were too many to keep.</summary>
+    public IReadOnlyList<RpcReply>? SentReplies => _sent;
+
+    public bool CacheOverflowed { get; private set; }
+
+    public override ValueTask ReplyAsync<T>(T value)
+    {
+        EnsureNotEnded();
+        return SendAsync(new RpcReply { Id = _request.Id, Status = RpcStatusCode.OK, Sequence = 0, IsEnd = true, HasValue = true, Payload = PayloadCodec.EncodeValue(value, Serializer) });
+    }
+
+    public override ValueTask ReplyAsync()
+    {
+        EnsureNotEnded();
+        return SendAsync(new RpcReply { Id = _request.Id, Status = RpcStatusCode.OK, Sequence = 0, IsEnd = true });
+    }
+
+    public override async ValueTask ReplyStreamAsync<T>(IAsyncEnumerable<T> items)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        EnsureNotEnded();
+        try
+        {
+            await foreach (var item in items.WithCancellation(_context.CancellationToken).ConfigureAwait(false))
+            {
+                var payload = PayloadCodec.EncodeValue(item, Serializer);
+                await SendAsync(new RpcReply { Id = _request.Id, Status = RpcStatusCode.OK, Sequence = _sequence, HasValue = true, Payload = payload }).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (!Ended && ex is not TransportSendException)
+        {
+            // The items already sent stand; the end message carries the error after them.
+            throw new StreamFailedException(ex);
+        }
+
+        await SendAsync(new RpcReply { Id = _request.Id, Status = RpcStatusCode.OK, Sequence = _sequence, IsEnd = true }).ConfigureAwait(false);
+    }
+
+    /// <summary>Sends the final error message (after any items already sent).</summary>
+    public ValueTask SendErrorAsync(RpcStatus status) =>
+        SendAsync(RpcReply.Error(_request.Id, status, _sequence));
+
+    private async ValueTask SendAsync(RpcReply reply)
+    {
+        if (reply.IsEnd)
+        {
+            Ended = true;
+        }
+
+        _sequence = reply.Sequence + 1;
+        try
+        {
+            await _transport.SendReplyAsync(_request.ReplyTo, reply, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            throw new TransportSendException(ex);
+        }
+
+        if (!CacheOverflowed)
+        {
+            _sent ??= new List<RpcReply>(1);
+            if (_sent.Count <= _maxCached)
+            {
+                _sent.Add(reply);
+            }
+            else
+            {
+                CacheOverflowed = true;
+                _sent = null;
+            }
+        }
+    }
+
+    private void EnsureNotEnded()
+    {
+        if (Ended)
+        {
+            throw new InvalidOperationException("The call already sent its final reply.");
+        }
+    }
+}
+
+/// <summary>A reply could not be handed to the transport: the request must not be acknowledged.</summary>
+internal sealed class TransportSendException(Exception inner) : Exception("Sending a reply failed: " + inner.Message, inner);
+
+/// <summary>A stream's producer failed after the stream started.</summary>
+internal sealed class StreamFailedException(Exception inner) : Exception("The stream failed: " + inner.Message, inner);

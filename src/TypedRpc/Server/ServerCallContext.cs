@@ -1,0 +1,54 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using TypedRpc.Transport;
+
+namespace TypedRpc.Server;
+
+/// <summary>The context a handler sees. Its token is created only when a handler asks for it.</summary>
+internal sealed class ServerCallContext : RpcServerCallContext, IDisposable
+{
+    private static readonly IReadOnlyDictionary<string, string> s_noHeaders = new Dictionary<string, string>();
+    private readonly RpcRequest _request;
+    private readonly CancellationToken _serverStopping;
+    private CancellationTokenSource? _cancellation;
+    private string? _id;
+
+    public ServerCallContext(RpcRequest request, RpcMethodDescriptor method, CancellationToken serverStopping)
+    {
+        _request = request;
+        Method = method;
+        _serverStopping = serverStopping;
+        Deadline = DateTimeOffset.FromUnixTimeMilliseconds(request.DeadlineUnixMs);
+    }
+
+    public override string CorrelationId => _id ??= _request.Id.ToString();
+
+    public override RpcMethodDescriptor Method { get; }
+
+    public override DateTimeOffset Deadline { get; }
+
+    public override IReadOnlyDictionary<string, string> RequestHeaders => _request.Headers ?? s_noHeaders;
+
+    public override CancellationToken CancellationToken
+    {
+        get
+        {
+            if (_cancellation is null)
+            {
+                // Cancelled at the caller's deadline or when the server stops.
+                var cts = CancellationTokenSource.CreateLinkedTokenSource(_serverStopping);
+                var remaining = Deadline - DateTimeOffset.UtcNow;
+                cts.CancelAfter(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero);
+                _cancellation = cts;
+            }
+
+            return _cancellation.Token;
+        }
+    }
+
+    /// <summary>Whether the handler's token fired because the caller's deadline passed.</summary>
+    public bool DeadlinePassed => DateTimeOffset.UtcNow >= Deadline;
+
+    public void Dispose() => _cancellation?.Dispose();
+}

@@ -1,0 +1,97 @@
+using System;
+
+namespace TypedRpc;
+
+/// <summary>
+/// Settings of a TypedRpc instance, bound from the <c>TypedRpc</c> configuration section and
+/// validated on start (each problem names the setting).
+/// </summary>
+public sealed class TypedRpcOptions
+{
+    /// <summary>The configuration section name.</summary>
+    public const string SectionName = "TypedRpc";
+
+    /// <summary>
+    /// This instance's id: names its owner records and its wake-up channel, so it must be unique
+    /// among live instances. Default: host name, process id and a random suffix.
+    /// </summary>
+    public string InstanceId { get; set; } = DefaultInstanceId();
+
+    /// <summary>The timeout of methods without <see cref="RpcTimeoutAttribute"/> and without a call-level timeout. Default 30 s.</summary>
+    public TimeSpan DefaultTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How long a stream may go without a message once its first message arrived. Default: the
+    /// method's timeout.
+    /// </summary>
+    public TimeSpan? StreamIdleTimeout { get; set; }
+
+    /// <summary>The most calls this client keeps in flight. Default 65,536.</summary>
+    public int MaxPendingCalls { get; set; } = 65_536;
+
+    /// <summary>What a call does when <see cref="MaxPendingCalls"/> are in flight. Default <see cref="PendingCallLimitMode.Wait"/>.</summary>
+    public PendingCallLimitMode WhenPendingCallsFull { get; set; } = PendingCallLimitMode.Wait;
+
+    /// <summary>
+    /// Record each call's owner in the ownership store, so that a reply read by another instance
+    /// is forwarded, and keep replies without a waiter there. Needs a store. Default on.
+    /// </summary>
+    public bool EnableOwnership { get; set; } = true;
+
+    /// <summary>Claim each request in the ownership store before running it, so a redelivered request runs once. Needs a store. Default on.</summary>
+    public bool EnableClaims { get; set; } = true;
+
+    /// <summary>What a call does when the ownership store cannot record its owner. Default <see cref="StoreFailureMode.FailCall"/>.</summary>
+    public StoreFailureMode WhenStoreUnavailable { get; set; } = StoreFailureMode.FailCall;
+
+    /// <summary>The longest a call waits for one ownership-store operation. Default 2 s.</summary>
+    public TimeSpan StoreOperationTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How long an owner record outlives the call's deadline (its extension included). Default 60 s.</summary>
+    public TimeSpan OwnerGracePeriod { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How long replies without a waiter, and servers' completed claims, are kept. Default 1 hour.</summary>
+    public TimeSpan ResultTimeToLive { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>How many requests one server runs at once, per contract. Default 64.</summary>
+    public int MaxConcurrentRequests { get; set; } = 64;
+
+    /// <summary>Send exception messages to callers. Default off: callers see a generic Internal status.</summary>
+    public bool IncludeExceptionDetails { get; set; }
+
+    /// <summary>How long a stopping server waits for running requests to finish. Default 10 s.</summary>
+    public TimeSpan ShutdownDrainTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The most reply messages of one streaming call a server keeps for redelivered duplicates. Default 1,000.</summary>
+    public int MaxCachedStreamReplies { get; set; } = 1_000;
+
+    private static string DefaultInstanceId()
+    {
+        var host = Environment.MachineName;
+        var suffix = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4));
+        return $"{host}-{Environment.ProcessId}-{suffix}";
+    }
+}
+
+/// <summary>What a call does when the client's in-flight limit is reached.</summary>
+public enum PendingCallLimitMode
+{
+    /// <summary>Wait for a slot, within the call's deadline (then ResourceExhausted).</summary>
+    Wait,
+
+    /// <summary>Fail at once with <see cref="RpcStatusCode.ResourceExhausted"/>.</summary>
+    Fail,
+}
+
+/// <summary>What a call does when the ownership store cannot record its owner.</summary>
+public enum StoreFailureMode
+{
+    /// <summary>Fail the call with <see cref="RpcStatusCode.Unavailable"/>: nothing is sent that could not be followed.</summary>
+    FailCall,
+
+    /// <summary>
+    /// Send anyway. The reply still reaches this instance on its own reply address; what is lost is
+    /// forwarding (if another instance reads the reply) and the stored result after a timeout.
+    /// </summary>
+    SendWithoutOwnership,
+}

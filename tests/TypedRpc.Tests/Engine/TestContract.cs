@@ -1,0 +1,133 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Runtime.CompilerServices;
+using System.Threading;
+using System.Threading.Tasks;
+using TypedRpc;
+
+namespace TypedRpc.Tests.Engine;
+
+/// <summary>A contract whose server behaviour each test controls through its arguments.</summary>
+[AsyncSyncContract("engine-test")]
+public interface ITestService
+{
+    Task<int> EchoAsync(int value, int delayMs, CancellationToken cancellationToken = default);
+
+    [RpcTimeout(300)]
+    Task<string> ShortTimeoutAsync(int delayMs, CancellationToken cancellationToken = default);
+
+    [RpcTimeout(300, ExtendByMs = 1_500)]
+    Task<string> ExtendedAsync(int delayMs);
+
+    [RpcTimeout(300)]
+    Task<RpcResult<string>> ResultAsync(int delayMs, string? fail = null);
+
+    Task<string> OptionsAsync(int delayMs, RpcCallOptions options);
+
+    Task FailAsync(string kind);
+
+    Task<int> SideEffectAsync([RpcKey] string key, int delayMs);
+
+    IAsyncEnumerable<int> StreamAsync(int count, int failAfter, int delayMs, CancellationToken cancellationToken = default);
+
+    Task<string> WaitForGateAsync(string gate);
+}
+
+/// <summary>Shared, per-test state the server reads and writes (side-effect counts, gates).</summary>
+public sealed class TestState
+{
+    public ConcurrentDictionary<string, int> SideEffects { get; } = new();
+
+    public ConcurrentDictionary<string, TaskCompletionSource> Gates { get; } = new();
+
+    public int Executions;
+
+    public TaskCompletionSource Gate(string name) => Gates.GetOrAdd(name, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+}
+
+public sealed class TestService(TestState state) : TestServiceBase
+{
+    public override async Task<int> EchoAsync(int value, int delayMs, RpcServerCallContext context)
+    {
+        Interlocked.Increment(ref state.Executions);
+        if (delayMs > 0)
+        {
+            await Task.Delay(delayMs);
+        }
+
+        return value;
+    }
+
+    public override async Task<string> ShortTimeoutAsync(int delayMs, RpcServerCallContext context)
+    {
+        await Task.Delay(delayMs);
+        return "late:" + delayMs;
+    }
+
+    public override async Task<string> ExtendedAsync(int delayMs, RpcServerCallContext context)
+    {
+        await Task.Delay(delayMs);
+        return "extended:" + delayMs;
+    }
+
+    public override async Task<string> ResultAsync(int delayMs, string? fail, RpcServerCallContext context)
+    {
+        await Task.Delay(delayMs);
+        if (fail is not null)
+        {
+            throw new RpcException(RpcStatusCode.FailedPrecondition, fail);
+        }
+
+        return "result:" + delayMs;
+    }
+
+    public override async Task<string> OptionsAsync(int delayMs, RpcServerCallContext context)
+    {
+        await Task.Delay(delayMs);
+        return string.Join(",", context.RequestHeaders.Count == 0 ? new[] { "-" } : new List<string>(context.RequestHeaders.Keys).ToArray());
+    }
+
+    public override Task FailAsync(string kind, RpcServerCallContext context) => kind switch
+    {
+        "rpc" => throw new RpcException(RpcStatusCode.PermissionDenied, "no entry"),
+        "generic" => throw new InvalidOperationException("secret internals"),
+        "cancel" => Task.FromCanceled(new CancellationToken(true)),
+        _ => Task.CompletedTask,
+    };
+
+    public override async Task<int> SideEffectAsync(string key, int delayMs, RpcServerCallContext context)
+    {
+        var count = state.SideEffects.AddOrUpdate(key, 1, (_, c) => c + 1);
+        if (delayMs > 0)
+        {
+            await Task.Delay(delayMs);
+        }
+
+        return count;
+    }
+
+    public override async IAsyncEnumerable<int> StreamAsync(int count, int failAfter, int delayMs, RpcServerCallContext context)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            if (i == failAfter)
+            {
+                throw new RpcException(RpcStatusCode.Aborted, "stream broke at " + i);
+            }
+
+            if (delayMs > 0)
+            {
+                await Task.Delay(delayMs, context.CancellationToken);
+            }
+
+            yield return i;
+        }
+    }
+
+    public override async Task<string> WaitForGateAsync(string gate, RpcServerCallContext context)
+    {
+        await state.Gate(gate).Task.WaitAsync(context.CancellationToken);
+        return "opened:" + gate;
+    }
+}
