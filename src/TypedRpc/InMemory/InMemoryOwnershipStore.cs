@@ -29,7 +29,7 @@ namespace TypedRpc.InMemory;
 /// throw at once. Every member is thread-safe.
 /// </para>
 /// </remarks>
-public sealed class InMemoryOwnershipStore : IRpcOwnershipStore
+public sealed partial class InMemoryOwnershipStore : IRpcOwnershipStore
 {
     /// <summary>The message of the exception every operation throws while <see cref="IsUnavailable"/>.</summary>
     public const string UnavailableMessage = "The in-memory ownership store is unavailable.";
