@@ -82,20 +82,42 @@ public sealed class AsyncSyncContractGenerator : IIncrementalGenerator
             var byFile = string.CompareOrdinal(a.Location?.FilePath, b.Location?.FilePath);
             return byFile != 0 ? byFile : (a.Location?.Start ?? 0).CompareTo(b.Location?.Start ?? 0);
         });
-        var first = new Dictionary<string, ServiceNameEntry>();
+        var byService = new Dictionary<string, ServiceNameEntry>();
+        var byTopic = new Dictionary<string, ServiceNameEntry>();
+        var byGeneratedName = new Dictionary<string, ServiceNameEntry>();
         var result = ImmutableArray.CreateBuilder<DiagnosticInfo>();
         foreach (var entry in sorted)
         {
-            if (first.TryGetValue(entry.ServiceName, out var owner))
+            if (byGeneratedName.TryGetValue(entry.GeneratedName, out var sameName))
             {
-                result.Add(DiagnosticInfo.Create(DiagnosticDescriptors.DuplicateServiceName, entry.Location, entry.ServiceName, entry.InterfaceType, owner.InterfaceType));
+                result.Add(DiagnosticInfo.Create(DiagnosticDescriptors.GeneratedNameClash, entry.Location, entry.DisplayName, entry.GeneratedName + "Client", $"generated for contract '{sameName.DisplayName}'"));
             }
             else
             {
-                first.Add(entry.ServiceName, entry);
+                byGeneratedName.Add(entry.GeneratedName, entry);
             }
+
+            if (byService.TryGetValue(NameRules.KafkaKey(entry.ServiceName), out var owner))
+            {
+                result.Add(DiagnosticInfo.Create(DiagnosticDescriptors.DuplicateServiceName, entry.Location, $"Service name '{entry.ServiceName}'", entry.DisplayName, owner.DisplayName));
+            }
+            else if (byTopic.TryGetValue(NameRules.KafkaKey(entry.Topic), out owner))
+            {
+                result.Add(DiagnosticInfo.Create(DiagnosticDescriptors.DuplicateServiceName, entry.Location, $"Request topic '{entry.Topic}'", entry.DisplayName, owner.DisplayName));
+            }
+
+            AddFirst(byService, NameRules.KafkaKey(entry.ServiceName), entry);
+            AddFirst(byTopic, NameRules.KafkaKey(entry.Topic), entry);
         }
 
         return result.ToImmutable().ToEquatableArray();
+    }
+
+    private static void AddFirst(Dictionary<string, ServiceNameEntry> map, string key, ServiceNameEntry entry)
+    {
+        if (!map.ContainsKey(key))
+        {
+            map.Add(key, entry);
+        }
     }
 }

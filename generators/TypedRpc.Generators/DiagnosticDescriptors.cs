@@ -68,8 +68,8 @@ internal static class DiagnosticDescriptors
         "[RpcTimeout] on '{0}' has {1}");
 
     public static readonly DiagnosticDescriptor DuplicateServiceName = Create(
-        "TRPC0014", "Service names must be unique",
-        "Service name '{0}' of contract '{1}' is also used by contract '{2}'; each contract needs its own service name");
+        "TRPC0014", "Service names and request topics must be unique",
+        "{0} of contract '{1}' is also used by contract '{2}'; each contract needs its own service name and request topic (Kafka treats '.' and '_' in topic names alike)");
 
     public static readonly DiagnosticDescriptor InvalidServiceName = Create(
         "TRPC0015", "Invalid service name",
@@ -94,4 +94,8 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor BaseInterfaceMembers = Create(
         "TRPC0020", "Contract must not inherit interfaces",
         "Contract '{0}' inherits '{1}'; a contract declares all its methods itself");
+
+    public static readonly DiagnosticDescriptor GeneratedNameClash = Create(
+        "TRPC0021", "Generated type names must be free",
+        "Contract '{0}' would generate '{1}', which is already {2}; rename the interface (or the other type)");
 }

@@ -15,6 +15,7 @@ public static class RpcContracts
 {
     private static readonly ConcurrentDictionary<Type, RpcServiceDescriptor> s_byType = new();
     private static readonly ConcurrentDictionary<string, Type> s_byServiceName = new(StringComparer.Ordinal);
+    private static readonly ConcurrentDictionary<Type, Type> s_clashes = new();
 
     /// <summary>Registers a contract. Called by generated code; registering the same contract again is a no-op.</summary>
     /// <typeparam name="TContract">The contract interface.</typeparam>
@@ -37,7 +38,13 @@ public static class RpcContracts
         // contract is used.
         Registration<TContract>.Value ??= new RpcContract<TContract>(descriptor, clientFactory);
         s_byType.TryAdd(typeof(TContract), descriptor);
-        s_byServiceName.TryAdd(descriptor.ServiceName, typeof(TContract));
+        var owner = s_byServiceName.GetOrAdd(descriptor.ServiceName, typeof(TContract));
+        if (owner != typeof(TContract))
+        {
+            // Both contracts are unusable: neither may silently receive the other's requests.
+            s_clashes.TryAdd(typeof(TContract), owner);
+            s_clashes.TryAdd(owner, typeof(TContract));
+        }
     }
 
     /// <summary>Gets a contract's registration.</summary>
@@ -62,10 +69,10 @@ public static class RpcContracts
                 $"{typeof(TContract)} is not a TypedRpc contract: mark the interface with [AsyncSyncContract] and make sure the TypedRpc generator runs in its project (it ships with the TypedRpc.Abstractions package).");
         }
 
-        if (s_byServiceName.TryGetValue(contract.Descriptor.ServiceName, out var owner) && owner != typeof(TContract))
+        if (s_clashes.TryGetValue(typeof(TContract), out var other))
         {
             throw new InvalidOperationException(
-                $"Service name '{contract.Descriptor.ServiceName}' is used by both {owner} and {typeof(TContract)}; service names must be unique.");
+                $"Service name '{contract.Descriptor.ServiceName}' is used by both {other} and {typeof(TContract)}; service names must be unique.");
         }
 
         return contract;

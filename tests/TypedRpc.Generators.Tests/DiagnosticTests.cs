@@ -124,7 +124,8 @@ public sealed class DiagnosticTests
 
     [Theory]
     [InlineData("[RpcKey] decimal amount", "amount", "decimal")]
-    [InlineData("[RpcKey] int? id", "id", "int?")]
+    [InlineData("[RpcKey] double ratio", "ratio", "double")]
+    [InlineData("[RpcKey] decimal? amount", "amount", "decimal?")]
     [InlineData("[RpcKey] CancellationToken ct", "ct", "System.Threading.CancellationToken")]
     public void TRPC0012_UnsupportedKeyTypes(string parameter, string name, string type) => Expect("TRPC0012",
         $"[AsyncSyncContract(\"svc\")] public interface IApi {{ Task RunAsync([|{parameter}|]); }}",
@@ -150,7 +151,63 @@ public sealed class DiagnosticTests
         var diagnostics = RunAndFind("TRPC0014",
             "[AsyncSyncContract(\"orders\")] public interface IOrders { Task PingAsync(); }",
             "[[|AsyncSyncContract(\"orders\")|]] public interface IOrdersV2 { Task PingAsync(); }");
-        Assert.Equal("Service name 'orders' of contract 'global::IOrdersV2' is also used by contract 'global::IOrders'; each contract needs its own service name", diagnostics.GetMessage());
+        Assert.Equal("Service name 'orders' of contract 'IOrdersV2' is also used by contract 'IOrders'; each contract needs its own service name and request topic (Kafka treats '.' and '_' in topic names alike)", diagnostics.GetMessage());
+    }
+
+    [Fact]
+    public void TRPC0014_ServiceNamesThatKafkaConfuses()
+    {
+        var diagnostic = RunAndFind("TRPC0014",
+            "[AsyncSyncContract(\"orders.v1\")] public interface IOrders { Task PingAsync(); }",
+            "[[|AsyncSyncContract(\"orders_v1\")|]] public interface IOrdersV2 { Task PingAsync(); }");
+        Assert.StartsWith("Service name 'orders_v1' of contract 'IOrdersV2' is also used by contract 'IOrders'", diagnostic.GetMessage());
+    }
+
+    [Fact]
+    public void TRPC0014_TwoContractsOnOneRequestTopic()
+    {
+        var diagnostic = RunAndFind("TRPC0014",
+            "[AsyncSyncContract(\"a\", Topic = \"shared\")] public interface IA { Task PingAsync(); }",
+            "[[|AsyncSyncContract(\"b\", Topic = \"shared\")|]] public interface IB { Task PingAsync(); }");
+        Assert.StartsWith("Request topic 'shared' of contract 'IB' is also used by contract 'IA'", diagnostic.GetMessage());
+    }
+
+    [Fact]
+    public void TRPC0021_GeneratedNameTakenByAUserType() => Expect("TRPC0021",
+        "public sealed class FooClient { } [AsyncSyncContract(\"svc\")] public interface [|IFoo|] { Task PingAsync(); }",
+        "Contract 'IFoo' would generate 'FooClient', which is already a type declared in this compilation; rename the interface (or the other type)");
+
+    [Fact]
+    public void TRPC0021_TwoContractsGeneratingTheSameNames()
+    {
+        var diagnostic = RunAndFind("TRPC0021",
+            "public static class Outer { [AsyncSyncContract(\"a\")] public interface IBar { Task PingAsync(); } }",
+            "[[|AsyncSyncContract(\"b\")|]] public interface IOuterBar { Task PingAsync(); }");
+        Assert.Equal("Contract 'IOuterBar' would generate 'OuterBarClient', which is already generated for contract 'Outer.IBar'; rename the interface (or the other type)", diagnostic.GetMessage());
+    }
+
+    [Fact]
+    public void TRPC0018_FileLocalContract() => Expect("TRPC0018",
+        "[AsyncSyncContract(\"svc\")] file interface [|IHidden|] { Task RunAsync(); }",
+        "Contract 'IHidden' is file-local; generated proxies and server bases need a public or internal interface");
+
+    [Fact]
+    public void ProtectedInternalContracts_AreGeneratedAsInternal()
+    {
+        var (result, output, diagnostics) = GeneratorHarness.Run(Usings + "public class Host { [AsyncSyncContract(\"svc\")] protected internal interface IInner { Task<int> GetAsync([RpcKey] int? id, [RpcKey(/*only one*/)] Guid? other = null); } }");
+        Assert.Contains(diagnostics, d => d.Id == "TRPC0011");
+        var (result2, output2, diagnostics2) = GeneratorHarness.Run(Usings + "public class Host { [AsyncSyncContract(\"svc\")] protected internal interface IInner { Task<int> GetAsync([RpcKey] int? id, Region? r); } public enum Region { A } }");
+        Assert.Empty(diagnostics2);
+        Assert.Empty(GeneratorHarness.CompilerProblems(output2));
+        Assert.Contains("internal sealed partial class HostInnerClient", GeneratorHarness.Sources(result2)["Host.IInner.Client.g.cs"]);
+        Assert.Contains("Key => Arg0?.ToString(null, global::System.Globalization.CultureInfo.InvariantCulture);", GeneratorHarness.Sources(result2)["Host.IInner.Contract.g.cs"]);
+    }
+
+    [Fact]
+    public void TRPC0019_WarnsForObjectInsideCollectionsToo()
+    {
+        var (_, _, diagnostics) = GeneratorHarness.Run(Usings + "[AsyncSyncContract(\"svc\")] public interface IApi { Task RunAsync(Dictionary<string, object> bag); }");
+        Assert.Equal("TRPC0019", Assert.Single(diagnostics).Id);
     }
 
     [Theory]
@@ -159,6 +216,7 @@ public sealed class DiagnosticTests
     [InlineData("\"pricing service\"", "pricing service", "' ' is not allowed; use letters, digits, '.', '_' or '-'")]
     [InlineData("\"pricing/v1\"", "pricing/v1", "'/' is not allowed; use letters, digits, '.', '_' or '-'")]
     [InlineData("null", "", "it is empty")]
+    [InlineData("\"..\"", "..", "'.' and '..' cannot name Kafka topics")]
     public void TRPC0015_InvalidServiceNames(string literal, string name, string problem) => Expect("TRPC0015",
         $"[[|AsyncSyncContract({literal})|]] public interface IApi {{ Task RunAsync(); }}",
         $"Service name '{name}' of contract 'IApi' is invalid: {problem}");
@@ -217,7 +275,7 @@ public sealed class DiagnosticTests
             .Select(f => (DiagnosticDescriptor)f.GetValue(null)!)
             .ToArray();
 
-        Assert.Equal(20, descriptors.Length);
+        Assert.Equal(21, descriptors.Length);
         Assert.Equal(descriptors.Length, descriptors.Select(d => d.Id).Distinct().Count());
         Assert.All(descriptors, d =>
         {

@@ -116,6 +116,8 @@ internal static class ContractEmitter
                 KeyFormat.String => $"Arg{i}",
                 KeyFormat.Formattable => $"Arg{i}.ToString(null, global::System.Globalization.CultureInfo.InvariantCulture)",
                 KeyFormat.Enum => $"Arg{i}.ToString()",
+                KeyFormat.Formattable | KeyFormat.Nullable => $"Arg{i}?.ToString(null, global::System.Globalization.CultureInfo.InvariantCulture)",
+                KeyFormat.Enum | KeyFormat.Nullable => $"Arg{i}?.ToString()",
                 _ => key,
             };
         }

@@ -11,5 +11,10 @@ internal sealed record ContractParseResult(
     EquatableArray<DiagnosticInfo> Diagnostics,
     ServiceNameEntry? ServiceName);
 
-/// <summary>A contract's service name and where it is declared.</summary>
-internal sealed record ServiceNameEntry(string ServiceName, string InterfaceType, LocationInfo? Location);
+/// <summary>What must be unique across contracts: the service name, the request topic and the generated type names.</summary>
+/// <param name="ServiceName">The service name.</param>
+/// <param name="DisplayName">The interface as users write it, for messages.</param>
+/// <param name="Topic">The request topic (the explicit one, else <c>{service}.requests</c>).</param>
+/// <param name="GeneratedName">The namespace-qualified stem of the generated types (<c>N.PricingService</c>).</param>
+/// <param name="Location">The attribute.</param>
+internal sealed record ServiceNameEntry(string ServiceName, string DisplayName, string Topic, string GeneratedName, LocationInfo? Location);

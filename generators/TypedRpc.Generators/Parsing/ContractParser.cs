@@ -65,13 +65,13 @@ internal static partial class ContractParser
         // Accessibility and genericity of the interface and every type around it.
         var containing = new List<string>();
         var isPublic = type.DeclaredAccessibility == Accessibility.Public;
-        var accessibilityProblem = AccessibilityProblem(type.DeclaredAccessibility);
+        var accessibilityProblem = type.IsFileLocal ? "file-local" : AccessibilityProblem(type.DeclaredAccessibility);
         var isGeneric = type.IsGenericType;
         for (var outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
         {
             containing.Insert(0, outer.Name);
             isPublic &= outer.DeclaredAccessibility == Accessibility.Public;
-            accessibilityProblem ??= AccessibilityProblem(outer.DeclaredAccessibility) is { } p ? $"nested in {p} type '{outer.Name}'" : null;
+            accessibilityProblem ??= (outer.IsFileLocal ? "file-local" : AccessibilityProblem(outer.DeclaredAccessibility)) is { } p ? $"nested in {p} type '{outer.Name}'" : null;
             isGeneric |= outer.IsGenericType;
         }
 
@@ -149,8 +149,26 @@ internal static partial class ContractParser
             }
         }
 
+
+        var ns0 = type.ContainingNamespace is { IsGlobalNamespace: false } n0 ? n0.ToDisplayString() : string.Empty;
+        var prefix = string.Concat(containing) + StripInterfacePrefix(type.Name);
+        var serviceEntry = serviceNameError is null
+            ? new ServiceNameEntry(serviceName!, type.ToDisplayString(), topic ?? serviceName + ".requests", ns0.Length == 0 ? prefix : ns0 + "." + prefix, attributeLocation)
+            : null;
+
+        // A generated type must not collide with a type the user already declared.
+        foreach (var suffix in GeneratedSuffixes)
+        {
+            var metadataName = (ns0.Length == 0 ? "" : ns0 + ".") + prefix + suffix;
+            if (context.SemanticModel.Compilation.GetTypeByMetadataName(metadataName) is not null)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.GeneratedNameClash, identifierLocation, type.Name, metadataName, "a type declared in this compilation"));
+                valid = false;
+                break;
+            }
+        }
+
         var diagnosticArray = diagnostics.ToImmutable().ToEquatableArray();
-        var serviceEntry = serviceNameError is null ? new ServiceNameEntry(serviceName!, interfaceType, attributeLocation) : null;
         if (!valid)
         {
             return new ContractParseResult(null, diagnosticArray, serviceEntry);
@@ -170,6 +188,9 @@ internal static partial class ContractParser
             methods.ToImmutable().ToEquatableArray());
         return new ContractParseResult(model2, diagnosticArray, serviceEntry);
     }
+
+    /// <summary>The suffixes of the types generated for a contract.</summary>
+    internal static readonly string[] GeneratedSuffixes = { "Client", "Base", "Descriptor", "Dispatcher" };
 
     internal static bool TryReadTimeout(ImmutableArray<AttributeData> attributes, KnownTypes known, string ownerName, bool onContract,
         ImmutableArray<DiagnosticInfo>.Builder diagnostics, CancellationToken cancellationToken, out int timeoutMs, out int extendByMs)
@@ -228,10 +249,10 @@ internal static partial class ContractParser
 
     private static string? AccessibilityProblem(Accessibility accessibility) => accessibility switch
     {
-        Accessibility.Public or Accessibility.Internal => null,
+        // protected internal is visible to the whole assembly, where the generated types live.
+        Accessibility.Public or Accessibility.Internal or Accessibility.ProtectedOrInternal => null,
         Accessibility.Private => "private",
         Accessibility.Protected => "protected",
-        Accessibility.ProtectedOrInternal => "protected internal",
         Accessibility.ProtectedAndInternal => "private protected",
         _ => "not accessible",
     };

@@ -242,12 +242,44 @@ internal static class MethodParser
             return false;
         }
 
-        if (type.SpecialType == SpecialType.System_Object || type.TypeKind == TypeKind.Dynamic)
+        if (ContainsLooseType(type, depth: 0))
         {
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.LooselyTypedParameter, location, type.ToDisplayString(), what));
         }
 
         return true;
+    }
+
+    /// <summary><c>object</c> or <c>dynamic</c> anywhere in the type: top level, array element or type argument.</summary>
+    private static bool ContainsLooseType(ITypeSymbol type, int depth)
+    {
+        if (depth > 8)
+        {
+            return false;
+        }
+
+        if (type.SpecialType == SpecialType.System_Object || type.TypeKind == TypeKind.Dynamic)
+        {
+            return true;
+        }
+
+        if (type is IArrayTypeSymbol array)
+        {
+            return ContainsLooseType(array.ElementType, depth + 1);
+        }
+
+        if (type is INamedTypeSymbol { IsGenericType: true } generic)
+        {
+            foreach (var argument in generic.TypeArguments)
+            {
+                if (ContainsLooseType(argument, depth + 1))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
     }
 
     private static string? SerializationProblem(ITypeSymbol type, KnownTypes known, int depth)
@@ -310,23 +342,30 @@ internal static class MethodParser
             return KeyFormat.String;
         }
 
-        if (type.TypeKind == TypeKind.Enum)
+        // A nullable key type (int?, Guid?, an enum?) keys by its value, and gives no key when null.
+        var nullable = type is INamedTypeSymbol { OriginalDefinition.SpecialType: SpecialType.System_Nullable_T } n;
+        var underlying = nullable ? ((INamedTypeSymbol)type).TypeArguments[0] : type;
+        KeyFormat format;
+        if (underlying.TypeKind == TypeKind.Enum)
         {
-            return KeyFormat.Enum;
+            format = KeyFormat.Enum;
+        }
+        else if (KnownTypes.Is(underlying, known.Guid) || IsInteger(underlying))
+        {
+            format = KeyFormat.Formattable;
+        }
+        else
+        {
+            return KeyFormat.None;
         }
 
-        if (KnownTypes.Is(type, known.Guid))
-        {
-            return KeyFormat.Formattable;
-        }
-
-        return type.SpecialType switch
-        {
-            SpecialType.System_Byte or SpecialType.System_SByte or SpecialType.System_Int16 or SpecialType.System_UInt16
-                or SpecialType.System_Int32 or SpecialType.System_UInt32 or SpecialType.System_Int64 or SpecialType.System_UInt64 => KeyFormat.Formattable,
-            _ => KeyFormat.None,
-        };
+        return nullable ? format | KeyFormat.Nullable : format;
     }
+
+    private static bool IsInteger(ITypeSymbol type) =>
+        type.SpecialType is SpecialType.System_Byte or SpecialType.System_SByte or SpecialType.System_Int16 or SpecialType.System_UInt16
+            or SpecialType.System_Int32 or SpecialType.System_UInt32 or SpecialType.System_Int64 or SpecialType.System_UInt64
+        || type is { Name: "Int128" or "UInt128", ContainingNamespace: { Name: "System", ContainingNamespace.IsGlobalNamespace: true } };
 
     private static AttributeData? FindAttribute(ISymbol symbol, INamedTypeSymbol? attributeType)
     {

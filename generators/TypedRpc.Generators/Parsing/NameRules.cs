@@ -16,6 +16,11 @@ internal static class NameRules
             return "it is empty";
         }
 
+        if (name == "." || name == "..")
+        {
+            return "'.' and '..' cannot name Kafka topics";
+        }
+
         if (name.Length > MaxServiceNameLength)
         {
             return $"it is {name.Length} characters long; the limit is {MaxServiceNameLength}";
@@ -43,6 +48,9 @@ internal static class NameRules
 
         return ValidateCharacters(name);
     }
+
+    /// <summary>Kafka treats '.' and '_' in topic names as the same character (metric names collide), so compare them so.</summary>
+    public static string KafkaKey(string name) => name.Replace('.', '_');
 
     private static string? ValidateCharacters(string name)
     {

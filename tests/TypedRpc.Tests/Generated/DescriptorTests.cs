@@ -77,6 +77,21 @@ public sealed class DescriptorTests
         Assert.False(RpcContracts.TryGetDescriptor(typeof(IDisposable), out _));
     }
 
+    public interface IClashA;
+
+    public interface IClashB;
+
+    [Fact]
+    public void TwoContractsWithOneServiceName_AreBothRefusedAtRunTime()
+    {
+        // Contracts from different assemblies can clash; the generator can only see one compilation.
+        RpcContracts.Register<IClashA>(new RpcServiceDescriptor("clash-test", typeof(IClashA), null, 0, Array.Empty<RpcMethodDescriptor>()), _ => null!);
+        RpcContracts.Register<IClashB>(new RpcServiceDescriptor("clash-test", typeof(IClashB), null, 0, Array.Empty<RpcMethodDescriptor>()), _ => null!);
+
+        Assert.Contains("clash-test", Assert.Throws<InvalidOperationException>(() => RpcContracts.Get<IClashA>()).Message, StringComparison.Ordinal);
+        Assert.Contains("clash-test", Assert.Throws<InvalidOperationException>(() => RpcContracts.Get<IClashB>()).Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void ServiceDescriptor_RefusesDuplicateOrMisplacedMethods()
     {
