@@ -81,8 +81,8 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
     /// <summary>The number of calls waiting for replies.</summary>
     public int PendingCount => _pending.Count;
 
-    /// <summary>Where this instance's replies arrive (empty until started).</summary>
-    public RpcReplyAddress ReplyAddress => _replyAddress;
+    /// <summary>Where this instance's replies arrive now (empty until started); a transport may move it, e.g. when a lease is lost.</summary>
+    public RpcReplyAddress ReplyAddress => _replies?.Address ?? _replyAddress;
 
     /// <summary>Subscribes to this instance's replies and wake-ups. Called by the host; the first call starts it too.</summary>
     /// <param name="cancellationToken">Cancels the start.</param>
@@ -240,7 +240,7 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
             await EnsureStartedAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                await _store!.RegisterOwnerAsync(id, new RpcOwner(InstanceId, _replyAddress), timeout + _options.OwnerGracePeriod, cancellationToken)
+                await _store!.RegisterOwnerAsync(id, new RpcOwner(InstanceId, ReplyAddress), timeout + _options.OwnerGracePeriod, cancellationToken)
                     .AsTask().WaitAsync(_options.StoreOperationTimeout, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
@@ -482,7 +482,7 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
                 try
                 {
                     var ttl = TimeSpan.FromMilliseconds(Math.Max(0, call.DeadlineMs - TimerWheel.NowMs)) + method.ExtendBy + _options.OwnerGracePeriod;
-                    await _store.RegisterOwnerAsync(call.Id, new RpcOwner(InstanceId, _replyAddress), ttl, CancellationToken.None).ConfigureAwait(false);
+                    await _store.RegisterOwnerAsync(call.Id, new RpcOwner(InstanceId, ReplyAddress), ttl, CancellationToken.None).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (_options.WhenStoreUnavailable == StoreFailureMode.SendWithoutOwnership)
                 {
@@ -503,7 +503,7 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
                 Id = call.Id,
                 Service = method.Service.ServiceName,
                 Method = method.Name,
-                ReplyTo = _replyAddress,
+                ReplyTo = ReplyAddress,
                 Owner = InstanceId,
                 DeadlineUnixMs = deadlineUnixMs,
                 Payload = payload.WrittenMemory,

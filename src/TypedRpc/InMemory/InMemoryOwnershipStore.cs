@@ -254,6 +254,15 @@ public sealed partial class InMemoryOwnershipStore : IRpcOwnershipStore
         return SubscribeWakeUpsCoreAsync(instanceId, onWakeUp, cancellationToken);
     }
 
+    /// <summary>The live wake-up subscriptions of an instance (for tests that disposal leaves nothing behind).</summary>
+    internal int WakeUpSubscriptionCount(string instanceId)
+    {
+        lock (_wakeUpLock)
+        {
+            return _wakeUps.TryGetValue(instanceId, out var subscriptions) ? subscriptions.Length : 0;
+        }
+    }
+
     internal void RemoveWakeUpSubscription(InMemoryWakeUpSubscription subscription)
     {
         lock (_wakeUpLock)

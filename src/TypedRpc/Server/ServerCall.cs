@@ -94,8 +94,10 @@ internal sealed class ServerCall : RpcServerCall
         {
             await _transport.SendReplyAsync(_request.ReplyTo, reply, CancellationToken.None).ConfigureAwait(false);
         }
-        catch (Exception ex)
+        catch (Exception ex) when (ex is not RpcException)
         {
+            // A transport failure: the request must stay unacknowledged. An RpcException (say, the
+            // reply is too large) is permanent and becomes the call's error status instead.
             throw new TransportSendException(ex);
         }
 

@@ -1,0 +1,53 @@
+using System;
+using System.Collections.Generic;
+using Confluent.Kafka;
+
+namespace TypedRpc.Kafka;
+
+/// <summary>Builds librdkafka configurations: TypedRpc's defaults first, then the user's pass-through settings.</summary>
+internal static class KafkaClientConfig
+{
+    public static ProducerConfig Producer(KafkaTransportOptions options)
+    {
+        var config = new ProducerConfig
+        {
+            BootstrapServers = options.BootstrapServers,
+            // RPC wants each record on the wire at once: batching would add its wait to every call.
+            LingerMs = 0,
+            EnableIdempotence = true,
+            Acks = Acks.All,
+            MessageTimeoutMs = (int)options.MessageTimeout.TotalMilliseconds,
+            MessageMaxBytes = Math.Max(options.MaxMessageBytes + 64 * 1024, 1_000_000),
+            SocketNagleDisable = true,
+        };
+        Apply(config, options.Settings);
+        Apply(config, options.ProducerSettings);
+        return config;
+    }
+
+    public static ConsumerConfig Consumer(KafkaTransportOptions options, string groupId)
+    {
+        var config = new ConsumerConfig
+        {
+            BootstrapServers = options.BootstrapServers,
+            GroupId = groupId,
+            EnableAutoCommit = false,
+            EnableAutoOffsetStore = false,
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+            FetchWaitMaxMs = (int)options.FetchWaitMax.TotalMilliseconds,
+            SocketNagleDisable = true,
+            EnablePartitionEof = false,
+        };
+        Apply(config, options.Settings);
+        Apply(config, options.ConsumerSettings);
+        return config;
+    }
+
+    private static void Apply(ClientConfig config, Dictionary<string, string> settings)
+    {
+        foreach (var (key, value) in settings)
+        {
+            config.Set(key, value);
+        }
+    }
+}

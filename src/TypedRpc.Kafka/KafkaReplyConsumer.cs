@@ -1,0 +1,365 @@
+using System;
+using System.Threading;
+using System.Threading.Tasks;
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using TypedRpc.Ownership;
+using TypedRpc.Transport;
+
+namespace TypedRpc.Kafka;
+
+/// <summary>
+/// One caller instance's replies: a partition of the client group's reply topic, leased in the
+/// ownership store and read with a manual Assign (no group join, so the instance is ready in tens
+/// of milliseconds and its arrival or departure pauses nobody). With more instances than
+/// partitions, or without a store, instances share a partition and forward what is not theirs.
+/// </summary>
+internal sealed class KafkaReplyConsumer : IRpcReplySubscription
+{
+    private readonly KafkaTransportOptions _options;
+    private readonly IRpcOwnershipStore? _store;
+    private readonly string _instanceId;
+    private readonly RpcReplyHandler _handler;
+    private readonly ILogger _logger;
+    private readonly string _topic;
+    private readonly IConsumer<byte[]?, byte[]?> _consumer;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly object _assignLock = new();
+    private PartitionOffsets _offsets = new();
+    private Thread? _thread;
+    private Task? _renewal;
+    private volatile int _partition = -1;
+    private volatile bool _leased;
+    private int _disposed;
+
+    public KafkaReplyConsumer(KafkaTransportOptions options, IRpcOwnershipStore? store, string instanceId, RpcReplyHandler handler, ILogger logger)
+    {
+        _options = options;
+        _store = store;
+        _instanceId = instanceId;
+        _handler = handler;
+        _logger = logger;
+        _topic = options.EffectiveReplyTopic;
+        // An Assign-only consumer still needs a group id (for its commits); it never joins the group.
+        _consumer = new ConsumerBuilder<byte[]?, byte[]?>(KafkaClientConfig.Consumer(options, "trpc.replies." + options.ClientGroup))
+            .SetErrorHandler((_, error) => Log.ConsumeError(_logger, _topic, error.Reason))
+            .SetLogHandler((_, _) => { })
+            .Build();
+    }
+
+    public RpcReplyAddress Address => new(_topic, _partition);
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        // Fetching metadata first makes the Assign deliver in ~20 ms instead of ~500 ms.
+        var partitions = await Task.Run(() => PartitionCount(), cancellationToken).ConfigureAwait(false);
+        var partition = await ChoosePartitionAsync(partitions, exclude: -1, cancellationToken).ConfigureAwait(false);
+        Assign(partition);
+        _thread = new Thread(Run) { IsBackground = true, Name = "TypedRpc replies " + _instanceId };
+        _thread.Start();
+        if (_store is not null)
+        {
+            _renewal = RenewLoopAsync(partitions);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
+        _stop.Cancel();
+        if (_thread is not null)
+        {
+            await _stopped.Task.ConfigureAwait(false);
+        }
+
+        if (_renewal is not null)
+        {
+            await _renewal.ConfigureAwait(false);
+        }
+
+        if (_store is not null && _leased)
+        {
+            try
+            {
+                await _store.ReleaseLeaseAsync(_options.ClientGroup, _partition, _instanceId, CancellationToken.None).AsTask().WaitAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                Log.LeaseRenewFailed(_logger, ex, _topic, _partition);
+            }
+        }
+
+        var close = Task.Run(() =>
+        {
+            try
+            {
+                Commit();
+                _consumer.Close();
+            }
+            catch (Exception)
+            {
+                // Broker gone: the next holder starts from the last commit that got through.
+            }
+            finally
+            {
+                _consumer.Dispose();
+            }
+        });
+        if (await Task.WhenAny(close, Task.Delay(_options.CloseTimeout)).ConfigureAwait(false) != close)
+        {
+            Log.CloseTimedOut(_logger, _topic, _options.CloseTimeout.TotalMilliseconds);
+        }
+    }
+
+    private int PartitionCount()
+    {
+        using var admin = new DependentAdminClientBuilder(_consumer.Handle).Build();
+        var metadata = admin.GetMetadata(_topic, TimeSpan.FromSeconds(10));
+        foreach (var topic in metadata.Topics)
+        {
+            if (topic.Topic == _topic && topic.Error.Code == ErrorCode.NoError && topic.Partitions.Count > 0)
+            {
+                return topic.Partitions.Count;
+            }
+        }
+
+        throw new InvalidOperationException($"The reply topic '{_topic}' does not exist or has no partitions; create it with {_options.ReplyPartitions} partitions (TypedRpc:Kafka:ReplyTopic).");
+    }
+
+    private async Task<int> ChoosePartitionAsync(int partitions, int exclude, CancellationToken cancellationToken)
+    {
+        var start = (int)((uint)StableHash(_instanceId) % (uint)partitions);
+        if (_store is not null)
+        {
+            for (var i = 0; i < partitions; i++)
+            {
+                var candidate = (start + i) % partitions;
+                if (candidate == exclude)
+                {
+                    continue;
+                }
+
+                if (await _store.TryAcquireLeaseAsync(_options.ClientGroup, candidate, _instanceId, _options.LeaseTimeToLive, cancellationToken).ConfigureAwait(false))
+                {
+                    _leased = true;
+                    Log.ReplyPartitionChosen(_logger, _instanceId, _topic, candidate, "leased");
+                    return candidate;
+                }
+            }
+        }
+
+        // Every partition is leased (more instances than partitions), or there is no store:
+        // share one; replies for others are forwarded through the store.
+        _leased = false;
+        Log.ReplyPartitionChosen(_logger, _instanceId, _topic, start, "shared");
+        return start;
+    }
+
+    private void Assign(int partition)
+    {
+        var topicPartition = new TopicPartition(_topic, partition);
+        // Resume where the previous reader committed (a partition taken over from a dead instance);
+        // otherwise start at the current end, resolved now so no reply sent after we return is missed.
+        long offset;
+        var committed = _consumer.Committed(new[] { topicPartition }, TimeSpan.FromSeconds(10));
+        if (committed.Count == 1 && committed[0].Offset.Value >= 0)
+        {
+            offset = committed[0].Offset.Value;
+        }
+        else
+        {
+            offset = _consumer.QueryWatermarkOffsets(topicPartition, TimeSpan.FromSeconds(10)).High.Value;
+        }
+
+        lock (_assignLock)
+        {
+            _offsets = new PartitionOffsets();
+            _consumer.Assign(new TopicPartitionOffset(topicPartition, offset));
+            _partition = partition;
+        }
+    }
+
+    private void Run()
+    {
+        var lastCommit = Environment.TickCount64;
+        try
+        {
+            while (!_stop.IsCancellationRequested)
+            {
+                ConsumeResult<byte[]?, byte[]?>? record = null;
+                try
+                {
+                    lock (_assignLock)
+                    {
+                        record = _consumer.Consume(50);
+                    }
+                }
+                catch (ConsumeException ex)
+                {
+                    if (ex.Error.IsFatal)
+                    {
+                        Log.FatalConsumeError(_logger, _topic, ex.Error.Reason);
+                        return;
+                    }
+
+                    Log.ConsumeError(_logger, _topic, ex.Error.Reason);
+                }
+
+                if (record?.Message is not null)
+                {
+                    Deliver(record);
+                }
+
+                if (Environment.TickCount64 - lastCommit >= 500)
+                {
+                    Commit();
+                    lastCommit = Environment.TickCount64;
+                }
+            }
+        }
+        finally
+        {
+            _stopped.TrySetResult();
+        }
+    }
+
+    private void Deliver(ConsumeResult<byte[]?, byte[]?> record)
+    {
+        var offsets = _offsets;
+        var offset = record.Offset.Value;
+        offsets.Start(offset);
+        var reply = KafkaHeaders.DecodeReply(record, out var reason);
+        if (reply is null)
+        {
+            Log.DeadLettered(_logger, record.Topic, record.Partition.Value, offset, reason!);
+            offsets.Complete(offset);
+            return;
+        }
+
+        ValueTask handled;
+        try
+        {
+            handled = _handler(reply, _stop.Token);
+        }
+        catch (Exception ex)
+        {
+            Log.ReplyHandlerFailed(_logger, ex, reply.Id);
+            offsets.Complete(offset);
+            return;
+        }
+
+        // The common case (a waiter took it) completes synchronously; keep the loop moving otherwise.
+        if (handled.IsCompletedSuccessfully)
+        {
+            offsets.Complete(offset);
+        }
+        else
+        {
+            _ = AwaitAsync(handled, reply.Id, offsets, offset);
+        }
+    }
+
+    private async Task AwaitAsync(ValueTask handled, CorrelationId id, PartitionOffsets offsets, long offset)
+    {
+        try
+        {
+            await handled.ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            Log.ReplyHandlerFailed(_logger, ex, id);
+        }
+        finally
+        {
+            offsets.Complete(offset);
+        }
+    }
+
+    private void Commit()
+    {
+        var position = _offsets.TakeCommitPosition();
+        if (position < 0 || _partition < 0)
+        {
+            return;
+        }
+
+        try
+        {
+            _consumer.Commit(new[] { new TopicPartitionOffset(_topic, _partition, position) });
+        }
+        catch (KafkaException ex)
+        {
+            Log.CommitFailed(_logger, _topic, ex.Error.Reason);
+        }
+    }
+
+    private async Task RenewLoopAsync(int partitions)
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(_options.LeaseRenewInterval, _stop.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            try
+            {
+                var partition = _partition;
+                if (_leased && await _store!.RenewLeaseAsync(_options.ClientGroup, partition, _instanceId, _options.LeaseTimeToLive, _stop.Token).ConfigureAwait(false))
+                {
+                    continue;
+                }
+
+                if (_leased)
+                {
+                    // Expired (a long pause) or taken: try to take it back, else move. Calls waiting on the
+                    // old partition are not lost: its new reader forwards their replies through the store.
+                    if (await _store!.TryAcquireLeaseAsync(_options.ClientGroup, partition, _instanceId, _options.LeaseTimeToLive, _stop.Token).ConfigureAwait(false))
+                    {
+                        continue;
+                    }
+
+                    Log.LeaseLost(_logger, _instanceId, _topic, partition);
+                }
+
+                // Not leased (sharing, or just lost it): look for a free partition.
+                var next = await ChoosePartitionAsync(partitions, exclude: _leased ? partition : -1, _stop.Token).ConfigureAwait(false);
+                if (next != partition)
+                {
+                    Commit();
+                    Assign(next);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                // The store may be briefly unreachable; the lease outlives a few missed renewals.
+                Log.LeaseRenewFailed(_logger, ex, _topic, _partition);
+            }
+        }
+    }
+
+    /// <summary>FNV-1a: the same instance id picks the same first partition in every process.</summary>
+    private static int StableHash(string text)
+    {
+        var hash = 2166136261u;
+        foreach (var c in text)
+        {
+            hash = (hash ^ c) * 16777619u;
+        }
+
+        return (int)hash;
+    }
+}

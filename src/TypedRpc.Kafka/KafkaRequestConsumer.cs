@@ -1,0 +1,265 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using TypedRpc.Transport;
+
+namespace TypedRpc.Kafka;
+
+/// <summary>
+/// One server instance's membership in a contract's consumer group. The blocking Consume loop
+/// runs on its own thread; each request is handled concurrently (bounded), and offsets are
+/// committed per partition up to the lowest request still being handled — so a request is
+/// committed only after its reply was handed to the producer.
+/// </summary>
+internal sealed class KafkaRequestConsumer : IAsyncDisposable
+{
+    private const int MaxInFlight = 512;
+    private readonly KafkaRpcTransport _transport;
+    private readonly RpcServiceDescriptor _service;
+    private readonly RpcRequestHandler _handler;
+    private readonly KafkaTransportOptions _options;
+    private readonly ILogger _logger;
+    private readonly string _topic;
+    private readonly string _group;
+    private readonly IConsumer<byte[]?, byte[]?> _consumer;
+    private readonly ConcurrentDictionary<TopicPartition, PartitionOffsets> _offsets = new();
+    private readonly SemaphoreSlim _inFlight = new(MaxInFlight, MaxInFlight);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Thread _thread;
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _disposed;
+
+    public KafkaRequestConsumer(KafkaRpcTransport transport, RpcServiceDescriptor service, RpcRequestHandler handler, KafkaTransportOptions options, ILogger logger)
+    {
+        _transport = transport;
+        _service = service;
+        _handler = handler;
+        _options = options;
+        _logger = logger;
+        _topic = options.RequestTopic(service);
+        _group = options.ServerGroupPrefix + service.ServiceName;
+        var config = KafkaClientConfig.Consumer(options, _group);
+        config.PartitionAssignmentStrategy ??= PartitionAssignmentStrategy.CooperativeSticky;
+        // Cooperative rebalancing with Confluent.Kafka 1.9.3: Action-style handlers only, and they
+        // must never throw (an exception inside one aborts the process).
+        _consumer = new ConsumerBuilder<byte[]?, byte[]?>(config)
+            .SetPartitionsAssignedHandler((_, partitions) => Guard(() =>
+            {
+                foreach (var partition in partitions)
+                {
+                    _offsets[partition] = new PartitionOffsets();
+                }
+            }))
+            .SetPartitionsRevokedHandler((consumer, partitions) => Guard(() =>
+            {
+                CommitCompleted(consumer);
+                foreach (var partition in partitions)
+                {
+                    _offsets.TryRemove(partition.TopicPartition, out _);
+                }
+            }))
+            .SetPartitionsLostHandler((_, partitions) => Guard(() =>
+            {
+                foreach (var partition in partitions)
+                {
+                    _offsets.TryRemove(partition.TopicPartition, out _);
+                }
+            }))
+            .SetErrorHandler((_, error) => Log.ConsumeError(_logger, _topic, error.Reason))
+            .SetLogHandler((_, _) => { })
+            .Build();
+        _thread = new Thread(Run) { IsBackground = true, Name = "TypedRpc requests " + service.ServiceName };
+    }
+
+    public void Start()
+    {
+        _consumer.Subscribe(_topic);
+        _thread.Start();
+        Log.RequestConsumerStarted(_logger, _service.ServiceName, _topic, _group);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
+        _stop.Cancel();
+        await _stopped.Task.ConfigureAwait(false);
+        // Close can block for tens of seconds when the broker is gone: bound it and move on.
+        var close = Task.Run(() =>
+        {
+            try
+            {
+                CommitCompleted(_consumer);
+                _consumer.Close();
+            }
+            catch (Exception)
+            {
+                // The broker may be unreachable; the uncommitted requests will be redelivered.
+            }
+            finally
+            {
+                _consumer.Dispose();
+            }
+        });
+        if (await Task.WhenAny(close, Task.Delay(_options.CloseTimeout)).ConfigureAwait(false) != close)
+        {
+            Log.CloseTimedOut(_logger, _topic, _options.CloseTimeout.TotalMilliseconds);
+        }
+    }
+
+    private void Run()
+    {
+        var lastCommit = Environment.TickCount64;
+        try
+        {
+            while (!_stop.IsCancellationRequested)
+            {
+                ConsumeResult<byte[]?, byte[]?>? record;
+                try
+                {
+                    record = _consumer.Consume(100);
+                }
+                catch (ConsumeException ex)
+                {
+                    if (ex.Error.IsFatal)
+                    {
+                        Log.FatalConsumeError(_logger, _topic, ex.Error.Reason);
+                        return;
+                    }
+
+                    Log.ConsumeError(_logger, _topic, ex.Error.Reason);
+                    continue;
+                }
+
+                if (record is not null && record.Message is not null)
+                {
+                    Dispatch(record);
+                }
+
+                if (Environment.TickCount64 - lastCommit >= 100)
+                {
+                    CommitCompleted(_consumer);
+                    lastCommit = Environment.TickCount64;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
+        }
+        finally
+        {
+            _stopped.TrySetResult();
+        }
+    }
+
+    private void Dispatch(ConsumeResult<byte[]?, byte[]?> record)
+    {
+        var offsets = _offsets.GetOrAdd(record.TopicPartition, static _ => new PartitionOffsets());
+        offsets.Start(record.Offset.Value);
+        var request = KafkaHeaders.DecodeRequest(record, out var reason);
+        if (request is null)
+        {
+            // Without an id or a reply address nobody can be answered: park the record and move on.
+            _ = DeadLetterThenCompleteAsync(record, reason!, offsets);
+            return;
+        }
+
+        // Bound the requests in flight; the loop thread waits here, so the broker keeps the rest.
+        _inFlight.Wait(_stop.Token);
+        _ = HandleAsync(request, record, offsets);
+    }
+
+    private async Task HandleAsync(RpcRequest request, ConsumeResult<byte[]?, byte[]?> record, PartitionOffsets offsets)
+    {
+        try
+        {
+            for (var attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    await _handler(request, _stop.Token).ConfigureAwait(false);
+                    offsets.Complete(record.Offset.Value);
+                    return;
+                }
+                catch (Exception) when (_stop.IsCancellationRequested)
+                {
+                    // Shutting down: leave it uncommitted so the next member of the group runs it.
+                    return;
+                }
+                catch (Exception ex) when (attempt < _options.MaxDeliveryAttempts)
+                {
+                    Log.DeliveryFailed(_logger, ex, request.Id, attempt, _options.MaxDeliveryAttempts);
+                    await Task.Delay(100 * attempt * attempt, _stop.Token).ConfigureAwait(false);
+                }
+                catch (Exception ex)
+                {
+                    Log.DeliveryFailed(_logger, ex, request.Id, attempt, _options.MaxDeliveryAttempts);
+                    await DeadLetterThenCompleteAsync(record, "handling failed " + attempt + " times: " + ex.Message, offsets).ConfigureAwait(false);
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping during a retry delay.
+        }
+        finally
+        {
+            _inFlight.Release();
+        }
+    }
+
+    private async Task DeadLetterThenCompleteAsync(ConsumeResult<byte[]?, byte[]?> record, string reason, PartitionOffsets offsets)
+    {
+        await _transport.DeadLetterAsync(record, reason).ConfigureAwait(false);
+        offsets.Complete(record.Offset.Value);
+    }
+
+    private void CommitCompleted(IConsumer<byte[]?, byte[]?> consumer)
+    {
+        List<TopicPartitionOffset>? positions = null;
+        foreach (var (partition, offsets) in _offsets)
+        {
+            var position = offsets.TakeCommitPosition();
+            if (position >= 0)
+            {
+                (positions ??= new List<TopicPartitionOffset>()).Add(new TopicPartitionOffset(partition, position));
+            }
+        }
+
+        if (positions is null)
+        {
+            return;
+        }
+
+        try
+        {
+            consumer.Commit(positions);
+        }
+        catch (KafkaException ex)
+        {
+            // A revoked partition or a broker hiccup: the records are committed by whoever runs them next.
+            Log.CommitFailed(_logger, _topic, ex.Error.Reason);
+        }
+    }
+
+    private void Guard(Action action)
+    {
+        try
+        {
+            action();
+        }
+        catch (Exception ex)
+        {
+            Log.RebalanceHandlerFailed(_logger, ex, _topic);
+        }
+    }
+}

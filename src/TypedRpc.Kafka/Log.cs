@@ -1,0 +1,46 @@
+using System;
+using Microsoft.Extensions.Logging;
+
+namespace TypedRpc.Kafka;
+
+internal static partial class Log
+{
+    [LoggerMessage(100, LogLevel.Warning, "Record {Topic}[{Partition}]@{Offset} cannot be used ({Reason}); dead-lettered")]
+    public static partial void DeadLettered(ILogger logger, string topic, int partition, long offset, string reason);
+
+    [LoggerMessage(101, LogLevel.Warning, "Handling request {CorrelationId} failed (attempt {Attempt} of {MaxAttempts})")]
+    public static partial void DeliveryFailed(ILogger logger, Exception exception, CorrelationId correlationId, int attempt, int maxAttempts);
+
+    [LoggerMessage(102, LogLevel.Warning, "Kafka consumer error on {Topic}: {Reason}")]
+    public static partial void ConsumeError(ILogger logger, string topic, string reason);
+
+    [LoggerMessage(103, LogLevel.Error, "Fatal Kafka consumer error on {Topic}: {Reason}; the consumer stops")]
+    public static partial void FatalConsumeError(ILogger logger, string topic, string reason);
+
+    [LoggerMessage(104, LogLevel.Warning, "Committing offsets on {Topic} failed: {Reason}")]
+    public static partial void CommitFailed(ILogger logger, string topic, string reason);
+
+    [LoggerMessage(105, LogLevel.Warning, "Closing the Kafka consumer of {Topic} took longer than {TimeoutMs} ms; abandoned")]
+    public static partial void CloseTimedOut(ILogger logger, string topic, double timeoutMs);
+
+    [LoggerMessage(106, LogLevel.Information, "Consuming requests of {Service} from {Topic} in group {Group}")]
+    public static partial void RequestConsumerStarted(ILogger logger, string service, string topic, string group);
+
+    [LoggerMessage(107, LogLevel.Information, "Instance {InstanceId} reads replies from {Topic}[{Partition}] ({Mode})")]
+    public static partial void ReplyPartitionChosen(ILogger logger, string instanceId, string topic, int partition, string mode);
+
+    [LoggerMessage(108, LogLevel.Warning, "Instance {InstanceId} lost its lease on {Topic}[{Partition}]; moving to another partition")]
+    public static partial void LeaseLost(ILogger logger, string instanceId, string topic, int partition);
+
+    [LoggerMessage(109, LogLevel.Warning, "Renewing the lease on {Topic}[{Partition}] failed; will retry")]
+    public static partial void LeaseRenewFailed(ILogger logger, Exception exception, string topic, int partition);
+
+    [LoggerMessage(110, LogLevel.Debug, "Creating topic {Topic} failed ({Reason}); it must exist or be auto-created")]
+    public static partial void TopicCreateFailed(ILogger logger, string topic, string reason);
+
+    [LoggerMessage(111, LogLevel.Warning, "Handling a reply {CorrelationId} failed")]
+    public static partial void ReplyHandlerFailed(ILogger logger, Exception exception, CorrelationId correlationId);
+
+    [LoggerMessage(112, LogLevel.Warning, "Partitions assigned/revoked handler failed on {Topic}")]
+    public static partial void RebalanceHandlerFailed(ILogger logger, Exception exception, string topic);
+}
