@@ -62,7 +62,7 @@ internal sealed class KafkaRequestConsumer : IAsyncDisposable
                     _offsets.TryRemove(partition.TopicPartition, out _);
                 }
             }))
-            .SetPartitionsLostHandler((_, partitions) => Guard(() =>
+            .SetPartitionsLostHandler((lostFrom, partitions) => Guard(() =>
             {
                 foreach (var partition in partitions)
                 {

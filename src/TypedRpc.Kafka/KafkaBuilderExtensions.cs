@@ -1,0 +1,33 @@
+using System;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using TypedRpc.Kafka;
+using TypedRpc.Ownership;
+using TypedRpc.Transport;
+
+namespace TypedRpc;
+
+/// <summary>Registers the Kafka transport.</summary>
+public static class KafkaBuilderExtensions
+{
+    /// <summary>Uses Kafka as the transport. Settings are validated on start; each message names the setting.</summary>
+    /// <param name="builder">The builder from <c>AddTypedRpc()</c>.</param>
+    /// <param name="configure">Configures the transport (bootstrap servers, client group, topics, librdkafka settings).</param>
+    /// <returns>The builder.</returns>
+    public static ITypedRpcBuilder AddKafka(this ITypedRpcBuilder builder, Action<KafkaTransportOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(configure);
+        builder.Services.AddOptions<KafkaTransportOptions>().Configure(configure).ValidateOnStart();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<KafkaTransportOptions>, KafkaTransportOptionsValidator>());
+        builder.Services.RemoveAll<IRpcTransport>();
+        builder.Services.TryAddSingleton(static sp => new KafkaRpcTransport(
+            sp.GetRequiredService<IOptions<KafkaTransportOptions>>().Value,
+            sp.GetService<IRpcOwnershipStore>(),
+            sp.GetService<ILogger<KafkaRpcTransport>>()));
+        builder.Services.AddSingleton<IRpcTransport>(static sp => sp.GetRequiredService<KafkaRpcTransport>());
+        return builder;
+    }
+}

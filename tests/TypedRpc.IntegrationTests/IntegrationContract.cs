@@ -1,0 +1,72 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
+using TypedRpc;
+
+namespace TypedRpc.IntegrationTests;
+
+public sealed record Order(string Id, decimal Amount, IReadOnlyList<string> Lines, DateTimeOffset At);
+
+[AsyncSyncContract("integration")]
+public interface IIntegrationService
+{
+    Task<Order> EchoAsync(Order order, CancellationToken cancellationToken = default);
+
+    ValueTask<int> AddAsync(int a, int b);
+
+    Task PingAsync();
+
+    [RpcTimeout(400)]
+    Task<RpcResult<string>> SlowAsync(int delayMs, string? fail = null);
+
+    IAsyncEnumerable<int> CountAsync(int count, int failAt = -1, CancellationToken cancellationToken = default);
+
+    Task FailAsync(string kind);
+
+    Task<int> SideEffectAsync([RpcKey] string key);
+}
+
+public sealed class IntegrationState
+{
+    public ConcurrentDictionary<string, int> SideEffects { get; } = new();
+}
+
+public sealed class IntegrationService(IntegrationState state) : IntegrationServiceBase
+{
+    public override Task<Order> EchoAsync(Order order, RpcServerCallContext context) => Task.FromResult(order);
+
+    public override ValueTask<int> AddAsync(int a, int b, RpcServerCallContext context) => ValueTask.FromResult(a + b);
+
+    public override Task PingAsync(RpcServerCallContext context) => Task.CompletedTask;
+
+    public override async Task<string> SlowAsync(int delayMs, string? fail, RpcServerCallContext context)
+    {
+        await Task.Delay(delayMs);
+        return fail is null ? "slow:" + delayMs : throw new RpcException(RpcStatusCode.FailedPrecondition, fail);
+    }
+
+    public override async IAsyncEnumerable<int> CountAsync(int count, int failAt, RpcServerCallContext context)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            if (i == failAt)
+            {
+                throw new RpcException(RpcStatusCode.Aborted, "broke at " + i);
+            }
+
+            await Task.Yield();
+            yield return i;
+        }
+    }
+
+    public override Task FailAsync(string kind, RpcServerCallContext context) => kind switch
+    {
+        "rpc" => throw new RpcException(RpcStatusCode.PermissionDenied, "no entry"),
+        _ => throw new InvalidOperationException("secret internals"),
+    };
+
+    public override Task<int> SideEffectAsync(string key, RpcServerCallContext context) =>
+        Task.FromResult(state.SideEffects.AddOrUpdate(key, 1, (_, c) => c + 1));
+}

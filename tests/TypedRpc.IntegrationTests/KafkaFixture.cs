@@ -1,0 +1,61 @@
+using System;
+using System.Threading;
+using TypedRpc.DevServices;
+using Xunit;
+
+namespace TypedRpc.IntegrationTests;
+
+/// <summary>
+/// One Kafka for the whole test run: librdkafka's mock cluster in this process, or the broker named
+/// by <c>TYPEDRPC_KAFKA_BOOTSTRAP</c>. Tests isolate themselves by topic and group names.
+/// </summary>
+public sealed class KafkaFixture : IDisposable
+{
+    public const string BootstrapVariable = "TYPEDRPC_KAFKA_BOOTSTRAP";
+    private static int s_counter;
+
+    public KafkaFixture()
+    {
+        var external = Environment.GetEnvironmentVariable(BootstrapVariable);
+        if (string.IsNullOrWhiteSpace(external))
+        {
+            Embedded = new EmbeddedKafka(brokers: 1);
+            BootstrapServers = Embedded.BootstrapServers;
+        }
+        else
+        {
+            BootstrapServers = external;
+        }
+    }
+
+    public EmbeddedKafka? Embedded { get; }
+
+    public string BootstrapServers { get; }
+
+    /// <summary>A name unique to this run, for topics and groups.</summary>
+    public static string Unique(string prefix) => $"{prefix}-{Environment.ProcessId}-{Interlocked.Increment(ref s_counter)}";
+
+    /// <summary>Creates a topic on the mock (a real broker gets it from the transport's admin request).</summary>
+    public void CreateTopic(string topic, int partitions)
+    {
+        if (Embedded is not null)
+        {
+            try
+            {
+                Embedded.CreateTopic(topic, partitions);
+            }
+            catch (InvalidOperationException ex) when (ex.Message.Contains("already exists", StringComparison.Ordinal))
+            {
+                // Shared across test classes.
+            }
+        }
+    }
+
+    public void Dispose() => Embedded?.Dispose();
+}
+
+[CollectionDefinition(Name)]
+public sealed class KafkaCollection : ICollectionFixture<KafkaFixture>
+{
+    public const string Name = "Kafka";
+}
