@@ -210,6 +210,17 @@ public sealed class KafkaRpcTransport : IRpcTransport, IAsyncDisposable
             using var admin = new AdminClientBuilder(config).SetLogHandler((_, _) => { }).Build();
             try
             {
+                // Most of the time the topic exists: a metadata lookup answers that at once, while a
+                // CreateTopics request to a broker that does not support it waits for its timeout.
+                var metadata = await Task.Run(() => admin.GetMetadata(topic, TimeSpan.FromSeconds(5)), cancellationToken).ConfigureAwait(false);
+                foreach (var existing in metadata.Topics)
+                {
+                    if (existing.Topic == topic && existing.Error.Code == ErrorCode.NoError && existing.Partitions.Count > 0)
+                    {
+                        return;
+                    }
+                }
+
                 await admin.CreateTopicsAsync(new[] { new TopicSpecification { Name = topic, NumPartitions = partitions, ReplicationFactor = -1 } },
                     new CreateTopicsOptions { RequestTimeout = TimeSpan.FromSeconds(10), OperationTimeout = TimeSpan.FromSeconds(10) }).ConfigureAwait(false);
             }

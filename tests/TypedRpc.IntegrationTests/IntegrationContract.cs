@@ -26,6 +26,8 @@ public interface IIntegrationService
     Task FailAsync(string kind);
 
     Task<int> SideEffectAsync([RpcKey] string key);
+
+    Task<string> DelayAsync(int delayMs);
 }
 
 public sealed class IntegrationState
@@ -69,4 +71,10 @@ public sealed class IntegrationService(IntegrationState state) : IntegrationServ
 
     public override Task<int> SideEffectAsync(string key, RpcServerCallContext context) =>
         Task.FromResult(state.SideEffects.AddOrUpdate(key, 1, (_, c) => c + 1));
+
+    public override async Task<string> DelayAsync(int delayMs, RpcServerCallContext context)
+    {
+        await Task.Delay(delayMs);
+        return "delayed:" + delayMs;
+    }
 }

@@ -50,6 +50,43 @@ public sealed class RawKafka : IDisposable
         return records;
     }
 
+    /// <summary>Reads every partition of a topic from the beginning until <paramref name="match"/> accepts a record.</summary>
+    public ConsumeResult<byte[]?, byte[]?>? Find(string topic, int partitions, Func<ConsumeResult<byte[]?, byte[]?>, bool> match, TimeSpan timeout)
+    {
+        using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(new ConsumerConfig
+        {
+            BootstrapServers = _bootstrap,
+            GroupId = "raw-finder-" + Guid.NewGuid().ToString("N"),
+            EnableAutoCommit = false,
+            FetchWaitMaxMs = 1,
+        }).SetLogHandler((_, _) => { }).Build();
+        var assignment = new List<TopicPartitionOffset>();
+        for (var p = 0; p < partitions; p++)
+        {
+            assignment.Add(new TopicPartitionOffset(topic, p, Offset.Beginning));
+        }
+
+        consumer.Assign(assignment);
+        var until = DateTime.UtcNow + timeout;
+        try
+        {
+            while (DateTime.UtcNow < until)
+            {
+                var record = consumer.Consume(TimeSpan.FromMilliseconds(100));
+                if (record?.Message is not null && match(record))
+                {
+                    return record;
+                }
+            }
+
+            return null;
+        }
+        finally
+        {
+            consumer.Close();
+        }
+    }
+
     /// <summary>The headers of a valid request, for the tests to break one at a time.</summary>
     public static Headers RequestHeaders(CorrelationId id, string method, string replyTopic, int replyPartition, long? deadlineUnixMs = null)
     {
