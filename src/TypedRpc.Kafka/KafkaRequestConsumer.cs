@@ -91,6 +91,15 @@ internal sealed class KafkaRequestConsumer : IAsyncDisposable
 
         _stop.Cancel();
         await _stopped.Task.ConfigureAwait(false);
+
+        // Let requests already running finish (bounded), so their offsets can be committed now
+        // rather than redelivered to another member.
+        var until = Environment.TickCount64 + (long)_options.CloseTimeout.TotalMilliseconds;
+        while (_inFlight.CurrentCount < MaxInFlight && Environment.TickCount64 < until)
+        {
+            await Task.Delay(10).ConfigureAwait(false);
+        }
+
         // Close can block for tens of seconds when the broker is gone: bound it and move on.
         var close = Task.Run(() =>
         {
