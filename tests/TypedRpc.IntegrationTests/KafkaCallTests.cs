@@ -108,4 +108,16 @@ public sealed class KafkaCallTests : IClassFixture<KafkaPairFixture>
         Assert.Equal(new[] { 0, 1, 2, 3 }, items);
         Assert.Equal(RpcStatusCode.Aborted, ex.StatusCode);
     }
+
+    [Fact]
+    public async Task ARequestOverTheSizeLimit_IsRefusedAtSendWithAClearError()
+    {
+        var huge = new Order("big", 1m, new[] { new string('x', 1_100_000) }, DateTimeOffset.UnixEpoch);
+
+        var ex = await Assert.ThrowsAsync<RpcException>(() => Service.EchoAsync(huge));
+
+        Assert.Equal(RpcStatusCode.ResourceExhausted, ex.StatusCode);
+        Assert.Contains("MaxMessageBytes", ex.Status.Detail, StringComparison.Ordinal);
+        Assert.Equal(5, await Service.AddAsync(2, 3));
+    }
 }

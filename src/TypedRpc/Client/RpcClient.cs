@@ -515,7 +515,8 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
         catch (Exception ex)
         {
             Log.SendFailed(_logger, ex, call.Id, method.FullName);
-            call.TryEnd(CallState.Failed, new RpcStatus(RpcStatusCode.Unavailable, "The call could not be sent: " + ex.Message));
+            // A transport's RpcException is a verdict on the call (say, too large): keep its status.
+            call.TryEnd(CallState.Failed, ex is RpcException rpc ? rpc.Status : new RpcStatus(RpcStatusCode.Unavailable, "The call could not be sent: " + ex.Message));
         }
         finally
         {
