@@ -11,8 +11,13 @@ namespace TypedRpc.IntegrationTests;
 public sealed class KafkaPairFixture : IAsyncLifetime
 {
     private readonly KafkaFixture _kafka;
+    private readonly Redis.RedisServerFixture _redis;
 
-    public KafkaPairFixture(KafkaFixture kafka) => _kafka = kafka;
+    public KafkaPairFixture(KafkaFixture kafka, Redis.RedisServerFixture redis)
+    {
+        _kafka = kafka;
+        _redis = redis;
+    }
 
     public KafkaCluster Cluster { get; private set; } = null!;
 
@@ -20,7 +25,8 @@ public sealed class KafkaPairFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Cluster = new KafkaCluster(_kafka);
+        // Every call crosses the Kafka protocol and a real redis-server (owners, claims, results, leases).
+        Cluster = new KafkaCluster(_kafka, _redis.CreateStore());
         await Cluster.StartAsync(client: false, server: true);
         Client = await Cluster.StartAsync(client: true, server: false);
         // The first call waits for the server's group join (about 3 s on the mock).
@@ -31,7 +37,7 @@ public sealed class KafkaPairFixture : IAsyncLifetime
 }
 
 /// <summary>The engine's behaviours, each call crossing the Kafka protocol.</summary>
-[Collection(KafkaCollection.Name)]
+[Collection(Redis.RedisCollection.Name)]
 public sealed class KafkaCallTests : IClassFixture<KafkaPairFixture>
 {
     private readonly IServiceProvider _client;

@@ -4,7 +4,6 @@ using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Extensions.DependencyInjection;
 using TypedRpc.Hosting;
-using TypedRpc.InMemory;
 using TypedRpc.Kafka;
 using TypedRpc.Ownership;
 
@@ -20,10 +19,10 @@ public sealed class KafkaCluster : IAsyncDisposable
     private readonly KafkaFixture _kafka;
     private readonly List<(ServiceProvider Provider, TypedRpcRuntime Runtime)> _instances = new();
 
-    public KafkaCluster(KafkaFixture kafka, IRpcOwnershipStore? store = null)
+    public KafkaCluster(KafkaFixture kafka, IRpcOwnershipStore store)
     {
         _kafka = kafka;
-        Store = store ?? new InMemoryOwnershipStore();
+        Store = store;
         Name = KafkaFixture.Unique("it");
         RequestTopic = Name + ".integration.requests";
         ReplyTopic = Name + ".replies";
@@ -96,6 +95,11 @@ public sealed class KafkaCluster : IAsyncDisposable
         {
             await runtime.StopAsync(CancellationToken.None);
             await provider.DisposeAsync();
+        }
+
+        if (Store is IAsyncDisposable disposable)
+        {
+            await disposable.DisposeAsync();
         }
     }
 }

@@ -53,9 +53,3 @@ public sealed class KafkaFixture : IDisposable
 
     public void Dispose() => Embedded?.Dispose();
 }
-
-[CollectionDefinition(Name)]
-public sealed class KafkaCollection : ICollectionFixture<KafkaFixture>
-{
-    public const string Name = "Kafka";
-}

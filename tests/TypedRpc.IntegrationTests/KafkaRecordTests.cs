@@ -11,7 +11,7 @@ using Xunit;
 namespace TypedRpc.IntegrationTests;
 
 /// <summary>Records written below the engine: duplicates, strays and garbage on both topics.</summary>
-[Collection(KafkaCollection.Name)]
+[Collection(Redis.RedisCollection.Name)]
 public sealed class KafkaRecordTests : IClassFixture<KafkaPairFixture>, IDisposable
 {
     private readonly KafkaPairFixture _pair;

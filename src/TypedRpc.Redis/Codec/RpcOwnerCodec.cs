@@ -1,0 +1,77 @@
+using System;
+using TypedRpc.Ownership;
+using TypedRpc.Transport;
+
+namespace TypedRpc.Redis.Codec;
+
+/// <summary>
+/// The stored form of <see cref="RpcOwner"/> records (format version 1):
+/// <code>
+/// version      1 byte (1)
+/// instance id  var-uint32 length + UTF-8
+/// destination  var-uint32 length + UTF-8 (empty for an empty reply address)
+/// partition    var-uint32 (partition + 1, so -1 is 0)
+/// </code>
+/// The instance id comes right after the version so that a script can tell whether an instance
+/// owns the call by comparing a prefix (<see cref="OwnerPrefix"/>), without parsing the record.
+/// </summary>
+internal static class RpcOwnerCodec
+{
+    public const byte Version = 1;
+
+    private const string What = "TypedRpc owner record";
+
+    public static byte[] Encode(RpcOwner owner)
+    {
+        var destination = owner.ReplyAddress.IsEmpty ? null : owner.ReplyAddress.Destination;
+        var partition = owner.ReplyAddress.IsEmpty ? 0u : (uint)(owner.ReplyAddress.Partition + 1);
+        var buffer = new byte[1 + ValueWriter.StringSize(owner.InstanceId) + ValueWriter.StringSize(destination) + ValueWriter.VarUInt32Size(partition)];
+        var writer = new ValueWriter(buffer);
+        writer.WriteByte(Version);
+        writer.WriteString(owner.InstanceId);
+        writer.WriteString(destination);
+        writer.WriteVarUInt32(partition);
+        return buffer;
+    }
+
+    /// <summary>The first bytes of every record <paramref name="instanceId"/> owns.</summary>
+    public static byte[] OwnerPrefix(string instanceId)
+    {
+        var buffer = new byte[1 + ValueWriter.StringSize(instanceId)];
+        var writer = new ValueWriter(buffer);
+        writer.WriteByte(Version);
+        writer.WriteString(instanceId);
+        return buffer;
+    }
+
+    public static RpcOwner Decode(byte[] data, string key)
+    {
+        var reader = new ValueReader(data, key, What);
+        reader.ExpectVersion(Version);
+        var instanceId = reader.ReadString();
+        if (instanceId.Length == 0)
+        {
+            throw reader.Corrupt("the instance id is empty");
+        }
+
+        var destination = reader.ReadString();
+        var partition = reader.ReadVarUInt32();
+        if (partition > int.MaxValue)
+        {
+            throw reader.Corrupt("the partition is out of range");
+        }
+
+        reader.ExpectEnd();
+        if (destination.Length == 0)
+        {
+            if (partition != 0)
+            {
+                throw reader.Corrupt("an empty reply address has a partition");
+            }
+
+            return new RpcOwner(instanceId, default);
+        }
+
+        return new RpcOwner(instanceId, new RpcReplyAddress(destination, (int)partition - 1));
+    }
+}

@@ -1,0 +1,39 @@
+using System;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using TypedRpc.Ownership;
+using TypedRpc.Redis;
+
+namespace TypedRpc;
+
+/// <summary>The Redis ownership store for <see cref="ITypedRpcBuilder"/>.</summary>
+public static class TypedRpcRedisBuilderExtensions
+{
+    /// <summary>
+    /// Uses Redis as the ownership store: replaces any <see cref="IRpcOwnershipStore"/> registered
+    /// before with one <see cref="RedisOwnershipStore"/> per container, created when first resolved;
+    /// its connection multiplexer is made on the store's first operation and closed when the
+    /// container is disposed (asynchronously: the store is <see cref="IAsyncDisposable"/> only).
+    /// The options are validated on start, each problem naming the setting
+    /// (<c>TypedRpc:Redis:…</c>).
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="configure">Sets <see cref="RedisOwnershipStoreOptions.Configuration"/> (or a multiplexer factory) and the rest.</param>
+    /// <returns>The builder.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="builder"/> or <paramref name="configure"/> is null.</exception>
+    public static ITypedRpcBuilder AddRedis(this ITypedRpcBuilder builder, Action<RedisOwnershipStoreOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(configure);
+        var services = builder.Services;
+        services.AddOptions<RedisOwnershipStoreOptions>().Configure(configure).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RedisOwnershipStoreOptions>, RedisOwnershipStoreOptionsValidator>());
+        services.RemoveAll<IRpcOwnershipStore>();
+        services.AddSingleton<IRpcOwnershipStore>(static sp => new RedisOwnershipStore(
+            sp.GetRequiredService<IOptions<RedisOwnershipStoreOptions>>().Value,
+            sp.GetService<ILogger<RedisOwnershipStore>>()));
+        return builder;
+    }
+}

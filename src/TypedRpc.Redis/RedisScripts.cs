@@ -1,0 +1,117 @@
+namespace TypedRpc.Redis;
+
+/// <summary>
+/// The Lua scripts, one per step that must be atomic. Every script that writes a key sets its
+/// expiry in the same script, so no key ever exists without a time to live.
+/// </summary>
+/// <remarks>
+/// StackExchange.Redis 1.2.6 loads a script given as text once per server: the first call sends
+/// <c>SCRIPT LOAD</c> ahead of the command on the same connection and every later call sends
+/// <c>EVALSHA</c>; it forgets the hashes when the server restarts (a new run id) or answers
+/// <c>NOSCRIPT</c>. The store retries once on <c>NOSCRIPT</c> (see <c>EvaluateAsync</c>). Keys are
+/// passed as KEYS so that a cluster routes the script to the slot that holds them.
+/// </remarks>
+internal static class RedisScripts
+{
+    /// <summary>
+    /// Appends a reply unless its sequence is stored, renews the replies' expiry, then publishes
+    /// the wake-up — in one step, so a woken owner always finds the reply.
+    /// KEYS[1] replies; ARGV[1] sequence, ARGV[2] encoded reply, ARGV[3] ttl ms,
+    /// ARGV[4] channel ('' for none), ARGV[5] message. Returns 1 when added, 0 for a duplicate.
+    /// </summary>
+    public const string StoreReply = """
+        local added = 0
+        if redis.call('ZCOUNT', KEYS[1], ARGV[1], ARGV[1]) == 0 then
+          redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+          added = 1
+        end
+        redis.call('PEXPIRE', KEYS[1], ARGV[3])
+        if ARGV[4] ~= '' then
+          redis.call('PUBLISH', ARGV[4], ARGV[5])
+        end
+        return added
+        """;
+
+    /// <summary>
+    /// Claims a request, or reports its state. KEYS[1] claim; ARGV[1] instance, ARGV[2] ttl ms.
+    /// Returns {0, holder} when claimed now, {1, holder} while running, {2, holder or nil, replies}
+    /// once completed.
+    /// </summary>
+    public const string TryClaim = """
+        if redis.call('EXISTS', KEYS[1]) == 0 then
+          redis.call('HSET', KEYS[1], 'h', ARGV[1])
+          redis.call('PEXPIRE', KEYS[1], ARGV[2])
+          return {0, ARGV[1]}
+        end
+        local claim = redis.call('HMGET', KEYS[1], 'h', 'r')
+        if claim[2] then
+          return {2, claim[1], claim[2]}
+        end
+        return {1, claim[1]}
+        """;
+
+    /// <summary>
+    /// Marks a request completed with its replies, whoever holds the claim (or when none is left,
+    /// so a late completion still serves later deliveries). KEYS[1] claim; ARGV[1] encoded replies,
+    /// ARGV[2] ttl ms.
+    /// </summary>
+    public const string CompleteClaim = """
+        redis.call('HSET', KEYS[1], 'r', ARGV[1])
+        redis.call('PEXPIRE', KEYS[1], ARGV[2])
+        return 1
+        """;
+
+    /// <summary>
+    /// Drops a running claim held by the instance; a completed claim keeps its replies.
+    /// KEYS[1] claim; ARGV[1] instance. Returns 1 when dropped.
+    /// </summary>
+    public const string ReleaseClaim = """
+        if redis.call('HGET', KEYS[1], 'h') == ARGV[1] and redis.call('HEXISTS', KEYS[1], 'r') == 0 then
+          return redis.call('DEL', KEYS[1])
+        end
+        return 0
+        """;
+
+    /// <summary>
+    /// Deletes the owner record if the instance owns it: the record starts with the bytes in
+    /// ARGV[1] (version and length-prefixed instance id, so 'a' never matches 'ab').
+    /// KEYS[1] owner. Returns 1 when deleted.
+    /// </summary>
+    public const string ReleaseOwner = """
+        local owner = redis.call('GET', KEYS[1])
+        if owner and string.sub(owner, 1, string.len(ARGV[1])) == ARGV[1] then
+          return redis.call('DEL', KEYS[1])
+        end
+        return 0
+        """;
+
+    /// <summary>
+    /// Takes a free lease, or renews it for its holder. KEYS[1] lease; ARGV[1] instance,
+    /// ARGV[2] ttl ms. Returns 1 when the instance holds it now.
+    /// </summary>
+    public const string AcquireLease = """
+        local holder = redis.call('GET', KEYS[1])
+        if holder and holder ~= ARGV[1] then
+          return 0
+        end
+        redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+        return 1
+        """;
+
+    /// <summary>Extends a lease only for its holder. KEYS[1] lease; ARGV[1] instance, ARGV[2] ttl ms. Returns 1 when renewed.</summary>
+    public const string RenewLease = """
+        if redis.call('GET', KEYS[1]) == ARGV[1] then
+          redis.call('PEXPIRE', KEYS[1], ARGV[2])
+          return 1
+        end
+        return 0
+        """;
+
+    /// <summary>Deletes a lease only for its holder. KEYS[1] lease; ARGV[1] instance. Returns 1 when deleted.</summary>
+    public const string ReleaseLease = """
+        if redis.call('GET', KEYS[1]) == ARGV[1] then
+          return redis.call('DEL', KEYS[1])
+        end
+        return 0
+        """;
+}

@@ -1,0 +1,126 @@
+using System;
+using System.Threading.Tasks;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+using TypedRpc.InMemory;
+using TypedRpc.Ownership;
+using TypedRpc.Redis;
+using Xunit;
+using static TypedRpc.IntegrationTests.Support.TestData;
+
+namespace TypedRpc.IntegrationTests.Redis;
+
+/// <summary>Settings, validation and registration.</summary>
+[Collection(RedisCollection.Name)]
+public sealed class RedisOptionsTests(RedisServerFixture redis)
+{
+    [Fact]
+    public void InvalidOptions_AreRefused_NamingEachSetting()
+    {
+        var options = new RedisOwnershipStoreOptions
+        {
+            Configuration = " ",
+            Namespace = "a{b}",
+            OperationTimeout = TimeSpan.Zero,
+            WakeUpQueueCapacity = 0,
+        };
+
+        var result = new RedisOwnershipStoreOptionsValidator().Validate(null, options);
+        Assert.True(result.Failed);
+        Assert.Contains(result.Failures!, f => f.StartsWith("TypedRpc:Redis:Configuration ", StringComparison.Ordinal));
+        Assert.Contains(result.Failures!, f => f.StartsWith("TypedRpc:Redis:Namespace ", StringComparison.Ordinal) && f.Contains("'a{b}'", StringComparison.Ordinal));
+        Assert.Contains(result.Failures!, f => f.StartsWith("TypedRpc:Redis:OperationTimeout ", StringComparison.Ordinal));
+        Assert.Contains(result.Failures!, f => f.StartsWith("TypedRpc:Redis:WakeUpQueueCapacity ", StringComparison.Ordinal));
+
+        var error = Assert.Throws<ArgumentException>(() => new RedisOwnershipStore(options));
+        Assert.Contains("TypedRpc:Redis:Namespace", error.Message, StringComparison.Ordinal);
+
+        var unknownKeyword = new RedisOwnershipStoreOptions { Configuration = "localhost:6379,bogus=1" };
+        Assert.Contains(
+            new RedisOwnershipStoreOptionsValidator().Validate(null, unknownKeyword).Failures!,
+            f => f.StartsWith("TypedRpc:Redis:Configuration is not a valid", StringComparison.Ordinal));
+
+        Assert.True(new RedisOwnershipStoreOptionsValidator().Validate(null, new RedisOwnershipStoreOptions { Configuration = "localhost" }).Succeeded);
+    }
+
+    [Fact]
+    public async Task AddRedis_ReplacesTheStore_WithOneLazilyConnectedRedisStorePerContainer()
+    {
+        var ns = RedisServerFixture.NewNamespace();
+        var services = new ServiceCollection();
+        services.AddTypedRpc().UseInMemoryOwnershipStore().AddRedis(o =>
+        {
+            o.Configuration = redis.Configuration;
+            o.Namespace = ns;
+        });
+
+        Assert.Single(services, d => d.ServiceType == typeof(IRpcOwnershipStore));
+        await using (var provider = services.BuildServiceProvider())
+        {
+            var store = Assert.IsType<RedisOwnershipStore>(provider.GetRequiredService<IRpcOwnershipStore>());
+            Assert.Same(store, provider.GetRequiredService<IRpcOwnershipStore>());
+            Assert.Equal(ns, store.Namespace);
+
+            var id = CorrelationId.NewId();
+            await store.RegisterOwnerAsync(id, Owner("a"), Ttl, default);
+            Assert.Equal(Owner("a"), await store.GetOwnerAsync(id, default));
+
+            var connection = await store.GetConnectionAsync(default);
+            Assert.False(connection.Multiplexer.PreserveAsyncOrder);
+            Assert.True(connection.Owned);
+        }
+
+        // A second container has a store (and connection) of its own.
+        await using var again = services.BuildServiceProvider();
+        Assert.IsType<RedisOwnershipStore>(again.GetRequiredService<IRpcOwnershipStore>());
+    }
+
+    [Fact]
+    public void AddRedis_InvalidOptions_FailOnResolve_NamingTheSetting()
+    {
+        var services = new ServiceCollection();
+        services.AddTypedRpc().AddRedis(o => o.Namespace = "");
+        using var provider = services.BuildServiceProvider();
+
+        var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<RedisOwnershipStoreOptions>>().Value);
+        Assert.Contains("TypedRpc:Redis:Configuration", error.Message, StringComparison.Ordinal);
+        Assert.Contains("TypedRpc:Redis:Namespace", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ASuppliedMultiplexer_IsUsed_AndLeftOpen()
+    {
+        var multiplexer = await ConnectionMultiplexer.ConnectAsync(redis.Configuration);
+        try
+        {
+            var calls = 0;
+            var store = new RedisOwnershipStore(new RedisOwnershipStoreOptions
+            {
+                Namespace = RedisServerFixture.NewNamespace(),
+                ConnectionMultiplexerFactory = () =>
+                {
+                    calls++;
+                    return Task.FromResult<IConnectionMultiplexer>(multiplexer);
+                },
+            });
+
+            var id = CorrelationId.NewId();
+            await store.RegisterOwnerAsync(id, Owner("a"), Ttl, default);
+            await store.GetOwnerAsync(id, default);
+            Assert.Equal(1, calls);
+            Assert.False(multiplexer.PreserveAsyncOrder);
+
+            await store.DisposeAsync();
+            Assert.True(multiplexer.IsConnected);
+
+            await using var direct = new RedisOwnershipStore(multiplexer, new RedisOwnershipStoreOptions { Namespace = store.Namespace });
+            Assert.Equal(Owner("a"), await direct.GetOwnerAsync(id, default));
+        }
+        finally
+        {
+            await multiplexer.CloseAsync(allowCommandsToComplete: false);
+            multiplexer.Dispose();
+        }
+    }
+}

@@ -1,0 +1,345 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
+using TypedRpc.IntegrationTests.Support;
+using TypedRpc.Ownership;
+using TypedRpc.Redis;
+using TypedRpc.Transport;
+using Xunit;
+using static TypedRpc.IntegrationTests.Support.TestData;
+
+namespace TypedRpc.IntegrationTests.Redis;
+
+/// <summary>The semantics of owner records, stored replies and claims, against a real Redis.</summary>
+[Collection(RedisCollection.Name)]
+public sealed class RedisOwnershipStoreTests(RedisServerFixture redis)
+{
+    [Fact]
+    public async Task Owner_IsRegisteredReplacedAndReleasedOnlyByItsInstance()
+    {
+        await using var store = redis.CreateStore();
+        var id = CorrelationId.NewId();
+        Assert.Null(await store.GetOwnerAsync(id, default));
+
+        await store.RegisterOwnerAsync(id, Owner("a"), Ttl, default);
+        Assert.Equal(Owner("a"), await store.GetOwnerAsync(id, default));
+
+        await store.RegisterOwnerAsync(id, Owner("b", partition: -1), Ttl, default);
+        Assert.Equal(Owner("b", partition: -1), await store.GetOwnerAsync(id, default));
+
+        // Only the owner releases: not a former owner, nor an instance whose id is a prefix of the owner's.
+        await store.ReleaseOwnerAsync(id, "a", default);
+        await store.RegisterOwnerAsync(id, Owner("ab"), Ttl, default);
+        await store.ReleaseOwnerAsync(id, "a", default);
+        Assert.Equal(Owner("ab"), await store.GetOwnerAsync(id, default));
+
+        await store.ReleaseOwnerAsync(id, "ab", default);
+        Assert.Null(await store.GetOwnerAsync(id, default));
+        Assert.Empty(await redis.Admin.ScanAsync(store.Namespace + ":*"));
+    }
+
+    [Fact]
+    public async Task Owner_WithUnicodeIdsAndAnEmptyAddress_RoundTrips()
+    {
+        await using var store = redis.CreateStore();
+        var id = CorrelationId.NewId();
+        var owner = new RpcOwner("实例-ü-1", default);
+        await store.RegisterOwnerAsync(id, owner, Ttl, default);
+        Assert.Equal(owner, await store.GetOwnerAsync(id, default));
+
+        var other = new RpcOwner("x", new RpcReplyAddress("tópico", 0));
+        await store.RegisterOwnerAsync(id, other, Ttl, default);
+        Assert.Equal(other, await store.GetOwnerAsync(id, default));
+    }
+
+    [Fact]
+    public async Task Entries_ExpireAfterTheirTimeToLive()
+    {
+        await using var store = redis.CreateStore();
+        var id = CorrelationId.NewId();
+        var shortTtl = TimeSpan.FromMilliseconds(400);
+        await store.RegisterOwnerAsync(id, Owner("a"), shortTtl, default);
+        await store.StoreReplyAsync(Reply(id, 0), shortTtl, null, default);
+        await store.TryClaimAsync(id, "server", shortTtl, default);
+        Assert.Equal(3, (await redis.Admin.ScanAsync(store.Namespace + ":*")).Count);
+
+        await Task.Delay(550);
+        Assert.Null(await store.GetOwnerAsync(id, default));
+        Assert.Empty(await store.GetRepliesAsync(id, default));
+        Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(id, "other", Ttl, default)).State);
+    }
+
+    [Fact]
+    public async Task StoringAReply_RenewsTheCallsTimeToLive()
+    {
+        await using var store = redis.CreateStore();
+        var id = CorrelationId.NewId();
+        await store.StoreReplyAsync(Reply(id, 0), TimeSpan.FromMilliseconds(500), null, default);
+        await Task.Delay(300);
+        await store.StoreReplyAsync(Reply(id, 1), TimeSpan.FromMilliseconds(500), null, default);
+        await Task.Delay(300);
+
+        Assert.Equal(2, (await store.GetRepliesAsync(id, default)).Count);
+    }
+
+    [Fact]
+    public async Task Replies_AreKeptInSequenceOrder_AndARepeatedSequenceIsIgnored()
+    {
+        await using var store = redis.CreateStore();
+        var id = CorrelationId.NewId();
+        Assert.Empty(await store.GetRepliesAsync(id, default));
+
+        var buffer = new byte[] { 20 };
+        await store.StoreReplyAsync(Reply(id, 2, buffer), Ttl, null, default);
+        buffer[0] = 99; // the caller reuses its buffer
+        await store.StoreReplyAsync(Reply(id, 0, [0]), Ttl, null, default);
+        await store.StoreReplyAsync(Reply(id, 10, [100]), Ttl, null, default);
+        await store.StoreReplyAsync(Reply(id, 1, [10]), Ttl, null, default);
+        await store.StoreReplyAsync(Reply(id, 0, [1]), Ttl, null, default);
+        await store.StoreReplyAsync(Reply(id, 2, [21], isEnd: true), Ttl, null, default);
+
+        var replies = await store.GetRepliesAsync(id, default);
+        Assert.Equal([0, 1, 2, 10], Sequences(replies));
+        Assert.Equal(new byte[] { 0, 10, 20, 100 }, new[] { replies[0].Payload.Span[0], replies[1].Payload.Span[0], replies[2].Payload.Span[0], replies[3].Payload.Span[0] });
+        Assert.False(replies[2].IsEnd);
+        Assert.Empty(await store.GetRepliesAsync(CorrelationId.NewId(), default));
+    }
+
+    [Fact]
+    public async Task Replies_KeepEveryField()
+    {
+        await using var store = redis.CreateStore();
+        var id = CorrelationId.NewId();
+        var large = new byte[200_000];
+        Random.Shared.NextBytes(large);
+        var sent = new[]
+        {
+            Reply(id, 0, large),
+            Reply(id, 1, [], detail: ""),
+            new RpcReply { Id = id, Sequence = 2, IsEnd = true, Status = RpcStatusCode.Internal, Detail = "boom – ü 🚀" },
+        };
+        foreach (var reply in sent)
+        {
+            await store.StoreReplyAsync(reply, Ttl, null, default);
+        }
+
+        var stored = await store.GetRepliesAsync(id, default);
+        Assert.Equal(sent.Length, stored.Count);
+        for (var i = 0; i < sent.Length; i++)
+        {
+            AssertSameReply(sent[i], stored[i]);
+        }
+    }
+
+    [Fact]
+    public async Task OfAThousandConcurrentClaimsFromTwoProcesses_ExactlyOneIsClaimed()
+    {
+        // Two stores are two multiplexers: as two server instances would be.
+        await using var first = redis.CreateStore();
+        await using var second = redis.CreateStore(first.Namespace);
+        var id = CorrelationId.NewId();
+        var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var claims = new Task<RpcClaim>[1000];
+        for (var i = 0; i < claims.Length; i++)
+        {
+            var store = i % 2 == 0 ? first : second;
+            var instance = "server-" + i;
+            claims[i] = Task.Run(async () =>
+            {
+                await start.Task;
+                return await store.TryClaimAsync(id, instance, Ttl, default);
+            });
+        }
+
+        start.SetResult();
+        var results = await Task.WhenAll(claims);
+
+        RpcClaim? winner = null;
+        foreach (var result in results)
+        {
+            if (result.State == RpcClaimState.Claimed)
+            {
+                Assert.Null(winner);
+                winner = result;
+            }
+        }
+
+        Assert.NotNull(winner);
+        foreach (var result in results)
+        {
+            if (!ReferenceEquals(result, winner))
+            {
+                Assert.Equal(RpcClaimState.Running, result.State);
+                Assert.Equal(winner.Holder, result.Holder);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Claim_RunningThenReleasedByItsHolderOnly()
+    {
+        await using var store = redis.CreateStore();
+        var id = CorrelationId.NewId();
+
+        var claim = await store.TryClaimAsync(id, "a", Ttl, default);
+        Assert.Equal(RpcClaimState.Claimed, claim.State);
+        Assert.Equal("a", claim.Holder);
+        Assert.Empty(claim.Replies);
+
+        var other = await store.TryClaimAsync(id, "b", Ttl, default);
+        Assert.Equal(RpcClaimState.Running, other.State);
+        Assert.Equal("a", other.Holder);
+        Assert.Empty(other.Replies);
+
+        // The holder's own second delivery must not run either.
+        Assert.Equal(RpcClaimState.Running, (await store.TryClaimAsync(id, "a", Ttl, default)).State);
+
+        await store.ReleaseClaimAsync(id, "b", default);
+        Assert.Equal(RpcClaimState.Running, (await store.TryClaimAsync(id, "c", Ttl, default)).State);
+
+        await store.ReleaseClaimAsync(id, "a", default);
+        var next = await store.TryClaimAsync(id, "c", Ttl, default);
+        Assert.Equal(RpcClaimState.Claimed, next.State);
+        Assert.Equal("c", next.Holder);
+    }
+
+    [Fact]
+    public async Task CompletedClaim_ReturnsItsReplies_AndSurvivesARelease()
+    {
+        await using var store = redis.CreateStore();
+        var id = CorrelationId.NewId();
+        await store.TryClaimAsync(id, "a", Ttl, default);
+        var payload = new byte[] { 5 };
+        var sent = new List<RpcReply> { Reply(id, 0, payload), Reply(id, 1, detail: "done", isEnd: true) };
+
+        await store.CompleteClaimAsync(id, sent, Ttl, default);
+        payload[0] = 0;
+        await store.ReleaseClaimAsync(id, "a", default);
+
+        var claim = await store.TryClaimAsync(id, "b", Ttl, default);
+        Assert.Equal(RpcClaimState.Completed, claim.State);
+        Assert.Equal("a", claim.Holder);
+        Assert.Equal(2, claim.Replies.Count);
+        Assert.Equal(0, claim.Replies[0].Sequence);
+        Assert.Equal(5, claim.Replies[0].Payload.Span[0]);
+        AssertSameReply(sent[1], claim.Replies[1]);
+    }
+
+    [Fact]
+    public async Task CompletingWithoutAClaim_StillServesLaterDeliveries()
+    {
+        await using var store = redis.CreateStore();
+        var id = CorrelationId.NewId();
+
+        await store.CompleteClaimAsync(id, [], Ttl, default);
+        var empty = await store.TryClaimAsync(id, "b", Ttl, default);
+        Assert.Equal(RpcClaimState.Completed, empty.State);
+        Assert.Null(empty.Holder);
+        Assert.Empty(empty.Replies);
+
+        var late = CorrelationId.NewId();
+        await store.CompleteClaimAsync(late, [Reply(late, 0, [1], isEnd: true)], Ttl, default);
+        Assert.Single((await store.TryClaimAsync(late, "c", Ttl, default)).Replies);
+    }
+
+    [Fact]
+    public async Task ExpiredClaims_CanBeClaimedAgain_RunningOrCompleted()
+    {
+        await using var store = redis.CreateStore();
+        var id = CorrelationId.NewId();
+        var shortTtl = TimeSpan.FromMilliseconds(300);
+        await store.TryClaimAsync(id, "dead", shortTtl, default);
+        Assert.Equal(RpcClaimState.Running, (await store.TryClaimAsync(id, "b", Ttl, default)).State);
+
+        await Task.Delay(400);
+        Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(id, "b", Ttl, default)).State);
+
+        await store.CompleteClaimAsync(id, [Reply(id, 0, isEnd: true)], shortTtl, default);
+        Assert.Equal(RpcClaimState.Completed, (await store.TryClaimAsync(id, "c", Ttl, default)).State);
+
+        await Task.Delay(400);
+        Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(id, "c", Ttl, default)).State);
+    }
+
+    [Fact]
+    public async Task CancelledToken_SendsNothing()
+    {
+        await using var store = redis.CreateStore();
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+        var id = CorrelationId.NewId();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => store.TryClaimAsync(id, "a", Ttl, cancelled.Token).AsTask());
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => store.RegisterOwnerAsync(id, Owner("a"), Ttl, cancelled.Token).AsTask());
+        Assert.Empty(await redis.Admin.ScanAsync(store.Namespace + ":*"));
+    }
+
+    [Fact]
+    public async Task DisposedStore_RefusesOperations()
+    {
+        var store = redis.CreateStore();
+        var id = CorrelationId.NewId();
+        await store.RegisterOwnerAsync(id, Owner("a"), Ttl, default);
+        var subscription = await store.SubscribeWakeUpsAsync("a", _ => default, default);
+        await store.DisposeAsync();
+        await store.DisposeAsync();
+
+        // A subscription outliving its store still disposes quietly.
+        await subscription.DisposeAsync();
+
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => store.GetOwnerAsync(id, default).AsTask());
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => store.SubscribeWakeUpsAsync("a", _ => default, default).AsTask());
+    }
+
+    [Fact]
+    public void InvalidArguments_AreRefusedBeforeAnythingIsSent()
+    {
+        // Never connects: every check runs before the first Redis call.
+        var store = new RedisOwnershipStore(new RedisOwnershipStoreOptions { Configuration = "127.0.0.1:1" });
+        var id = CorrelationId.NewId();
+
+        Assert.Throws<ArgumentException>(() => { _ = store.GetOwnerAsync(default, default); });
+        Assert.Throws<ArgumentNullException>(() => { _ = store.RegisterOwnerAsync(id, null!, Ttl, default); });
+        Assert.Throws<ArgumentOutOfRangeException>(() => { _ = store.RegisterOwnerAsync(id, Owner("a"), TimeSpan.Zero, default); });
+        Assert.Throws<ArgumentNullException>(() => { _ = store.ReleaseOwnerAsync(id, null!, default); });
+        Assert.Throws<ArgumentNullException>(() => { _ = store.StoreReplyAsync(null!, Ttl, null, default); });
+        Assert.Throws<ArgumentException>(() => { _ = store.StoreReplyAsync(Reply(default, 0), Ttl, null, default); });
+        Assert.Throws<ArgumentException>(() => { _ = store.StoreReplyAsync(Reply(id, 0), Ttl, "", default); });
+        Assert.Throws<ArgumentOutOfRangeException>(() => { _ = store.StoreReplyAsync(Reply(id, 0), TimeSpan.FromTicks(-1), null, default); });
+        Assert.Throws<ArgumentException>(() => { _ = store.TryClaimAsync(id, "", Ttl, default); });
+        Assert.Throws<ArgumentOutOfRangeException>(() => { _ = store.TryClaimAsync(id, "a", TimeSpan.FromSeconds(-1), default); });
+        Assert.Throws<ArgumentNullException>(() => { _ = store.CompleteClaimAsync(id, null!, Ttl, default); });
+        Assert.Throws<ArgumentException>(() => { _ = store.CompleteClaimAsync(id, [null!], Ttl, default); });
+        Assert.Throws<ArgumentException>(() => { _ = store.CompleteClaimAsync(id, [Reply(CorrelationId.NewId(), 0)], Ttl, default); });
+        Assert.Throws<ArgumentException>(() => { _ = store.NotifyAsync("", id, default); });
+        Assert.Throws<ArgumentNullException>(() => { _ = store.SubscribeWakeUpsAsync("a", null!, default); });
+        Assert.Throws<ArgumentOutOfRangeException>(() => { _ = store.TryAcquireLeaseAsync("g", -1, "a", Ttl, default); });
+        Assert.Throws<ArgumentException>(() => { _ = store.RenewLeaseAsync("", 0, "a", Ttl, default); });
+        Assert.Throws<ArgumentOutOfRangeException>(() => { _ = store.RenewLeaseAsync("g", 0, "a", TimeSpan.Zero, default); });
+        Assert.Throws<ArgumentException>(() => { _ = store.ReleaseLeaseAsync("g", 0, "", default); });
+        Assert.Throws<ArgumentOutOfRangeException>(() => { _ = store.GetLeaseHolderAsync("g", -2, default); });
+    }
+
+    internal static void AssertSameReply(RpcReply expected, RpcReply actual)
+    {
+        Assert.Equal(expected.Id, actual.Id);
+        Assert.Equal(expected.Sequence, actual.Sequence);
+        Assert.Equal(expected.Status, actual.Status);
+        Assert.Equal(expected.Detail, actual.Detail);
+        Assert.Equal(expected.IsEnd, actual.IsEnd);
+        Assert.Equal(expected.HasValue, actual.HasValue);
+        Assert.True(expected.Payload.Span.SequenceEqual(actual.Payload.Span));
+    }
+
+    private static int[] Sequences(IReadOnlyList<RpcReply> replies)
+    {
+        var sequences = new int[replies.Count];
+        for (var i = 0; i < sequences.Length; i++)
+        {
+            sequences[i] = replies[i].Sequence;
+        }
+
+        return sequences;
+    }
+}
