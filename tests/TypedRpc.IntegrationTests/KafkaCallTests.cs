@@ -21,6 +21,8 @@ public sealed class KafkaPairFixture : IAsyncLifetime
 
     public KafkaCluster Cluster { get; private set; } = null!;
 
+    public Redis.RedisServerFixture Redis => _redis;
+
     public IServiceProvider Client { get; private set; } = null!;
 
     public async Task InitializeAsync()
@@ -41,8 +43,13 @@ public sealed class KafkaPairFixture : IAsyncLifetime
 public sealed class KafkaCallTests : IClassFixture<KafkaPairFixture>
 {
     private readonly IServiceProvider _client;
+    private readonly KafkaPairFixture _pair;
 
-    public KafkaCallTests(KafkaPairFixture pair) => _client = pair.Client;
+    public KafkaCallTests(KafkaPairFixture pair)
+    {
+        _pair = pair;
+        _client = pair.Client;
+    }
 
     private IIntegrationService Service => _client.GetRequiredService<IIntegrationService>();
 
@@ -125,5 +132,32 @@ public sealed class KafkaCallTests : IClassFixture<KafkaPairFixture>
         Assert.Equal(RpcStatusCode.ResourceExhausted, ex.StatusCode);
         Assert.Contains("MaxMessageBytes", ex.Status.Detail, StringComparison.Ordinal);
         Assert.Equal(5, await Service.AddAsync(2, 3));
+    }
+
+    [Fact]
+    public async Task DuringAndAfterARun_RedisHoldsOnlyNamespacedKeysAndEachHasATimeToLive()
+    {
+        var ns = ((TypedRpc.Redis.RedisOwnershipStore)_pair.Cluster.Store).Namespace;
+        var calls = Enumerable.Range(0, 50).Select(i => Service.AddAsync(i, 1).AsTask()).ToList();
+        var slow = Service.SlowAsync(900);
+
+        var during = await _pair.Redis.Admin.ScanAsync(ns + ":*");
+        await Task.WhenAll(calls);
+        var pending = await slow;
+        await _client.GetRequiredService<IRpcResults>().WaitAsync<string>(pending.CorrelationId!, TimeSpan.FromSeconds(10));
+        var after = await _pair.Redis.Admin.ScanAsync(ns + ":*");
+
+        Assert.NotEmpty(after);
+        foreach (var key in during.Concat(after).Distinct())
+        {
+            Assert.Matches($"^{ns}:(own|res|claim):\\{{[0-9a-f]{{32}}\\}}$|^{ns}:lease:[^:]+:[0-9]+$", key);
+            var ttl = await _pair.Redis.Admin.PttlAsync(key);
+            Assert.True(ttl > 0 || ttl == -2, $"{key} has no time to live ({ttl})");
+        }
+
+        Assert.Contains(after, k => k.Contains(":lease:", StringComparison.Ordinal));
+        Assert.Contains(after, k => k.Contains(":claim:", StringComparison.Ordinal));
+        Assert.Contains(after, k => k.Contains(":own:", StringComparison.Ordinal));
+        Assert.Contains(after, k => k.Contains(":res:", StringComparison.Ordinal));
     }
 }
