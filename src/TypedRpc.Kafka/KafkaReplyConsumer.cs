@@ -13,6 +13,8 @@ namespace TypedRpc.Kafka;
 /// ownership store and read with a manual Assign (no group join, so the instance is ready in tens
 /// of milliseconds and its arrival or departure pauses nobody). With more instances than
 /// partitions, or without a store, instances share a partition and forward what is not theirs.
+/// A partition whose lease expired with replies still unread (its holder died) is adopted by a
+/// live instance, which reads it until it is drained and forwards what it finds; then it lets go.
 /// </summary>
 internal sealed class KafkaReplyConsumer : IRpcReplySubscription
 {
@@ -26,7 +28,8 @@ internal sealed class KafkaReplyConsumer : IRpcReplySubscription
     private readonly CancellationTokenSource _stop = new();
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly object _assignLock = new();
-    private PartitionOffsets _offsets = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, PartitionOffsets> _offsets = new();
+    private readonly System.Collections.Generic.Dictionary<int, long> _adopted = new();
     private Thread? _thread;
     private Task? _renewal;
     private volatile int _partition = -1;
@@ -80,6 +83,28 @@ internal sealed class KafkaReplyConsumer : IRpcReplySubscription
         if (_renewal is not null)
         {
             await _renewal.ConfigureAwait(false);
+        }
+
+        if (_store is not null)
+        {
+            int[] adopted;
+            lock (_adopted)
+            {
+                adopted = new int[_adopted.Count];
+                _adopted.Keys.CopyTo(adopted, 0);
+            }
+
+            foreach (var partition in adopted)
+            {
+                try
+                {
+                    await _store.ReleaseLeaseAsync(_options.ClientGroup, partition, _instanceId, CancellationToken.None).AsTask().WaitAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+                }
+                catch (Exception ex)
+                {
+                    Log.LeaseRenewFailed(_logger, ex, _topic, partition);
+                }
+            }
         }
 
         if (_store is not null && _leased)
@@ -162,26 +187,39 @@ internal sealed class KafkaReplyConsumer : IRpcReplySubscription
 
     private void Assign(int partition)
     {
+        var offset = StartOffset(partition);
+        lock (_assignLock)
+        {
+            _offsets[partition] = new PartitionOffsets();
+            _consumer.IncrementalAssign(new[] { new TopicPartitionOffset(_topic, partition, offset) });
+            _partition = partition;
+        }
+    }
+
+    private void Unassign(int partition)
+    {
+        CommitPartition(partition);
+        lock (_assignLock)
+        {
+            _consumer.IncrementalUnassign(new[] { new TopicPartition(_topic, partition) });
+            _offsets.TryRemove(partition, out _);
+        }
+    }
+
+    /// <summary>
+    /// Where to start reading: where the previous reader committed (a partition taken over), else
+    /// the current end — resolved now, so no reply produced after we return is missed.
+    /// </summary>
+    private long StartOffset(int partition)
+    {
         var topicPartition = new TopicPartition(_topic, partition);
-        // Resume where the previous reader committed (a partition taken over from a dead instance);
-        // otherwise start at the current end, resolved now so no reply sent after we return is missed.
-        long offset;
         var committed = _consumer.Committed(new[] { topicPartition }, TimeSpan.FromSeconds(10));
         if (committed.Count == 1 && committed[0].Offset.Value >= 0)
         {
-            offset = committed[0].Offset.Value;
-        }
-        else
-        {
-            offset = _consumer.QueryWatermarkOffsets(topicPartition, TimeSpan.FromSeconds(10)).High.Value;
+            return committed[0].Offset.Value;
         }
 
-        lock (_assignLock)
-        {
-            _offsets = new PartitionOffsets();
-            _consumer.Assign(new TopicPartitionOffset(topicPartition, offset));
-            _partition = partition;
-        }
+        return _consumer.QueryWatermarkOffsets(topicPartition, TimeSpan.FromSeconds(10)).High.Value;
     }
 
     private void Run()
@@ -230,8 +268,16 @@ internal sealed class KafkaReplyConsumer : IRpcReplySubscription
 
     private void Deliver(ConsumeResult<byte[]?, byte[]?> record)
     {
-        var offsets = _offsets;
+        var offsets = _offsets.GetOrAdd(record.Partition.Value, static _ => new PartitionOffsets());
         var offset = record.Offset.Value;
+        lock (_adopted)
+        {
+            if (_adopted.ContainsKey(record.Partition.Value))
+            {
+                _adopted[record.Partition.Value] = Environment.TickCount64;
+            }
+        }
+
         offsets.Start(offset);
         var reply = KafkaHeaders.DecodeReply(record, out var reason);
         if (reply is null)
@@ -282,15 +328,28 @@ internal sealed class KafkaReplyConsumer : IRpcReplySubscription
 
     private void Commit()
     {
-        var position = _offsets.TakeCommitPosition();
-        if (position < 0 || _partition < 0)
+        foreach (var partition in _offsets.Keys)
+        {
+            CommitPartition(partition);
+        }
+    }
+
+    private void CommitPartition(int partition)
+    {
+        if (!_offsets.TryGetValue(partition, out var offsets))
+        {
+            return;
+        }
+
+        var position = offsets.TakeCommitPosition();
+        if (position < 0)
         {
             return;
         }
 
         try
         {
-            _consumer.Commit(new[] { new TopicPartitionOffset(_topic, _partition, position) });
+            _consumer.Commit(new[] { new TopicPartitionOffset(_topic, partition, position) });
         }
         catch (KafkaException ex)
         {
@@ -309,6 +368,19 @@ internal sealed class KafkaReplyConsumer : IRpcReplySubscription
             catch (OperationCanceledException)
             {
                 return;
+            }
+
+            try
+            {
+                await TendAdoptedAsync(partitions).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                Log.LeaseRenewFailed(_logger, ex, _topic, -1);
             }
 
             try
@@ -335,7 +407,7 @@ internal sealed class KafkaReplyConsumer : IRpcReplySubscription
                 var next = await ChoosePartitionAsync(partitions, exclude: _leased ? partition : -1, _stop.Token).ConfigureAwait(false);
                 if (next != partition)
                 {
-                    Commit();
+                    Unassign(partition);
                     Assign(next);
                 }
             }
@@ -348,6 +420,91 @@ internal sealed class KafkaReplyConsumer : IRpcReplySubscription
                 // The store may be briefly unreachable; the lease outlives a few missed renewals.
                 Log.LeaseRenewFailed(_logger, ex, _topic, _partition);
             }
+        }
+    }
+
+    /// <summary>
+    /// Keeps adopted partitions (renew; let go once drained and quiet) and looks for orphans: a
+    /// partition nobody leases whose committed position is behind its end holds replies of a dead
+    /// instance — adopt it, read it, and forward what is read through the store.
+    /// </summary>
+    private async Task TendAdoptedAsync(int partitions)
+    {
+        var store = _store!;
+        int[] adopted;
+        lock (_adopted)
+        {
+            adopted = new int[_adopted.Count];
+            _adopted.Keys.CopyTo(adopted, 0);
+        }
+
+        foreach (var partition in adopted)
+        {
+            long lastRecord;
+            lock (_adopted)
+            {
+                lastRecord = _adopted[partition];
+            }
+
+            var renewed = await store.RenewLeaseAsync(_options.ClientGroup, partition, _instanceId, _options.LeaseTimeToLive, _stop.Token).ConfigureAwait(false);
+            var quiet = Environment.TickCount64 - lastRecord > 2 * (long)_options.LeaseRenewInterval.TotalMilliseconds;
+            var inFlight = _offsets.TryGetValue(partition, out var offsets) ? offsets.InFlight : 0;
+            if (!renewed || (quiet && inFlight == 0))
+            {
+                Unassign(partition);
+                lock (_adopted)
+                {
+                    _adopted.Remove(partition);
+                }
+
+                if (renewed)
+                {
+                    await store.ReleaseLeaseAsync(_options.ClientGroup, partition, _instanceId, _stop.Token).ConfigureAwait(false);
+                }
+
+                Log.PartitionReleased(_logger, _instanceId, _topic, partition);
+            }
+        }
+
+        for (var partition = 0; partition < partitions; partition++)
+        {
+            bool mine;
+            lock (_adopted)
+            {
+                mine = partition == _partition || _adopted.ContainsKey(partition);
+            }
+
+            if (mine || await store.GetLeaseHolderAsync(_options.ClientGroup, partition, _stop.Token).ConfigureAwait(false) is not null)
+            {
+                continue;
+            }
+
+            var topicPartition = new TopicPartition(_topic, partition);
+            var committed = _consumer.Committed(new[] { topicPartition }, TimeSpan.FromSeconds(5));
+            var watermarks = _consumer.QueryWatermarkOffsets(topicPartition, TimeSpan.FromSeconds(5));
+            var position = committed.Count == 1 && committed[0].Offset.Value >= 0 ? committed[0].Offset.Value : watermarks.Low.Value;
+            if (position >= watermarks.High.Value)
+            {
+                continue;
+            }
+
+            if (!await store.TryAcquireLeaseAsync(_options.ClientGroup, partition, _instanceId, _options.LeaseTimeToLive, _stop.Token).ConfigureAwait(false))
+            {
+                continue;
+            }
+
+            lock (_assignLock)
+            {
+                _offsets[partition] = new PartitionOffsets();
+                _consumer.IncrementalAssign(new[] { new TopicPartitionOffset(topicPartition, position) });
+            }
+
+            lock (_adopted)
+            {
+                _adopted[partition] = Environment.TickCount64;
+            }
+
+            Log.PartitionAdopted(_logger, _instanceId, _topic, partition, watermarks.High.Value - position);
         }
     }
 

@@ -43,4 +43,10 @@ internal static partial class Log
 
     [LoggerMessage(112, LogLevel.Warning, "Partitions assigned/revoked handler failed on {Topic}")]
     public static partial void RebalanceHandlerFailed(ILogger logger, Exception exception, string topic);
+
+    [LoggerMessage(113, LogLevel.Information, "Instance {InstanceId} adopted {Topic}[{Partition}] ({Unread} unread replies of an instance that is gone); forwarding what it reads")]
+    public static partial void PartitionAdopted(ILogger logger, string instanceId, string topic, int partition, long unread);
+
+    [LoggerMessage(114, LogLevel.Information, "Instance {InstanceId} let go of adopted {Topic}[{Partition}]")]
+    public static partial void PartitionReleased(ILogger logger, string instanceId, string topic, int partition);
 }

@@ -494,6 +494,22 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
                     return;
                 }
 
+                // Takeover: a retry of an idempotent call (perhaps on another instance, the first one
+                // gone) may find the result already stored — then it is answered without sending.
+                // Recording ourselves as owner first means a reply arriving from now on is forwarded here.
+                if (options.IdempotencyKey is not null)
+                {
+                    foreach (var stored in await _store.GetRepliesAsync(call.Id, CancellationToken.None).ConfigureAwait(false))
+                    {
+                        call.TryDeliver(stored);
+                    }
+
+                    if (call.IsTerminal)
+                    {
+                        return;
+                    }
+                }
+
                 call.Phase = CallPhase.Waiting;
                 _wheel.Schedule(call, call.DeadlineMs);
             }
