@@ -67,6 +67,24 @@ internal sealed class KafkaReplyConsumer : IRpcReplySubscription
         }
     }
 
+    /// <summary>Stops reading as a crash would: no commit, no lease release, no Close.</summary>
+    internal async Task AbandonAsync()
+    {
+        Interlocked.Exchange(ref _disposed, 1);
+        _stop.Cancel();
+        if (_thread is not null)
+        {
+            await _stopped.Task.ConfigureAwait(false);
+        }
+
+        if (_renewal is not null)
+        {
+            await _renewal.ConfigureAwait(false);
+        }
+
+        _consumer.Dispose();
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 1)

@@ -75,11 +75,23 @@ internal sealed class KafkaRequestConsumer : IAsyncDisposable
         _thread = new Thread(Run) { IsBackground = true, Name = "TypedRpc requests " + service.ServiceName };
     }
 
+    /// <summary>The partitions this member holds now.</summary>
+    public int AssignedPartitions => _offsets.Count;
+
     public void Start()
     {
         _consumer.Subscribe(_topic);
         _thread.Start();
         Log.RequestConsumerStarted(_logger, _service.ServiceName, _topic, _group);
+    }
+
+    /// <summary>Stops consuming as a crash would: nothing more is committed, the group finds out by session timeout.</summary>
+    internal async Task AbandonAsync()
+    {
+        Interlocked.Exchange(ref _disposed, 1);
+        _stop.Cancel();
+        await _stopped.Task.ConfigureAwait(false);
+        _consumer.Dispose();
     }
 
     public async ValueTask DisposeAsync()

@@ -150,6 +150,56 @@ public sealed class KafkaRpcTransport : IRpcTransport, IAsyncDisposable
         }
     }
 
+    /// <summary>The request partitions this instance's server consumers hold (for tests and diagnostics).</summary>
+    internal int AssignedRequestPartitions
+    {
+        get
+        {
+            var count = 0;
+            lock (_subscriptions)
+            {
+                foreach (var subscription in _subscriptions)
+                {
+                    if (subscription is KafkaRequestConsumer consumer)
+                    {
+                        count += consumer.AssignedPartitions;
+                    }
+                }
+            }
+
+            return count;
+        }
+    }
+
+    /// <summary>
+    /// Test seam: stops every consumer the way a killed process would — no commit, no lease
+    /// release, no Close — so tests can prove that nothing is lost when an instance dies.
+    /// </summary>
+    internal async Task SimulateCrashAsync()
+    {
+        IAsyncDisposable[] subscriptions;
+        lock (_subscriptions)
+        {
+            subscriptions = _subscriptions.ToArray();
+            _subscriptions.Clear();
+        }
+
+        foreach (var subscription in subscriptions)
+        {
+            switch (subscription)
+            {
+                case KafkaReplyConsumer replies:
+                    await replies.AbandonAsync().ConfigureAwait(false);
+                    break;
+                case KafkaRequestConsumer requests:
+                    await requests.AbandonAsync().ConfigureAwait(false);
+                    break;
+            }
+        }
+
+        Interlocked.Exchange(ref _disposed, 1);
+    }
+
     /// <summary>Copies a record that cannot be handled to the dead-letter topic (when configured), with the reason.</summary>
     internal async Task DeadLetterAsync(ConsumeResult<byte[]?, byte[]?> record, string reason)
     {

@@ -28,15 +28,36 @@ public interface IIntegrationService
     Task<int> SideEffectAsync([RpcKey] string key);
 
     Task<string> DelayAsync(int delayMs);
+
+    /// <summary>Returns the server instance that ran it; counts executions per correlation id.</summary>
+    Task<string> WorkAsync(int delayMs, RpcCallOptions options);
 }
 
 public sealed class IntegrationState
 {
     public ConcurrentDictionary<string, int> SideEffects { get; } = new();
+
+    /// <summary>Executions per correlation id, across every server instance of a cluster.</summary>
+    public ConcurrentDictionary<string, int> Executions { get; } = new();
+
+    /// <summary>Executions per server instance.</summary>
+    public ConcurrentDictionary<string, int> ByServer { get; } = new();
 }
 
-public sealed class IntegrationService(IntegrationState state) : IntegrationServiceBase
+public sealed class IntegrationService(IntegrationState state, Microsoft.Extensions.Options.IOptions<TypedRpcOptions> options) : IntegrationServiceBase
 {
+    public override async Task<string> WorkAsync(int delayMs, RpcServerCallContext context)
+    {
+        state.Executions.AddOrUpdate(context.CorrelationId, 1, (_, c) => c + 1);
+        state.ByServer.AddOrUpdate(options.Value.InstanceId, 1, (_, c) => c + 1);
+        if (delayMs > 0)
+        {
+            await Task.Delay(delayMs);
+        }
+
+        return options.Value.InstanceId;
+    }
+
     public override Task<Order> EchoAsync(Order order, RpcServerCallContext context) => Task.FromResult(order);
 
     public override ValueTask<int> AddAsync(int a, int b, RpcServerCallContext context) => ValueTask.FromResult(a + b);

@@ -23,12 +23,16 @@ public sealed class KafkaPairFixture : IAsyncLifetime
 
     public Redis.RedisServerFixture Redis => _redis;
 
+    public string Namespace { get; private set; } = string.Empty;
+
     public IServiceProvider Client { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {
         // Every call crosses the Kafka protocol and a real redis-server (owners, claims, results, leases).
-        Cluster = new KafkaCluster(_kafka, _redis.CreateStore());
+        var ns = TypedRpc.IntegrationTests.Redis.RedisServerFixture.NewNamespace();
+        Namespace = ns;
+        Cluster = new KafkaCluster(_kafka, () => _redis.CreateStore(ns));
         await Cluster.StartAsync(client: false, server: true);
         Client = await Cluster.StartAsync(client: true, server: false);
         // The first call waits for the server's group join (about 3 s on the mock).
@@ -137,7 +141,7 @@ public sealed class KafkaCallTests : IClassFixture<KafkaPairFixture>
     [Fact]
     public async Task DuringAndAfterARun_RedisHoldsOnlyNamespacedKeysAndEachHasATimeToLive()
     {
-        var ns = ((TypedRpc.Redis.RedisOwnershipStore)_pair.Cluster.Store).Namespace;
+        var ns = _pair.Namespace;
         var calls = Enumerable.Range(0, 50).Select(i => Service.AddAsync(i, 1).AsTask()).ToList();
         var slow = Service.SlowAsync(900);
 

@@ -18,11 +18,16 @@ public sealed class KafkaCluster : IAsyncDisposable
 {
     private readonly KafkaFixture _kafka;
     private readonly List<(ServiceProvider Provider, TypedRpcRuntime Runtime)> _instances = new();
+    private readonly Func<IRpcOwnershipStore> _storeFactory;
+    private readonly List<IRpcOwnershipStore> _stores = new();
+    private int _nextInstance;
 
-    public KafkaCluster(KafkaFixture kafka, IRpcOwnershipStore store)
+    /// <param name="kafka">The shared Kafka.</param>
+    /// <param name="storeFactory">A store per instance (each its own Redis connection), all on one namespace.</param>
+    public KafkaCluster(KafkaFixture kafka, Func<IRpcOwnershipStore> storeFactory)
     {
         _kafka = kafka;
-        Store = store;
+        _storeFactory = storeFactory;
         Name = KafkaFixture.Unique("it");
         RequestTopic = Name + ".integration.requests";
         ReplyTopic = Name + ".replies";
@@ -40,7 +45,8 @@ public sealed class KafkaCluster : IAsyncDisposable
 
     public string DeadLetterTopic { get; }
 
-    public IRpcOwnershipStore Store { get; }
+    /// <summary>Lease timing for the cluster (short in tests of failover).</summary>
+    public TimeSpan LeaseTimeToLive { get; set; } = TimeSpan.FromSeconds(10);
 
     public IntegrationState State { get; } = new();
 
@@ -57,11 +63,13 @@ public sealed class KafkaCluster : IAsyncDisposable
         o.RequestPartitions = 4;
         // The mock holds an empty fetch for the whole wait; a real broker answers on data.
         o.FetchWaitMax = TimeSpan.FromMilliseconds(_kafka.Embedded is null ? 10 : 1);
+        o.LeaseTimeToLive = LeaseTimeToLive;
+        o.LeaseRenewInterval = LeaseTimeToLive / 4;
         o.Settings["session.timeout.ms"] = "6000";
         o.Settings["heartbeat.interval.ms"] = "500";
     }
 
-    public async Task<IServiceProvider> StartAsync(bool client, bool server, IUnmatchedReplyHandler? unmatched = null)
+    public async Task<IServiceProvider> StartAsync(bool client, bool server, IUnmatchedReplyHandler? unmatched = null, string? instanceId = null)
     {
         var services = new ServiceCollection();
         services.AddSingleton(State);
@@ -70,8 +78,14 @@ public sealed class KafkaCluster : IAsyncDisposable
             services.AddSingleton(unmatched);
         }
 
-        var builder = services.AddTypedRpc(o => o.InstanceId = $"{Name}-{_instances.Count + 1}").AddKafka(Configure);
-        services.AddSingleton(Store);
+        var id = instanceId ?? $"{Name}-{Interlocked.Increment(ref _nextInstance)}";
+        var builder = services.AddTypedRpc(o => o.InstanceId = id).AddKafka(Configure);
+        var store = _storeFactory();
+        lock (_stores)
+        {
+            _stores.Add(store);
+        }
+        services.AddSingleton(store);
         if (client)
         {
             builder.AddClient<IIntegrationService>();
@@ -85,8 +99,29 @@ public sealed class KafkaCluster : IAsyncDisposable
         var provider = services.BuildServiceProvider();
         var runtime = provider.GetRequiredService<TypedRpcRuntime>();
         await runtime.StartAsync(CancellationToken.None);
-        _instances.Add((provider, runtime));
+        lock (_instances)
+        {
+            _instances.Add((provider, runtime));
+        }
         return provider;
+    }
+
+    /// <summary>Stops an instance gracefully (drain, release, close).</summary>
+    public async Task StopAsync(IServiceProvider instance)
+    {
+        var index = _instances.FindIndex(i => ReferenceEquals(i.Provider, instance));
+        var (provider, runtime) = _instances[index];
+        _instances.RemoveAt(index);
+        await runtime.StopAsync(CancellationToken.None);
+        await provider.DisposeAsync();
+    }
+
+    /// <summary>Kills an instance's Kafka clients as a crash would (no commit, no lease release), and forgets it.</summary>
+    public async Task CrashAsync(IServiceProvider instance)
+    {
+        var index = _instances.FindIndex(i => ReferenceEquals(i.Provider, instance));
+        _instances.RemoveAt(index);
+        await instance.GetRequiredService<KafkaRpcTransport>().SimulateCrashAsync();
     }
 
     public async ValueTask DisposeAsync()
@@ -97,9 +132,12 @@ public sealed class KafkaCluster : IAsyncDisposable
             await provider.DisposeAsync();
         }
 
-        if (Store is IAsyncDisposable disposable)
+        foreach (var store in _stores)
         {
-            await disposable.DisposeAsync();
+            if (store is IAsyncDisposable disposable)
+            {
+                await disposable.DisposeAsync();
+            }
         }
     }
 }
