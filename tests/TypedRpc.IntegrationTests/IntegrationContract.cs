@@ -18,7 +18,7 @@ public interface IIntegrationService
 
     Task PingAsync();
 
-    [RpcTimeout(400)]
+    [RpcTimeout(1_000)]
     Task<RpcResult<string>> SlowAsync(int delayMs, string? fail = null);
 
     IAsyncEnumerable<int> CountAsync(int count, int failAt = -1, CancellationToken cancellationToken = default);

@@ -88,11 +88,11 @@ public sealed class KafkaCallTests : IClassFixture<KafkaPairFixture>
     [Fact]
     public async Task ATimeout_GivesPending_AndTheLateResultIsFetchedById()
     {
-        var result = await Service.SlowAsync(1_200);
+        var result = await Service.SlowAsync(2_000);
         Assert.True(result.IsPending);
 
         var later = await _client.GetRequiredService<IRpcResults>().WaitAsync<string>(result.CorrelationId!, TimeSpan.FromSeconds(10));
-        Assert.Equal("slow:1200", later.Value);
+        Assert.Equal("slow:2000", later.Value);
     }
 
     [Fact]
@@ -143,12 +143,16 @@ public sealed class KafkaCallTests : IClassFixture<KafkaPairFixture>
     {
         var ns = _pair.Namespace;
         var calls = Enumerable.Range(0, 50).Select(i => Service.AddAsync(i, 1).AsTask()).ToList();
-        var slow = Service.SlowAsync(900);
+        // Times out on the caller after 1 s, while the server (which got it in time) is still working:
+        // its late reply is stored under the call's id.
+        var slow = Assert.ThrowsAsync<RpcException>(() => Service.WorkAsync(2_000, RpcCallOptions.Default.WithTimeout(TimeSpan.FromSeconds(1))));
 
         var during = await _pair.Redis.Admin.ScanAsync(ns + ":*");
         await Task.WhenAll(calls);
-        var pending = await slow;
-        await _client.GetRequiredService<IRpcResults>().WaitAsync<string>(pending.CorrelationId!, TimeSpan.FromSeconds(10));
+        var timedOut = await slow;
+        Assert.Equal(RpcStatusCode.DeadlineExceeded, timedOut.StatusCode);
+        var late = await _client.GetRequiredService<IRpcResults>().WaitAsync<string>(timedOut.CorrelationId!, TimeSpan.FromSeconds(10));
+        Assert.True(late.IsCompleted, late.ToString());
         var after = await _pair.Redis.Admin.ScanAsync(ns + ":*");
 
         Assert.NotEmpty(after);

@@ -657,31 +657,43 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
 
     private async ValueTask HandleUnmatchedAsync(RpcReply reply, UnmatchedReason reason)
     {
-        try
+        if (_store is not null)
         {
-            if (_store is not null)
+            // A reply nobody here waits for exists only in this record: keep trying (bounded) to
+            // store or forward it rather than drop it on one failed store operation.
+            for (var attempt = 1; ; attempt++)
             {
-                var owner = await _store.GetOwnerAsync(reply.Id, CancellationToken.None).AsTask().WaitAsync(_options.StoreOperationTimeout).ConfigureAwait(false);
-                var forward = owner is not null && !string.Equals(owner.InstanceId, InstanceId, StringComparison.Ordinal);
-                await _store.StoreReplyAsync(reply, _options.ResultTimeToLive, forward ? owner!.InstanceId : null, CancellationToken.None)
-                    .AsTask().WaitAsync(_options.StoreOperationTimeout).ConfigureAwait(false);
-                if (forward)
+                try
                 {
-                    Log.ReplyForwarded(_logger, reply.Id, owner!.InstanceId);
-                    return;
-                }
+                    var owner = await _store.GetOwnerAsync(reply.Id, CancellationToken.None).AsTask().WaitAsync(_options.StoreOperationTimeout).ConfigureAwait(false);
+                    var forward = owner is not null && !string.Equals(owner.InstanceId, InstanceId, StringComparison.Ordinal);
+                    await _store.StoreReplyAsync(reply, _options.ResultTimeToLive, forward ? owner!.InstanceId : null, CancellationToken.None)
+                        .AsTask().WaitAsync(_options.StoreOperationTimeout).ConfigureAwait(false);
+                    if (forward)
+                    {
+                        Log.ReplyForwarded(_logger, reply.Id, owner!.InstanceId);
+                        return;
+                    }
 
-                if (_watchers.TryGetValue(reply.Id, out var watcher))
+                    if (_watchers.TryGetValue(reply.Id, out var watcher))
+                    {
+                        watcher.TrySetResult();
+                    }
+
+                    Log.UnmatchedReply(_logger, reply.Id, reason);
+                    break;
+                }
+                catch (Exception ex) when (attempt < 3 && !_stopped)
                 {
-                    watcher.TrySetResult();
+                    Log.UnmatchedReplyFailed(_logger, ex, reply.Id);
+                    await Task.Delay(100 * attempt).ConfigureAwait(false);
+                }
+                catch (Exception ex)
+                {
+                    Log.UnmatchedReplyFailed(_logger, ex, reply.Id);
+                    break;
                 }
             }
-
-            Log.UnmatchedReply(_logger, reply.Id, reason);
-        }
-        catch (Exception ex)
-        {
-            Log.UnmatchedReplyFailed(_logger, ex, reply.Id);
         }
 
         if (_unmatchedHandler is not null)
