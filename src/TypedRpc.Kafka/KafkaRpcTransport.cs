@@ -108,14 +108,26 @@ public sealed class KafkaRpcTransport : IRpcTransport, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(handler);
         ObjectDisposedException.ThrowIf(_disposed == 1, this);
         await EnsureTopicAsync(_options.EffectiveReplyTopic, _options.ReplyPartitions, cancellationToken).ConfigureAwait(false);
-        var consumer = new KafkaReplyConsumer(_options, _store, instanceId, handler, _logger);
-        await consumer.StartAsync(cancellationToken).ConfigureAwait(false);
-        lock (_subscriptions)
+        IRpcReplySubscription subscription;
+        if (_options.ReplyRouting == ReplyRouting.LeasedPartitions)
         {
-            _subscriptions.Add(consumer);
+            var leased = new KafkaReplyConsumer(_options, _store, instanceId, handler, _logger);
+            await leased.StartAsync(cancellationToken).ConfigureAwait(false);
+            subscription = leased;
+        }
+        else
+        {
+            var group = new KafkaGroupReplyConsumer(_options, instanceId, handler, _logger, broadcast: _options.ReplyRouting == ReplyRouting.Broadcast);
+            await group.StartAsync(cancellationToken).ConfigureAwait(false);
+            subscription = group;
         }
 
-        return consumer;
+        lock (_subscriptions)
+        {
+            _subscriptions.Add(subscription);
+        }
+
+        return subscription;
     }
 
     /// <summary>Stops every consumer (bounded) and flushes the producer.</summary>
@@ -193,6 +205,9 @@ public sealed class KafkaRpcTransport : IRpcTransport, IAsyncDisposable
                     break;
                 case KafkaRequestConsumer requests:
                     await requests.AbandonAsync().ConfigureAwait(false);
+                    break;
+                case KafkaGroupReplyConsumer group:
+                    await group.AbandonAsync().ConfigureAwait(false);
                     break;
             }
         }

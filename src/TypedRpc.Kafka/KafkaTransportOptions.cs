@@ -18,6 +18,9 @@ public sealed class KafkaTransportOptions
     /// </summary>
     public string ClientGroup { get; set; } = "default";
 
+    /// <summary>How replies reach the waiting instance. Default <see cref="Kafka.ReplyRouting.LeasedPartitions"/>.</summary>
+    public ReplyRouting ReplyRouting { get; set; } = ReplyRouting.LeasedPartitions;
+
     /// <summary>The reply topic; default <c>{ClientGroup}.replies</c>.</summary>
     public string? ReplyTopic { get; set; }
 
@@ -90,4 +93,29 @@ public sealed class KafkaTransportOptions
         ArgumentNullException.ThrowIfNull(service);
         return RequestTopics.TryGetValue(service.ServiceName, out var topic) ? topic : service.Topic ?? service.ServiceName + ".requests";
     }
+}
+
+/// <summary>How a caller instance receives its replies (DESIGN §5).</summary>
+public enum ReplyRouting
+{
+    /// <summary>
+    /// Each instance leases a partition of the client group's reply topic in the store and reads it
+    /// with a manual Assign: one reader per reply, ready in tens of milliseconds, no rebalances.
+    /// Needs an ownership store (without one, instances share partitions by hash).
+    /// </summary>
+    LeasedPartitions,
+
+    /// <summary>
+    /// One cooperative-sticky consumer group per client group spreads the reply partitions over the
+    /// instances; the reply address is one of the sender's partitions. Simpler, but every
+    /// membership change stalls the moved partitions while the group rebalances.
+    /// </summary>
+    ConsumerGroup,
+
+    /// <summary>
+    /// The write-up's design: every instance reads every reply (a consumer group of its own) and
+    /// the owner record decides who completes. Costs one read and one owner lookup per reply per
+    /// instance; kept for brokers without partitions and as the benchmark baseline.
+    /// </summary>
+    Broadcast,
 }

@@ -58,6 +58,11 @@ public sealed class KafkaTransportOptionsValidator : IValidateOptions<KafkaTrans
             problems.Add($"{P}{nameof(o.FetchWaitMax)} must be between 0 and 30 s (got {o.FetchWaitMax}).");
         }
 
+        if (!Enum.IsDefined(o.ReplyRouting))
+        {
+            problems.Add($"{P}{nameof(o.ReplyRouting)} must be LeasedPartitions, ConsumerGroup or Broadcast (got {o.ReplyRouting}).");
+        }
+
         if (o.LeaseRenewInterval * 2 > o.LeaseTimeToLive)
         {
             problems.Add($"{P}{nameof(o.LeaseRenewInterval)} ({o.LeaseRenewInterval}) must be at most half of {P}{nameof(o.LeaseTimeToLive)} ({o.LeaseTimeToLive}), so one missed renewal does not lose the lease.");

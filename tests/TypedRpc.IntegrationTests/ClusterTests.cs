@@ -6,6 +6,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Extensions.DependencyInjection;
 using TypedRpc.IntegrationTests.Redis;
+using TypedRpc.Kafka;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -13,8 +14,8 @@ namespace TypedRpc.IntegrationTests;
 
 /// <summary>
 /// Three caller instances and three server instances, each with its own Kafka clients and its own
-/// Redis connection, on leased reply partitions: exactly-once execution, replies back to their
-/// callers, membership changes under load, and a caller that dies with calls waiting.
+/// Redis connection, in every reply routing: exactly-once execution, replies back to their callers,
+/// membership changes under load, and a caller that dies with calls waiting.
 /// </summary>
 [Collection(RedisCollection.Name)]
 public sealed class ClusterTests : IAsyncLifetime
@@ -22,7 +23,7 @@ public sealed class ClusterTests : IAsyncLifetime
     private readonly KafkaFixture _kafka;
     private readonly RedisServerFixture _redis;
     private readonly ITestOutputHelper _output;
-    private KafkaCluster _cluster = null!;
+    private KafkaCluster? _cluster;
     private readonly List<IServiceProvider> _servers = new();
     private readonly List<IServiceProvider> _clients = new();
 
@@ -33,15 +34,19 @@ public sealed class ClusterTests : IAsyncLifetime
         _output = output;
     }
 
-    public async Task InitializeAsync()
+    public static TheoryData<ReplyRouting> Routings => new() { ReplyRouting.LeasedPartitions, ReplyRouting.ConsumerGroup, ReplyRouting.Broadcast };
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    private async Task StartAsync(ReplyRouting routing)
     {
         var ns = RedisServerFixture.NewNamespace();
-        _cluster = new KafkaCluster(_kafka, () => _redis.CreateStore(ns)) { LeaseTimeToLive = TimeSpan.FromSeconds(2) };
+        _cluster = new KafkaCluster(_kafka, () => _redis.CreateStore(ns)) { LeaseTimeToLive = TimeSpan.FromSeconds(2), Routing = routing };
         var servers = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => _cluster.StartAsync(client: false, server: true)));
         _servers.AddRange(servers);
         for (var i = 0; i < 3; i++)
         {
-            _clients.Add(await _cluster.StartAsync(client: true, server: false));
+            _clients.Add(await _cluster!.StartAsync(client: true, server: false));
         }
 
         // Wait until the server group has settled: each member holds request partitions, every client gets an answer.
@@ -55,31 +60,45 @@ public sealed class ClusterTests : IAsyncLifetime
         await Task.WhenAll(_clients.Select(c => Service(c).WorkAsync(0, RpcCallOptions.Default)));
     }
 
-    public async Task DisposeAsync() => await _cluster.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        if (_cluster is not null)
+        {
+            await _cluster!.DisposeAsync();
+        }
+    }
 
     private static IIntegrationService Service(IServiceProvider instance) => instance.GetRequiredService<IIntegrationService>();
 
     private static RpcClient Client(IServiceProvider instance) => instance.GetRequiredService<RpcClient>();
 
-    [Fact]
-    public async Task EveryCallRunsOnExactlyOneServer_AndEachCallerReadsItsOwnPartition()
+    [Theory]
+    [MemberData(nameof(Routings))]
+    public async Task EveryCallRunsOnExactlyOneServer_AndCompletesOnItsCaller(ReplyRouting routing)
     {
+        await StartAsync(routing);
         var addresses = _clients.Select(c => Client(c).ReplyAddress).ToArray();
-        Assert.Equal(3, addresses.Distinct().Count());
+        if (routing == ReplyRouting.LeasedPartitions)
+        {
+            // Each caller reads a partition of its own.
+            Assert.Equal(3, addresses.Distinct().Count());
+        }
 
         var calls = _clients.SelectMany(c => Enumerable.Range(0, 150).Select(_ => Service(c).WorkAsync(2, RpcCallOptions.Default))).ToArray();
         var servedBy = await Task.WhenAll(calls);
 
         Assert.Equal(450, servedBy.Length);
-        Assert.All(_cluster.State.Executions.Values, count => Assert.Equal(1, count));
-        Assert.Equal(_cluster.State.Executions.Count, _cluster.State.Executions.Values.Sum());
+        Assert.All(_cluster!.State.Executions.Values, count => Assert.Equal(1, count));
+        Assert.Equal(_cluster!.State.Executions.Count, _cluster!.State.Executions.Values.Sum());
         Report("steady state");
         Assert.True(servedBy.Distinct().Count() >= 2, "The server group should spread requests over its members.");
     }
 
-    [Fact]
-    public async Task ACallerJoinsAndAnotherLeavesUnderLoad_NoCallIsLost()
+    [Theory]
+    [MemberData(nameof(Routings))]
+    public async Task ACallerJoinsAndAnotherLeavesUnderLoad_NoCallIsLost(ReplyRouting routing)
     {
+        await StartAsync(routing);
         using var stop = new CancellationTokenSource();
         var completed = 0;
         var failures = new List<Exception>();
@@ -107,11 +126,11 @@ public sealed class ClusterTests : IAsyncLifetime
         var leavingCalls = Enumerable.Range(0, 40).Select(_ => Service(leaving).WorkAsync(300, RpcCallOptions.Default)).ToArray();
         await Task.Delay(500);
 
-        var joined = await _cluster.StartAsync(client: true, server: false);
+        var joined = await _cluster!.StartAsync(client: true, server: false);
         load.Add(Task.Run(() => Load(joined)));
         // A graceful leave: the application lets its own calls finish, then stops the instance.
         await Task.WhenAll(leavingCalls);
-        await _cluster.StopAsync(leaving);
+        await _cluster!.StopAsync(leaving);
         await Task.Delay(1_500);
         stop.Cancel();
         await Task.WhenAll(load);
@@ -119,19 +138,21 @@ public sealed class ClusterTests : IAsyncLifetime
         _output.WriteLine($"calls completed under load: {completed}, failures: {failures.Count}");
         Assert.Empty(failures);
         Assert.True(completed > 50);
-        Assert.All(_cluster.State.Executions.Values, count => Assert.Equal(1, count));
+        Assert.All(_cluster!.State.Executions.Values, count => Assert.Equal(1, count));
         Report("join + leave");
     }
 
-    [Fact]
-    public async Task ACallerDiesWithCallsWaiting_RetriesThroughAnotherInstanceAllGetResults_NoneRunsTwice()
+    [Theory]
+    [MemberData(nameof(Routings))]
+    public async Task ACallerDiesWithCallsWaiting_RetriesThroughAnotherInstanceAllGetResults_NoneRunsTwice(ReplyRouting routing)
     {
+        await StartAsync(routing);
         var victim = _clients[2];
         var keys = Enumerable.Range(0, 40).Select(i => "order-" + Guid.NewGuid().ToString("N")).ToArray();
         var doomed = keys.Select(k => Service(victim).WorkAsync(1_500, RpcCallOptions.Default.WithIdempotencyKey(k))).ToArray();
         await Task.Delay(400);
 
-        await _cluster.CrashAsync(victim);
+        await _cluster!.CrashAsync(victim);
         var watch = Stopwatch.StartNew();
         var retries = await Task.WhenAll(keys.Select(k => Service(_clients[0]).WorkAsync(1_500,
             RpcCallOptions.Default.WithIdempotencyKey(k).WithTimeout(TimeSpan.FromSeconds(30)))));
@@ -139,25 +160,27 @@ public sealed class ClusterTests : IAsyncLifetime
 
         Assert.Equal(keys.Length, retries.Length);
         var ids = keys.Select(k => CorrelationId.FromIdempotencyKey(IntegrationServiceDescriptor.WorkMethod.FullName, k).ToString()).ToArray();
-        Assert.All(ids, id => Assert.Equal(1, _cluster.State.Executions.GetValueOrDefault(id)));
+        Assert.All(ids, id => Assert.Equal(1, _cluster!.State.Executions.GetValueOrDefault(id)));
         Report("caller crash + retries");
         GC.KeepAlive(doomed);
     }
 
-    [Fact]
-    public async Task AServerStopsUnderLoad_NoneLost_NoneRunTwice()
+    [Theory]
+    [MemberData(nameof(Routings))]
+    public async Task AServerStopsUnderLoad_NoneLost_NoneRunTwice(ReplyRouting routing)
     {
+        await StartAsync(routing);
         var calls = _clients.SelectMany(c => Enumerable.Range(0, 60).Select(_ => Service(c).WorkAsync(150, RpcCallOptions.Default))).ToArray();
         await Task.Delay(200);
 
         // Stop the member holding the most partitions: its running requests drain, the rest move.
         var busiest = _servers.OrderByDescending(s => s.GetRequiredService<Kafka.KafkaRpcTransport>().AssignedRequestPartitions).First();
-        await _cluster.StopAsync(busiest);
+        await _cluster!.StopAsync(busiest);
         var results = await Task.WhenAll(calls);
 
         Assert.Equal(180, results.Length);
         Assert.True(results.Distinct().Count() >= 2, "The calls should have been spread over several servers.");
-        Assert.All(_cluster.State.Executions.Values, count => Assert.Equal(1, count));
+        Assert.All(_cluster!.State.Executions.Values, count => Assert.Equal(1, count));
         Report("server leaves under load");
     }
 
@@ -174,7 +197,7 @@ public sealed class ClusterTests : IAsyncLifetime
                 return "stopped";
             }
         })));
-        var servers = string.Join(", ", _cluster.State.ByServer.OrderBy(kv => kv.Key).Select(kv => $"{kv.Key}: {kv.Value}"));
-        _output.WriteLine($"[{phase}] executions: {_cluster.State.Executions.Values.Sum()} for {_cluster.State.Executions.Count} correlation ids (max per id {(_cluster.State.Executions.IsEmpty ? 0 : _cluster.State.Executions.Values.Max())}); by server: {servers}");
+        var servers = string.Join(", ", _cluster!.State.ByServer.OrderBy(kv => kv.Key).Select(kv => $"{kv.Key}: {kv.Value}"));
+        _output.WriteLine($"[{phase}] executions: {_cluster!.State.Executions.Values.Sum()} for {_cluster!.State.Executions.Count} correlation ids (max per id {(_cluster!.State.Executions.IsEmpty ? 0 : _cluster!.State.Executions.Values.Max())}); by server: {servers}");
     }
 }

@@ -45,6 +45,9 @@ public sealed class KafkaCluster : IAsyncDisposable
 
     public string DeadLetterTopic { get; }
 
+    /// <summary>How replies reach the callers.</summary>
+    public ReplyRouting Routing { get; set; } = ReplyRouting.LeasedPartitions;
+
     /// <summary>Lease timing for the cluster (short in tests of failover).</summary>
     public TimeSpan LeaseTimeToLive { get; set; } = TimeSpan.FromSeconds(10);
 
@@ -63,6 +66,7 @@ public sealed class KafkaCluster : IAsyncDisposable
         o.RequestPartitions = 4;
         // The mock holds an empty fetch for the whole wait; a real broker answers on data.
         o.FetchWaitMax = TimeSpan.FromMilliseconds(_kafka.Embedded is null ? 10 : 1);
+        o.ReplyRouting = Routing;
         o.LeaseTimeToLive = LeaseTimeToLive;
         o.LeaseRenewInterval = LeaseTimeToLive / 4;
         o.Settings["session.timeout.ms"] = "6000";

@@ -667,6 +667,12 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
                 {
                     var owner = await _store.GetOwnerAsync(reply.Id, CancellationToken.None).AsTask().WaitAsync(_options.StoreOperationTimeout).ConfigureAwait(false);
                     var forward = owner is not null && !string.Equals(owner.InstanceId, InstanceId, StringComparison.Ordinal);
+                    if (forward && _replies is { ReceivesEveryReply: true })
+                    {
+                        // Broadcast routing: the owner reads this reply itself.
+                        return;
+                    }
+
                     await _store.StoreReplyAsync(reply, _options.ResultTimeToLive, forward ? owner!.InstanceId : null, CancellationToken.None)
                         .AsTask().WaitAsync(_options.StoreOperationTimeout).ConfigureAwait(false);
                     if (forward)

@@ -66,4 +66,11 @@ public interface IRpcReplySubscription : IAsyncDisposable
 {
     /// <summary>The address that reaches this subscription; put in each request's <see cref="RpcRequest.ReplyTo"/>.</summary>
     RpcReplyAddress Address { get; }
+
+    /// <summary>
+    /// <see langword="true"/> when every instance receives every reply (broadcast routing): a reply
+    /// owned by another instance is then that instance's to handle, and is neither stored nor
+    /// forwarded here. Default <see langword="false"/>.
+    /// </summary>
+    bool ReceivesEveryReply => false;
 }

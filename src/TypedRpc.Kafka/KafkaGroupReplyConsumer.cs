@@ -1,0 +1,343 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using TypedRpc.Transport;
+
+namespace TypedRpc.Kafka;
+
+/// <summary>
+/// Replies through a consumer group (the two non-default routings). <see cref="ReplyRouting.ConsumerGroup"/>:
+/// one cooperative-sticky group per client group, the address is one of this instance's assigned
+/// partitions, and replies on partitions that moved are forwarded by their new reader.
+/// <see cref="ReplyRouting.Broadcast"/>: a group of this instance's own, so it reads every partition;
+/// the owner record decides who completes.
+/// </summary>
+internal sealed class KafkaGroupReplyConsumer : IRpcReplySubscription
+{
+    private readonly KafkaTransportOptions _options;
+    private readonly RpcReplyHandler _handler;
+    private readonly ILogger _logger;
+    private readonly string _topic;
+    private readonly bool _broadcast;
+    private readonly IConsumer<byte[]?, byte[]?> _consumer;
+    private readonly ConcurrentDictionary<int, PartitionOffsets> _offsets = new();
+    private readonly CancellationTokenSource _stop = new();
+    private readonly TaskCompletionSource _assigned = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Thread _thread;
+    private volatile int _partition = -1;
+    private int _disposed;
+
+    public KafkaGroupReplyConsumer(KafkaTransportOptions options, string instanceId, RpcReplyHandler handler, ILogger logger, bool broadcast)
+    {
+        _options = options;
+        _handler = handler;
+        _logger = logger;
+        _broadcast = broadcast;
+        _topic = options.EffectiveReplyTopic;
+        var group = broadcast ? $"trpc.replies.{options.ClientGroup}.{instanceId}" : "trpc.replies.group." + options.ClientGroup;
+        var config = KafkaClientConfig.Consumer(options, group);
+        // Broadcast: a group of its own, new each time: only replies from now on are its business.
+        // Consumer group: partitions get an explicit start (see StartAsync); a partition that somehow
+        // has none is read from its beginning rather than risk skipping a reply.
+        config.AutoOffsetReset = broadcast ? AutoOffsetReset.Latest : AutoOffsetReset.Earliest;
+        config.PartitionAssignmentStrategy ??= PartitionAssignmentStrategy.CooperativeSticky;
+        _consumer = new ConsumerBuilder<byte[]?, byte[]?>(config)
+            .SetPartitionsAssignedHandler((_, partitions) => Guard(() =>
+            {
+                foreach (var partition in partitions)
+                {
+                    _offsets[partition.Partition.Value] = new PartitionOffsets();
+                }
+
+                ChooseAddress();
+                if (_offsets.Count > 0)
+                {
+                    _assigned.TrySetResult();
+                }
+            }))
+            .SetPartitionsRevokedHandler((consumer, partitions) => Guard(() =>
+            {
+                Commit(consumer);
+                foreach (var partition in partitions)
+                {
+                    _offsets.TryRemove(partition.Partition.Value, out _);
+                }
+
+                ChooseAddress();
+            }))
+            .SetPartitionsLostHandler((lostFrom, partitions) => Guard(() =>
+            {
+                foreach (var partition in partitions)
+                {
+                    _offsets.TryRemove(partition.Partition.Value, out _);
+                }
+
+                ChooseAddress();
+            }))
+            .SetErrorHandler((_, error) => Log.ConsumeError(_logger, _topic, error.Reason))
+            .SetLogHandler((_, _) => { })
+            .Build();
+        _thread = new Thread(Run) { IsBackground = true, Name = "TypedRpc replies (group) " + instanceId };
+    }
+
+    public RpcReplyAddress Address => new(_topic, _broadcast ? -1 : _partition);
+
+    public bool ReceivesEveryReply => _broadcast;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (!_broadcast)
+        {
+            await Task.Run(CommitStartPositions, cancellationToken).ConfigureAwait(false);
+        }
+
+        _consumer.Subscribe(_topic);
+        _thread.Start();
+        // The group join (about 3 s on the mock) must finish before a request can name a partition.
+        await _assigned.Task.WaitAsync(TimeSpan.FromSeconds(60), cancellationToken).ConfigureAwait(false);
+        Log.ReplyPartitionChosen(_logger, "(group)", _topic, _partition, _broadcast ? "broadcast" : "consumer group");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
+        _stop.Cancel();
+        await _stopped.Task.ConfigureAwait(false);
+        var close = Task.Run(() =>
+        {
+            try
+            {
+                Commit(_consumer);
+                _consumer.Close();
+            }
+            catch (Exception)
+            {
+                // Broker gone: the group's next reader resumes from the last commit that got through.
+            }
+            finally
+            {
+                _consumer.Dispose();
+            }
+        });
+        if (await Task.WhenAny(close, Task.Delay(_options.CloseTimeout)).ConfigureAwait(false) != close)
+        {
+            Log.CloseTimedOut(_logger, _topic, _options.CloseTimeout.TotalMilliseconds);
+        }
+    }
+
+    /// <summary>Stops as a crash would (test seam).</summary>
+    internal async Task AbandonAsync()
+    {
+        Interlocked.Exchange(ref _disposed, 1);
+        _stop.Cancel();
+        await _stopped.Task.ConfigureAwait(false);
+        _consumer.Dispose();
+    }
+
+    /// <summary>
+    /// A partition the group never committed would be read from "latest" by whoever gets it after a
+    /// rebalance — skipping the replies that arrived in between. So the group's first member commits
+    /// the current end of every partition that has no position yet, before it joins.
+    /// </summary>
+    private void CommitStartPositions()
+    {
+        int partitions;
+        using (var admin = new DependentAdminClientBuilder(_consumer.Handle).Build())
+        {
+            var metadata = admin.GetMetadata(_topic, TimeSpan.FromSeconds(10));
+            partitions = 0;
+            foreach (var topic in metadata.Topics)
+            {
+                if (topic.Topic == _topic)
+                {
+                    partitions = topic.Partitions.Count;
+                }
+            }
+        }
+
+        var all = new List<TopicPartition>(partitions);
+        for (var p = 0; p < partitions; p++)
+        {
+            all.Add(new TopicPartition(_topic, p));
+        }
+
+        var start = new List<TopicPartitionOffset>();
+        foreach (var committed in _consumer.Committed(all, TimeSpan.FromSeconds(10)))
+        {
+            if (committed.Offset.Value < 0)
+            {
+                start.Add(new TopicPartitionOffset(committed.TopicPartition, _consumer.QueryWatermarkOffsets(committed.TopicPartition, TimeSpan.FromSeconds(10)).High));
+            }
+        }
+
+        if (start.Count > 0)
+        {
+            try
+            {
+                _consumer.Commit(start);
+            }
+            catch (KafkaException ex)
+            {
+                // The group already has members (they committed when they started): nothing to do.
+                Log.CommitFailed(_logger, _topic, ex.Error.Reason);
+            }
+        }
+    }
+
+    private void ChooseAddress()
+    {
+        var lowest = -1;
+        foreach (var partition in _offsets.Keys)
+        {
+            if (lowest < 0 || partition < lowest)
+            {
+                lowest = partition;
+            }
+        }
+
+        if (lowest >= 0)
+        {
+            _partition = lowest;
+        }
+    }
+
+    private void Run()
+    {
+        var lastCommit = Environment.TickCount64;
+        try
+        {
+            while (!_stop.IsCancellationRequested)
+            {
+                ConsumeResult<byte[]?, byte[]?>? record = null;
+                try
+                {
+                    record = _consumer.Consume(50);
+                }
+                catch (ConsumeException ex)
+                {
+                    if (ex.Error.IsFatal)
+                    {
+                        Log.FatalConsumeError(_logger, _topic, ex.Error.Reason);
+                        return;
+                    }
+
+                    Log.ConsumeError(_logger, _topic, ex.Error.Reason);
+                }
+
+                if (record?.Message is not null)
+                {
+                    Deliver(record);
+                }
+
+                if (Environment.TickCount64 - lastCommit >= 500)
+                {
+                    Commit(_consumer);
+                    lastCommit = Environment.TickCount64;
+                }
+            }
+        }
+        finally
+        {
+            _stopped.TrySetResult();
+        }
+    }
+
+    private void Deliver(ConsumeResult<byte[]?, byte[]?> record)
+    {
+        var offsets = _offsets.GetOrAdd(record.Partition.Value, static _ => new PartitionOffsets());
+        var offset = record.Offset.Value;
+        offsets.Start(offset);
+        var reply = KafkaHeaders.DecodeReply(record, out var reason);
+        if (reply is null)
+        {
+            Log.DeadLettered(_logger, record.Topic, record.Partition.Value, offset, reason!);
+            offsets.Complete(offset);
+            return;
+        }
+
+        ValueTask handled;
+        try
+        {
+            handled = _handler(reply, _stop.Token);
+        }
+        catch (Exception ex)
+        {
+            Log.ReplyHandlerFailed(_logger, ex, reply.Id);
+            offsets.Complete(offset);
+            return;
+        }
+
+        if (handled.IsCompletedSuccessfully)
+        {
+            offsets.Complete(offset);
+        }
+        else
+        {
+            _ = AwaitAsync(handled, reply.Id, offsets, offset);
+        }
+    }
+
+    private async Task AwaitAsync(ValueTask handled, CorrelationId id, PartitionOffsets offsets, long offset)
+    {
+        try
+        {
+            await handled.ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            Log.ReplyHandlerFailed(_logger, ex, id);
+        }
+        finally
+        {
+            offsets.Complete(offset);
+        }
+    }
+
+    private void Commit(IConsumer<byte[]?, byte[]?> consumer)
+    {
+        List<TopicPartitionOffset>? positions = null;
+        foreach (var (partition, offsets) in _offsets)
+        {
+            var position = offsets.TakeCommitPosition();
+            if (position >= 0)
+            {
+                (positions ??= new List<TopicPartitionOffset>()).Add(new TopicPartitionOffset(_topic, partition, position));
+            }
+        }
+
+        if (positions is null)
+        {
+            return;
+        }
+
+        try
+        {
+            consumer.Commit(positions);
+        }
+        catch (KafkaException ex)
+        {
+            Log.CommitFailed(_logger, _topic, ex.Error.Reason);
+        }
+    }
+
+    private void Guard(Action action)
+    {
+        try
+        {
+            action();
+        }
+        catch (Exception ex)
+        {
+            Log.RebalanceHandlerFailed(_logger, ex, _topic);
+        }
+    }
+}
