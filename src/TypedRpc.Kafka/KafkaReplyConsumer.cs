@@ -114,6 +114,7 @@ internal sealed class KafkaReplyConsumer : IRpcReplySubscription
 
             foreach (var partition in adopted)
             {
+                Log.LeaseEvent("released");
                 try
                 {
                     await _store.ReleaseLeaseAsync(_options.ClientGroup, partition, _instanceId, CancellationToken.None).AsTask().WaitAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
@@ -127,6 +128,7 @@ internal sealed class KafkaReplyConsumer : IRpcReplySubscription
 
         if (_store is not null && _leased)
         {
+            Log.LeaseEvent("released");
             try
             {
                 await _store.ReleaseLeaseAsync(_options.ClientGroup, _partition, _instanceId, CancellationToken.None).AsTask().WaitAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
@@ -190,6 +192,7 @@ internal sealed class KafkaReplyConsumer : IRpcReplySubscription
                 if (await _store.TryAcquireLeaseAsync(_options.ClientGroup, candidate, _instanceId, _options.LeaseTimeToLive, cancellationToken).ConfigureAwait(false))
                 {
                     _leased = true;
+                    Log.LeaseEvent("acquired");
                     Log.ReplyPartitionChosen(_logger, _instanceId, _topic, candidate, "leased");
                     return candidate;
                 }
@@ -418,6 +421,7 @@ internal sealed class KafkaReplyConsumer : IRpcReplySubscription
                         continue;
                     }
 
+                    Log.LeaseEvent("lost");
                     Log.LeaseLost(_logger, _instanceId, _topic, partition);
                 }
 
@@ -475,6 +479,7 @@ internal sealed class KafkaReplyConsumer : IRpcReplySubscription
                     _adopted.Remove(partition);
                 }
 
+                Log.LeaseEvent(renewed ? "released" : "lost");
                 if (renewed)
                 {
                     await store.ReleaseLeaseAsync(_options.ClientGroup, partition, _instanceId, _stop.Token).ConfigureAwait(false);
@@ -522,6 +527,7 @@ internal sealed class KafkaReplyConsumer : IRpcReplySubscription
                 _adopted[partition] = Environment.TickCount64;
             }
 
+            Log.LeaseEvent("adopted");
             Log.PartitionAdopted(_logger, _instanceId, _topic, partition, watermarks.High.Value - position);
         }
     }

@@ -5,6 +5,22 @@ namespace TypedRpc.Kafka;
 
 internal static partial class Log
 {
+    /// <summary>Reply-partition lease events, by <c>event</c>: acquired, adopted, lost, released.</summary>
+    public static readonly System.Diagnostics.Metrics.Counter<long> Leases = TypedRpc.Diagnostics.RpcMetrics.Meter.CreateCounter<long>(
+        "typedrpc.kafka.leases", "{lease}", "Reply-partition lease events, by event (acquired, adopted, lost, released).");
+
+    private static long s_held;
+
+    /// <summary>Reply-partition leases this process holds now (own and adopted).</summary>
+    public static readonly System.Diagnostics.Metrics.ObservableGauge<long> LeasesHeld = TypedRpc.Diagnostics.RpcMetrics.Meter.CreateObservableGauge(
+        "typedrpc.kafka.leases.held", () => System.Threading.Interlocked.Read(ref s_held), "{lease}", "Reply-partition leases held by this process (own and adopted).");
+
+    public static void LeaseEvent(string name)
+    {
+        Leases.Add(1, new System.Collections.Generic.KeyValuePair<string, object?>("event", name));
+        System.Threading.Interlocked.Add(ref s_held, name is "acquired" or "adopted" ? 1 : -1);
+    }
+
     [LoggerMessage(100, LogLevel.Warning, "Record {Topic}[{Partition}]@{Offset} cannot be used ({Reason}); dead-lettered")]
     public static partial void DeadLettered(ILogger logger, string topic, int partition, long offset, string reason);
 

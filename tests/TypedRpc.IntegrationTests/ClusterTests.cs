@@ -26,6 +26,7 @@ public sealed class ClusterTests : IAsyncLifetime
     private KafkaCluster? _cluster;
     private readonly List<IServiceProvider> _servers = new();
     private readonly List<IServiceProvider> _clients = new();
+    private readonly Support.MetricsRecorder _metrics = new();
 
     public ClusterTests(KafkaFixture kafka, RedisServerFixture redis, ITestOutputHelper output)
     {
@@ -62,6 +63,7 @@ public sealed class ClusterTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
+        _metrics.Dispose();
         if (_cluster is not null)
         {
             await _cluster!.DisposeAsync();
@@ -162,6 +164,16 @@ public sealed class ClusterTests : IAsyncLifetime
         var ids = keys.Select(k => CorrelationId.FromIdempotencyKey(IntegrationServiceDescriptor.WorkMethod.FullName, k).ToString()).ToArray();
         Assert.All(ids, id => Assert.Equal(1, _cluster!.State.Executions.GetValueOrDefault(id)));
         Report("caller crash + retries");
+        // Every retry took over the dead caller's call, and the servers ran none of them again.
+        Assert.True(_metrics["typedrpc.client.takeovers"] >= keys.Length, _metrics.ToString());
+        if (routing == ReplyRouting.LeasedPartitions)
+        {
+            // The dead caller's partition was adopted; its replies went to the new owner (forwarded
+            // through the store, or read directly when the owner itself adopted the partition).
+            Assert.True(_metrics["typedrpc.kafka.leases[event=adopted]"] >= 1, _metrics.ToString());
+        }
+
+        Assert.True(_metrics["typedrpc.server.duplicates_suppressed[outcome=running]"] + _metrics["typedrpc.server.duplicates_suppressed[outcome=completed]"] >= keys.Length, _metrics.ToString());
         GC.KeepAlive(doomed);
     }
 
@@ -198,6 +210,7 @@ public sealed class ClusterTests : IAsyncLifetime
             }
         })));
         var servers = string.Join(", ", _cluster!.State.ByServer.OrderBy(kv => kv.Key).Select(kv => $"{kv.Key}: {kv.Value}"));
+        _output.WriteLine($"[{phase}] metrics: {_metrics}");
         _output.WriteLine($"[{phase}] executions: {_cluster!.State.Executions.Values.Sum()} for {_cluster!.State.Executions.Count} correlation ids (max per id {(_cluster!.State.Executions.IsEmpty ? 0 : _cluster!.State.Executions.Values.Max())}); by server: {servers}");
     }
 }

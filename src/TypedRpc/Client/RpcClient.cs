@@ -481,6 +481,14 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
                 _wheel.Schedule(call, storeDue);
                 try
                 {
+                    if (options.IdempotencyKey is not null
+                        && await _store.GetOwnerAsync(call.Id, CancellationToken.None).ConfigureAwait(false) is { } previous
+                        && !string.Equals(previous.InstanceId, InstanceId, StringComparison.Ordinal))
+                    {
+                        // A retry of a call another instance made (it may be gone): this one takes over.
+                        RpcMetrics.Takeovers.Add(1);
+                    }
+
                     var ttl = TimeSpan.FromMilliseconds(Math.Max(0, call.DeadlineMs - TimerWheel.NowMs)) + method.ExtendBy + _options.OwnerGracePeriod;
                     await _store.RegisterOwnerAsync(call.Id, new RpcOwner(InstanceId, ReplyAddress), ttl, CancellationToken.None).ConfigureAwait(false);
                 }
@@ -623,6 +631,7 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
     {
         if (_pending.TryGetValue(reply.Id, out var call) && call.TryDeliver(reply))
         {
+            RpcMetrics.RepliesDelivered.Add(1, new KeyValuePair<string, object?>("route", "direct"));
             return;
         }
 
@@ -646,7 +655,10 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
             var replies = await _store.GetRepliesAsync(id, CancellationToken.None).AsTask().WaitAsync(_options.StoreOperationTimeout).ConfigureAwait(false);
             foreach (var reply in replies)
             {
-                call.TryDeliver(reply);
+                if (call.TryDeliver(reply))
+                {
+                    RpcMetrics.RepliesDelivered.Add(1, new KeyValuePair<string, object?>("route", "forwarded"));
+                }
             }
         }
         catch (Exception ex)
@@ -670,6 +682,7 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
                     if (forward && _replies is { ReceivesEveryReply: true })
                     {
                         // Broadcast routing: the owner reads this reply itself.
+                        RpcMetrics.RepliesIgnored.Add(1);
                         return;
                     }
 
@@ -677,9 +690,12 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
                         .AsTask().WaitAsync(_options.StoreOperationTimeout).ConfigureAwait(false);
                     if (forward)
                     {
+                        RpcMetrics.RepliesForwarded.Add(1);
                         Log.ReplyForwarded(_logger, reply.Id, owner!.InstanceId);
                         return;
                     }
+
+                    RpcMetrics.RepliesStored.Add(1);
 
                     if (_watchers.TryGetValue(reply.Id, out var watcher))
                     {

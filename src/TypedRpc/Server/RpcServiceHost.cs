@@ -144,6 +144,7 @@ internal sealed class RpcServiceHost
             switch (claim.State)
             {
                 case RpcClaimState.Running:
+                    RpcMetrics.DuplicatesSuppressed.Add(1, new KeyValuePair<string, object?>("outcome", "running"));
                     Log.DuplicateRunning(_logger, request.Id, claim.Holder);
                     return;
                 case RpcClaimState.Completed:
@@ -152,6 +153,7 @@ internal sealed class RpcServiceHost
                         await _transport.SendReplyAsync(request.ReplyTo, stored, CancellationToken.None).ConfigureAwait(false);
                     }
 
+                    RpcMetrics.DuplicatesSuppressed.Add(1, new KeyValuePair<string, object?>("outcome", "completed"));
                     Log.DuplicateCompleted(_logger, request.Id, claim.Replies.Count);
                     return;
             }

@@ -1,0 +1,34 @@
+using System.Diagnostics.Metrics;
+
+namespace TypedRpc.Diagnostics;
+
+/// <summary>
+/// The one <see cref="Meter"/> of TypedRpc, named <c>TypedRpc</c> — OpenTelemetry picks it up with
+/// <c>AddMeter("TypedRpc")</c>. Transports add their instruments to the same meter.
+/// </summary>
+public static class RpcMetrics
+{
+    /// <summary>The meter's name.</summary>
+    public const string MeterName = "TypedRpc";
+
+    /// <summary>The meter; transports create their own instruments on it.</summary>
+    public static readonly Meter Meter = new(MeterName, "1.0");
+
+    /// <summary>Replies handed to a waiting call, by <c>route</c>: <c>direct</c> (read by the owner) or <c>forwarded</c> (read elsewhere, delivered through the store).</summary>
+    internal static readonly Counter<long> RepliesDelivered = Meter.CreateCounter<long>("typedrpc.client.replies.delivered", "{reply}", "Replies handed to a waiting call, by route (direct or forwarded).");
+
+    /// <summary>Replies this instance read for a call owned by another instance, stored and forwarded to the owner.</summary>
+    internal static readonly Counter<long> RepliesForwarded = Meter.CreateCounter<long>("typedrpc.client.replies.forwarded", "{reply}", "Replies read here for another instance's call, forwarded through the store.");
+
+    /// <summary>Replies with no waiter anywhere (late, or after a restart), stored to be fetched by id.</summary>
+    internal static readonly Counter<long> RepliesStored = Meter.CreateCounter<long>("typedrpc.client.replies.stored", "{reply}", "Replies without a waiter (late or unmatched), stored for retrieval by id.");
+
+    /// <summary>Replies read under broadcast routing that belong to another instance and are left to it.</summary>
+    internal static readonly Counter<long> RepliesIgnored = Meter.CreateCounter<long>("typedrpc.client.replies.ignored", "{reply}", "Broadcast routing: replies owned by another instance, left to it.");
+
+    /// <summary>Idempotent calls that took over a call another instance owned (or found its result stored).</summary>
+    internal static readonly Counter<long> Takeovers = Meter.CreateCounter<long>("typedrpc.client.takeovers", "{call}", "Idempotent calls that took over a call another instance owned.");
+
+    /// <summary>Redelivered requests not run again, by <c>outcome</c>: <c>running</c> (skipped) or <c>completed</c> (stored reply re-sent).</summary>
+    internal static readonly Counter<long> DuplicatesSuppressed = Meter.CreateCounter<long>("typedrpc.server.duplicates_suppressed", "{request}", "Redelivered requests not run again, by outcome (running, completed).");
+}
