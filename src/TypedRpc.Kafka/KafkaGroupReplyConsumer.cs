@@ -13,8 +13,8 @@ namespace TypedRpc.Kafka;
 /// Replies through a consumer group (the two non-default routings). <see cref="ReplyRouting.ConsumerGroup"/>:
 /// one cooperative-sticky group per client group, the address is one of this instance's assigned
 /// partitions, and replies on partitions that moved are forwarded by their new reader.
-/// <see cref="ReplyRouting.Broadcast"/>: a group of this instance's own, so it reads every partition;
-/// the owner record decides who completes.
+/// <see cref="ReplyRouting.Broadcast"/>: every partition assigned by hand, so this instance reads
+/// every reply; the owner record decides who completes.
 /// </summary>
 internal sealed class KafkaGroupReplyConsumer : IRpcReplySubscription
 {
@@ -41,10 +41,10 @@ internal sealed class KafkaGroupReplyConsumer : IRpcReplySubscription
         _topic = options.EffectiveReplyTopic;
         var group = broadcast ? $"trpc.replies.{options.ClientGroup}.{instanceId}" : "trpc.replies.group." + options.ClientGroup;
         var config = KafkaClientConfig.Consumer(options, group);
-        // Broadcast: a group of its own, new each time: only replies from now on are its business.
         // Consumer group: partitions get an explicit start (see StartAsync); a partition that somehow
-        // has none is read from its beginning rather than risk skipping a reply.
-        config.AutoOffsetReset = broadcast ? AutoOffsetReset.Latest : AutoOffsetReset.Earliest;
+        // has none is read from its beginning rather than risk skipping a reply. (Broadcast assigns
+        // explicit offsets and never consults this.)
+        config.AutoOffsetReset = AutoOffsetReset.Earliest;
         config.PartitionAssignmentStrategy ??= PartitionAssignmentStrategy.CooperativeSticky;
         _consumer = new ConsumerBuilder<byte[]?, byte[]?>(config)
             .SetPartitionsAssignedHandler((_, partitions) => Guard(() =>
@@ -91,11 +91,17 @@ internal sealed class KafkaGroupReplyConsumer : IRpcReplySubscription
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        if (!_broadcast)
+        if (_broadcast)
         {
-            await Task.Run(CommitStartPositions, cancellationToken).ConfigureAwait(false);
+            // Every partition, assigned by hand at its current end (resolved now): no group join, and
+            // no window in which "latest" could skip a reply produced right after start-up.
+            await Task.Run(AssignEverything, cancellationToken).ConfigureAwait(false);
+            _thread.Start();
+            Log.ReplyPartitionChosen(_logger, "(broadcast)", _topic, -1, "broadcast");
+            return;
         }
 
+        await Task.Run(CommitStartPositions, cancellationToken).ConfigureAwait(false);
         _consumer.Subscribe(_topic);
         _thread.Start();
         // The group join (about 3 s on the mock) must finish before a request can name a partition.
@@ -143,6 +149,42 @@ internal sealed class KafkaGroupReplyConsumer : IRpcReplySubscription
         _consumer.Dispose();
     }
 
+    private void AssignEverything()
+    {
+        var positions = new List<TopicPartitionOffset>();
+        foreach (var partition in AllPartitions())
+        {
+            positions.Add(new TopicPartitionOffset(partition, _consumer.QueryWatermarkOffsets(partition, TimeSpan.FromSeconds(10)).High));
+            _offsets[partition.Partition.Value] = new PartitionOffsets();
+        }
+
+        _consumer.Assign(positions);
+    }
+
+    private List<TopicPartition> AllPartitions()
+    {
+        using var admin = new DependentAdminClientBuilder(_consumer.Handle).Build();
+        var metadata = admin.GetMetadata(_topic, TimeSpan.FromSeconds(10));
+        var all = new List<TopicPartition>();
+        foreach (var topic in metadata.Topics)
+        {
+            if (topic.Topic == _topic)
+            {
+                foreach (var partition in topic.Partitions)
+                {
+                    all.Add(new TopicPartition(_topic, partition.PartitionId));
+                }
+            }
+        }
+
+        if (all.Count == 0)
+        {
+            throw new InvalidOperationException($"The reply topic '{_topic}' does not exist or has no partitions.");
+        }
+
+        return all;
+    }
+
     /// <summary>
     /// A partition the group never committed would be read from "latest" by whoever gets it after a
     /// rebalance — skipping the replies that arrived in between. So the group's first member commits
@@ -150,26 +192,7 @@ internal sealed class KafkaGroupReplyConsumer : IRpcReplySubscription
     /// </summary>
     private void CommitStartPositions()
     {
-        int partitions;
-        using (var admin = new DependentAdminClientBuilder(_consumer.Handle).Build())
-        {
-            var metadata = admin.GetMetadata(_topic, TimeSpan.FromSeconds(10));
-            partitions = 0;
-            foreach (var topic in metadata.Topics)
-            {
-                if (topic.Topic == _topic)
-                {
-                    partitions = topic.Partitions.Count;
-                }
-            }
-        }
-
-        var all = new List<TopicPartition>(partitions);
-        for (var p = 0; p < partitions; p++)
-        {
-            all.Add(new TopicPartition(_topic, p));
-        }
-
+        var all = AllPartitions();
         var start = new List<TopicPartitionOffset>();
         foreach (var committed in _consumer.Committed(all, TimeSpan.FromSeconds(10)))
         {

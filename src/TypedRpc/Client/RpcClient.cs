@@ -272,7 +272,11 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
 
     internal void Release(PendingCall call)
     {
-        _pending.TryRemove(new KeyValuePair<CorrelationId, PendingCall>(call.Id, call));
+        if (_pending.TryRemove(new KeyValuePair<CorrelationId, PendingCall>(call.Id, call)))
+        {
+            RpcMetrics.PendingChanged(-1);
+        }
+
         _wheel.Cancel(call);
         if (call.HoldsSlot)
         {
@@ -364,6 +368,8 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
             return new CallResult(id, joinedOutcome, joined.CancelledBy);
         }
 
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        using var activity = RpcTracing.StartClient(method, id);
         var call = new UnaryCall(this, id, method, deadlineMs);
         await AcquireSlotAsync(call, deadlineMs, cancellationToken, options.CancellationToken).ConfigureAwait(false);
         Register(call);
@@ -381,8 +387,10 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
             throw new RpcException(new RpcStatus(RpcStatusCode.InvalidArgument, "The arguments could not be serialized: " + ex.Message), id.ToString(), ex);
         }
 
-        _ = SendAsync(call, method, args.Key, payload, deadlineUnixMs, options);
+        _ = SendAsync(call, method, args.Key, payload, deadlineUnixMs, options, activity);
         var outcome = await call.Completion.ConfigureAwait(false);
+        RpcMetrics.RecordClient(method, outcome.Status.StatusCode, started);
+        RpcTracing.End(activity, outcome.Status.StatusCode);
         return new CallResult(id, outcome, call.CancelledBy);
     }
 
@@ -396,6 +404,9 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
         var (deadlineMs, deadlineUnixMs) = Deadline(method, options);
         var id = options.IdempotencyKey is { } key ? CorrelationId.FromIdempotencyKey(method.FullName, key) : CorrelationId.NewId();
         var idle = (long)(_options.StreamIdleTimeout ?? options.Timeout ?? method.Timeout ?? method.Service.DefaultTimeout ?? _options.DefaultTimeout).TotalMilliseconds;
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        using var activity = RpcTracing.StartClient(method, id);
+        var endStatus = RpcStatusCode.Unknown;
         var call = new StreamCall(this, id, method, deadlineMs, idle);
         await AcquireSlotAsync(call, deadlineMs, cancellationToken, options.CancellationToken).ConfigureAwait(false);
         Register(call);
@@ -417,7 +428,7 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
             throw new RpcException(new RpcStatus(RpcStatusCode.InvalidArgument, "The arguments could not be serialized: " + ex.Message), id.ToString(), ex);
         }
 
-        _ = SendAsync(call, method, args.Key, payload, deadlineUnixMs, options);
+        _ = SendAsync(call, method, args.Key, payload, deadlineUnixMs, options, activity);
         try
         {
             var reader = call.Messages;
@@ -443,11 +454,13 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
 
                     if (message.Status != RpcStatusCode.OK)
                     {
+                        endStatus = message.Status;
                         throw new RpcException(message.ToStatus(), id.ToString());
                     }
 
                     if (message.IsEnd)
                     {
+                        endStatus = RpcStatusCode.OK;
                         yield break;
                     }
                 }
@@ -465,11 +478,16 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
         {
             // The consumer stopped early (break, dispose, exception): release the waiter now.
             call.TryEnd(CallState.Cancelled, new RpcStatus(RpcStatusCode.Cancelled, "The consumer stopped reading the stream."));
+            var status = endStatus != RpcStatusCode.Unknown ? endStatus : call.LocalEnd?.StatusCode ?? RpcStatusCode.Cancelled;
+            RpcMetrics.RecordClient(method, status, started);
+            RpcTracing.End(activity, status);
         }
     }
 
-    private async Task SendAsync(PendingCall call, RpcMethodDescriptor method, string? key, PooledBufferWriter payload, long deadlineUnixMs, RpcCallOptions options)
+    private async Task SendAsync(PendingCall call, RpcMethodDescriptor method, string? key, PooledBufferWriter payload, long deadlineUnixMs, RpcCallOptions options, System.Diagnostics.Activity? activity)
     {
+        // The client span (or the caller's own, when nobody listens to TypedRpc) travels with the request.
+        var trace = activity ?? System.Diagnostics.Activity.Current;
         try
         {
             if (_store is not null)
@@ -533,6 +551,8 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
                 Payload = payload.WrittenMemory,
                 Key = key,
                 Headers = options.Headers,
+                TraceParent = trace?.IdFormat == System.Diagnostics.ActivityIdFormat.W3C ? trace.Id : null,
+                TraceState = trace?.TraceStateString,
             };
             await _transport.SendRequestAsync(method.Service, request, CancellationToken.None).ConfigureAwait(false);
         }
@@ -551,7 +571,11 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
     private void Register(PendingCall call)
     {
         call.Phase = CallPhase.Waiting;
-        if (!_pending.TryAdd(call.Id, call))
+        if (_pending.TryAdd(call.Id, call))
+        {
+            RpcMetrics.PendingChanged(1);
+        }
+        else
         {
             call.TryEnd(CallState.Failed, default);
             throw new RpcException(new RpcStatus(RpcStatusCode.AlreadyExists, "A call with the same idempotency key is already in flight on this instance."), call.Id.ToString());

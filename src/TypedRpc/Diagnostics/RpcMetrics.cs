@@ -31,4 +31,37 @@ public static class RpcMetrics
 
     /// <summary>Redelivered requests not run again, by <c>outcome</c>: <c>running</c> (skipped) or <c>completed</c> (stored reply re-sent).</summary>
     internal static readonly Counter<long> DuplicatesSuppressed = Meter.CreateCounter<long>("typedrpc.server.duplicates_suppressed", "{request}", "Redelivered requests not run again, by outcome (running, completed).");
+
+    private static long s_pending;
+
+    /// <summary>Calls ended on the caller, by <c>rpc.method</c> and <c>rpc.status</c>.</summary>
+    internal static readonly Counter<long> ClientCalls = Meter.CreateCounter<long>("typedrpc.client.calls", "{call}", "Calls ended on the caller, by method and status.");
+
+    /// <summary>Call latency on the caller, by <c>rpc.method</c> and <c>rpc.status</c>.</summary>
+    internal static readonly Histogram<double> ClientDuration = Meter.CreateHistogram<double>("typedrpc.client.duration", "ms", "Call latency on the caller, by method and status.");
+
+    /// <summary>Requests handled on the server, by <c>rpc.method</c> and <c>rpc.status</c>.</summary>
+    internal static readonly Counter<long> ServerRequests = Meter.CreateCounter<long>("typedrpc.server.requests", "{request}", "Requests handled, by method and status.");
+
+    /// <summary>Handling time on the server, by <c>rpc.method</c> and <c>rpc.status</c>.</summary>
+    internal static readonly Histogram<double> ServerDuration = Meter.CreateHistogram<double>("typedrpc.server.duration", "ms", "Handling time on the server, by method and status.");
+
+    /// <summary>Calls waiting for replies in this process.</summary>
+    internal static readonly ObservableGauge<long> Pending = Meter.CreateObservableGauge("typedrpc.client.pending", () => System.Threading.Interlocked.Read(ref s_pending), "{call}", "Calls waiting for their replies in this process.");
+
+    internal static void PendingChanged(long delta) => System.Threading.Interlocked.Add(ref s_pending, delta);
+
+    internal static void RecordClient(RpcMethodDescriptor method, RpcStatusCode status, long startTimestamp)
+    {
+        var tags = new System.Diagnostics.TagList { { "rpc.method", method.FullName }, { "rpc.status", status.ToString() } };
+        ClientCalls.Add(1, tags);
+        ClientDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(startTimestamp).TotalMilliseconds, tags);
+    }
+
+    internal static void RecordServer(string method, RpcStatusCode status, long startTimestamp)
+    {
+        var tags = new System.Diagnostics.TagList { { "rpc.method", method }, { "rpc.status", status.ToString() } };
+        ServerRequests.Add(1, tags);
+        ServerDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(startTimestamp).TotalMilliseconds, tags);
+    }
 }

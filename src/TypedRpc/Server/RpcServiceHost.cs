@@ -159,6 +159,8 @@ internal sealed class RpcServiceHost
             }
         }
 
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        using var activity = RpcTracing.StartServer(request);
         var call = new ServerCall(request, method, _transport, _serializer, _options.MaxCachedStreamReplies, _stopping.Token);
         var scope = _services.CreateAsyncScope();
         try
@@ -224,6 +226,8 @@ internal sealed class RpcServiceHost
         {
             call.ServerContext.Dispose();
             await scope.DisposeAsync().ConfigureAwait(false);
+            RpcMetrics.RecordServer(request.FullMethodName, call.FinalStatus, started);
+            RpcTracing.End(activity, call.FinalStatus);
         }
 
         if (_store is not null)

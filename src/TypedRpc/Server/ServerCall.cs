@@ -40,6 +40,9 @@ internal sealed class ServerCall : RpcServerCall
     /// <summary>Whether the final message was sent.</summary>
     public bool Ended { get; private set; }
 
+    /// <summary>The status of the final message sent (Unknown until one is sent).</summary>
+    public RpcStatusCode FinalStatus { get; private set; } = RpcStatusCode.Unknown;
+
     /// <summary>The replies sent, for the claim; <see langword="null"/> when there were too many to keep.</summary>
     public IReadOnlyList<RpcReply>? SentReplies => _sent;
 
@@ -87,6 +90,7 @@ internal sealed class ServerCall : RpcServerCall
         if (reply.IsEnd)
         {
             Ended = true;
+            FinalStatus = reply.Status;
         }
 
         _sequence = reply.Sequence + 1;
