@@ -20,7 +20,37 @@ public static class KafkaBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(configure);
-        builder.Services.AddOptions<KafkaTransportOptions>().Configure(configure).ValidateOnStart();
+        builder.Services.AddOptions<KafkaTransportOptions>().Configure(configure);
+        return AddKafkaCore(builder);
+    }
+
+    /// <summary>
+    /// Uses Kafka as the transport, with its settings bound from configuration — pass the
+    /// <c>TypedRpc:Kafka</c> section (librdkafka settings go under its <c>Settings</c> key);
+    /// <paramref name="configure"/> runs after binding.
+    /// </summary>
+    /// <param name="builder">The builder from <c>AddTypedRpc()</c>.</param>
+    /// <param name="configuration">The <c>TypedRpc:Kafka</c> configuration section.</param>
+    /// <param name="configure">Further configuration, or <see langword="null"/>.</param>
+    /// <returns>The builder.</returns>
+    [System.Diagnostics.CodeAnalysis.RequiresUnreferencedCode("Binding configuration uses reflection over KafkaTransportOptions.")]
+    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode("Binding configuration uses reflection over KafkaTransportOptions.")]
+    public static ITypedRpcBuilder AddKafka(this ITypedRpcBuilder builder, Microsoft.Extensions.Configuration.IConfiguration configuration, Action<KafkaTransportOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(configuration);
+        var options = builder.Services.AddOptions<KafkaTransportOptions>().Bind(configuration);
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        return AddKafkaCore(builder);
+    }
+
+    private static ITypedRpcBuilder AddKafkaCore(ITypedRpcBuilder builder)
+    {
+        builder.Services.AddOptions<KafkaTransportOptions>().ValidateOnStart();
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<KafkaTransportOptions>, KafkaTransportOptionsValidator>());
         builder.Services.RemoveAll<IRpcTransport>();
         builder.Services.TryAddSingleton(static sp => new KafkaRpcTransport(

@@ -36,4 +36,22 @@ public static class TypedRpcRedisBuilderExtensions
             sp.GetService<ILogger<RedisOwnershipStore>>()));
         return builder;
     }
+
+    /// <summary>
+    /// Uses Redis as the ownership store, with its settings bound from configuration — pass the
+    /// <c>TypedRpc:Redis</c> section; <paramref name="configure"/> runs after binding.
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="configuration">The <c>TypedRpc:Redis</c> configuration section.</param>
+    /// <param name="configure">Further configuration, or <see langword="null"/>.</param>
+    /// <returns>The builder.</returns>
+    [System.Diagnostics.CodeAnalysis.RequiresUnreferencedCode("Binding configuration uses reflection over RedisOwnershipStoreOptions.")]
+    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode("Binding configuration uses reflection over RedisOwnershipStoreOptions.")]
+    public static ITypedRpcBuilder AddRedis(this ITypedRpcBuilder builder, Microsoft.Extensions.Configuration.IConfiguration configuration, Action<RedisOwnershipStoreOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(configuration);
+        builder.Services.AddOptions<RedisOwnershipStoreOptions>().Bind(configuration);
+        return builder.AddRedis(configure ?? (static _ => { }));
+    }
 }

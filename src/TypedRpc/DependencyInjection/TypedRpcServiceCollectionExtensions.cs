@@ -57,6 +57,25 @@ public static class TypedRpcServiceCollectionExtensions
         return new TypedRpcBuilder(services);
     }
 
+    /// <summary>
+    /// Adds the TypedRpc runtime with its options bound from configuration — pass the <c>TypedRpc</c>
+    /// section (for example <c>builder.Configuration.GetSection("TypedRpc")</c>); <paramref name="configure"/>
+    /// runs after binding. Values are validated on start with messages naming the setting.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configuration">The <c>TypedRpc</c> configuration section.</param>
+    /// <param name="configure">Further configuration, or <see langword="null"/>.</param>
+    /// <returns>A builder for contracts, servers, the transport and the store.</returns>
+    [System.Diagnostics.CodeAnalysis.RequiresUnreferencedCode("Binding configuration uses reflection over TypedRpcOptions.")]
+    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode("Binding configuration uses reflection over TypedRpcOptions.")]
+    public static ITypedRpcBuilder AddTypedRpc(this IServiceCollection services, Microsoft.Extensions.Configuration.IConfiguration configuration, Action<TypedRpcOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.AddOptions<TypedRpcOptions>().Bind(configuration);
+        return services.AddTypedRpc(configure);
+    }
+
     internal static InvalidOperationException MissingTransport() =>
         new("TypedRpc has no transport: call .UseInMemoryTransport() (tests) or .AddKafka(...) on the builder returned by AddTypedRpc().");
 

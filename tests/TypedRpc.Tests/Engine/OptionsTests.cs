@@ -1,5 +1,6 @@
 using System;
 using System.Threading.Tasks;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Xunit;
@@ -30,6 +31,43 @@ public sealed class OptionsTests
 
         var ex = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<TypedRpcOptions>>().Value);
         Assert.Contains("TypedRpc:" + setting, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Options_BindFromTheTypedRpcSection()
+    {
+        var configuration = new Microsoft.Extensions.Configuration.ConfigurationBuilder().AddInMemoryCollection(new System.Collections.Generic.Dictionary<string, string?>
+        {
+            ["TypedRpc:InstanceId"] = "from-config",
+            ["TypedRpc:DefaultTimeout"] = "00:00:07",
+            ["TypedRpc:WhenPendingCallsFull"] = "Fail",
+            ["TypedRpc:MaxConcurrentRequests"] = "5",
+        }).Build();
+        var services = new ServiceCollection();
+        services.AddTypedRpc(configuration.GetSection(TypedRpcOptions.SectionName), o => o.IncludeExceptionDetails = true).UseInMemoryTransport();
+        using var provider = services.BuildServiceProvider();
+
+        var options = provider.GetRequiredService<IOptions<TypedRpcOptions>>().Value;
+        Assert.Equal("from-config", options.InstanceId);
+        Assert.Equal(TimeSpan.FromSeconds(7), options.DefaultTimeout);
+        Assert.Equal(PendingCallLimitMode.Fail, options.WhenPendingCallsFull);
+        Assert.Equal(5, options.MaxConcurrentRequests);
+        Assert.True(options.IncludeExceptionDetails);
+    }
+
+    [Fact]
+    public void ABadConfigurationValue_IsNamedInTheError()
+    {
+        var configuration = new Microsoft.Extensions.Configuration.ConfigurationBuilder().AddInMemoryCollection(new System.Collections.Generic.Dictionary<string, string?>
+        {
+            ["TypedRpc:MaxPendingCalls"] = "0",
+        }).Build();
+        var services = new ServiceCollection();
+        services.AddTypedRpc(configuration.GetSection(TypedRpcOptions.SectionName)).UseInMemoryTransport();
+        using var provider = services.BuildServiceProvider();
+
+        var ex = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<TypedRpcOptions>>().Value);
+        Assert.Contains("TypedRpc:MaxPendingCalls", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
