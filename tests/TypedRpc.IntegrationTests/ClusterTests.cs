@@ -42,7 +42,7 @@ public sealed class ClusterTests : IAsyncLifetime
     private async Task StartAsync(ReplyRouting routing)
     {
         var ns = RedisServerFixture.NewNamespace();
-        _cluster = new KafkaCluster(_kafka, () => _redis.CreateStore(ns)) { LeaseTimeToLive = TimeSpan.FromSeconds(2), Routing = routing };
+        _cluster = new KafkaCluster(_kafka, () => _redis.CreateStore(ns), ns) { LeaseTimeToLive = TimeSpan.FromSeconds(2), Routing = routing };
         var servers = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => _cluster.StartAsync(client: false, server: true)));
         _servers.AddRange(servers);
         for (var i = 0; i < 3; i++)
@@ -175,6 +175,42 @@ public sealed class ClusterTests : IAsyncLifetime
 
         Assert.True(_metrics["typedrpc.server.duplicates_suppressed[outcome=running]"] + _metrics["typedrpc.server.duplicates_suppressed[outcome=completed]"] >= keys.Length, _metrics.ToString());
         GC.KeepAlive(doomed);
+    }
+
+    [Fact]
+    public async Task ALostLease_IsNoticed_AndTheCallsWaitingOnItsPartitionStillComplete()
+    {
+        await StartAsync(ReplyRouting.LeasedPartitions);
+        var victim = _clients[0];
+        var partition = Client(victim).ReplyAddress.Partition;
+        var calls = Enumerable.Range(0, 30).Select(_ => Service(victim).WorkAsync(1_500, RpcCallOptions.Default)).ToArray();
+        await Task.Delay(300);
+
+        // Another holder takes the lease (as after a long pause of the victim): the victim's renewal
+        // fails; it must move, and the replies already on their way to the old partition must still
+        // reach it (the partition's next reader forwards them through the store).
+        var store = _redis.CreateStore(_cluster!.Namespace);
+        await store.ReleaseLeaseAsync(_cluster.Name, partition, Client(victim).InstanceId, default);
+        Assert.True(await store.TryAcquireLeaseAsync(_cluster.Name, partition, "someone-else", TimeSpan.FromSeconds(2), default));
+        await store.DisposeAsync();
+
+        var results = await Task.WhenAll(calls);
+        await WaitUntil(() => Client(victim).ReplyAddress.Partition != partition, TimeSpan.FromSeconds(10));
+
+        Assert.Equal(30, results.Length);
+        Report("lease lost");
+        Assert.True(_metrics["typedrpc.kafka.leases[event=lost]"] >= 1, _metrics.ToString());
+        Assert.Equal(8, (await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Service(victim).WorkAsync(0, RpcCallOptions.Default)))).Length);
+    }
+
+    private static async Task WaitUntil(Func<bool> condition, TimeSpan timeout)
+    {
+        var until = DateTime.UtcNow + timeout;
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < until, "Timed out waiting.");
+            await Task.Delay(50);
+        }
     }
 
     [Theory]

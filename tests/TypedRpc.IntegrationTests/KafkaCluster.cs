@@ -24,10 +24,11 @@ public sealed class KafkaCluster : IAsyncDisposable
 
     /// <param name="kafka">The shared Kafka.</param>
     /// <param name="storeFactory">A store per instance (each its own Redis connection), all on one namespace.</param>
-    public KafkaCluster(KafkaFixture kafka, Func<IRpcOwnershipStore> storeFactory)
+    public KafkaCluster(KafkaFixture kafka, Func<IRpcOwnershipStore> storeFactory, string? ns = null)
     {
         _kafka = kafka;
         _storeFactory = storeFactory;
+        Namespace = ns ?? string.Empty;
         Name = KafkaFixture.Unique("it");
         RequestTopic = Name + ".integration.requests";
         ReplyTopic = Name + ".replies";
@@ -38,6 +39,9 @@ public sealed class KafkaCluster : IAsyncDisposable
     }
 
     public string Name { get; }
+
+    /// <summary>The Redis namespace the instances share (empty when the caller did not say).</summary>
+    public string Namespace { get; }
 
     public string RequestTopic { get; }
 
