@@ -99,7 +99,7 @@ cmd_test() {
 cmd_demo() {
   ensure_dotnet
   if [ ! -f "$ROOT/samples/Quickstart/Quickstart.csproj" ]; then
-    log "the quickstart demo is not built yet (it arrives with the Kafka/Redis transport); run ./build.sh test meanwhile"
+    log "the quickstart demo is not written yet; meanwhile ./build.sh test runs the same client and server clusters over the embedded Kafka and a local redis-server"
     return 1
   fi
   ensure_apt_packages
