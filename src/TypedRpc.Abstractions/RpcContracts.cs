@@ -66,7 +66,7 @@ public static class RpcContracts
         if (contract is null)
         {
             throw new InvalidOperationException(
-                $"{typeof(TContract)} is not a TypedRpc contract: mark the interface with [AsyncSyncContract] and make sure the TypedRpc generator runs in its project (it ships with the TypedRpc.Abstractions package).");
+                $"{typeof(TContract)} is not a TypedRpc contract: mark the interface with [AsyncSyncContract] and make sure the TypedRpc generator runs in its project (it ships in the TypedRpc package).");
         }
 
         if (s_clashes.TryGetValue(typeof(TContract), out var other))

@@ -1,0 +1,148 @@
+using System;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Threading.Tasks;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace TypedRpc.IntegrationTests;
+
+/// <summary>
+/// What a user gets from the packages: TypedRpc.Abstractions and TypedRpc are packed to a folder,
+/// a fresh project outside the repository restores them from it, and its contract is generated,
+/// compiled and called on the in-memory transport.
+/// </summary>
+public sealed class PackageTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task APackedTypedRpc_GeneratesAndRunsAContractInAFreshProject()
+    {
+        var repo = FindRepository();
+        var configuration = AppContext.BaseDirectory.Contains("/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
+        var work = Directory.CreateTempSubdirectory("typedrpc-pack-");
+        try
+        {
+            var feed = Directory.CreateDirectory(Path.Combine(work.FullName, "feed")).FullName;
+            // A version of its own per run, so a package cached by an earlier run is never reused.
+            var version = "0.0.0-test." + DateTime.UtcNow.ToString("yyyyMMddHHmmssfff", System.Globalization.CultureInfo.InvariantCulture);
+            foreach (var project in new[] { "src/TypedRpc.Abstractions/TypedRpc.Abstractions.csproj", "src/TypedRpc/TypedRpc.csproj" })
+            {
+                await Run(repo, "dotnet", $"pack {project} -c {configuration} --no-build -o \"{feed}\" -p:Version={version}");
+            }
+
+            // The generator is inside TypedRpc, in exactly one analyzers slot, and nowhere else.
+            using (var typedRpc = System.IO.Compression.ZipFile.OpenRead(Path.Combine(feed, $"TypedRpc.{version}.nupkg")))
+            {
+                var analyzers = typedRpc.Entries.Where(e => e.FullName.StartsWith("analyzers/", StringComparison.Ordinal)).Select(e => e.FullName).ToArray();
+                Assert.Equal(new[] { "analyzers/dotnet/roslyn4.8/cs/TypedRpc.Generators.dll" }, analyzers);
+            }
+
+            using (var abstractions = System.IO.Compression.ZipFile.OpenRead(Path.Combine(feed, $"TypedRpc.Abstractions.{version}.nupkg")))
+            {
+                Assert.DoesNotContain(abstractions.Entries, e => e.FullName.StartsWith("analyzers/", StringComparison.Ordinal));
+            }
+
+            var app = Directory.CreateDirectory(Path.Combine(work.FullName, "app")).FullName;
+            File.WriteAllText(Path.Combine(app, "nuget.config"), $"""
+                <?xml version="1.0" encoding="utf-8"?>
+                <configuration>
+                  <packageSources>
+                    <add key="local" value="{feed}" />
+                    <add key="nuget.org" value="https://api.nuget.org/v3/index.json" />
+                  </packageSources>
+                </configuration>
+                """);
+            File.WriteAllText(Path.Combine(app, "app.csproj"), $"""
+                <Project Sdk="Microsoft.NET.Sdk">
+                  <PropertyGroup>
+                    <OutputType>Exe</OutputType>
+                    <TargetFramework>net10.0</TargetFramework>
+                    <Nullable>enable</Nullable>
+                    <ImplicitUsings>enable</ImplicitUsings>
+                    <TreatWarningsAsErrors>true</TreatWarningsAsErrors>
+                  </PropertyGroup>
+                  <ItemGroup>
+                    <PackageReference Include="TypedRpc" Version="{version}" />
+                    <PackageReference Include="Microsoft.Extensions.DependencyInjection" Version="10.0.14" />
+                  </ItemGroup>
+                </Project>
+                """);
+            File.WriteAllText(Path.Combine(app, "Program.cs"), """
+                using Microsoft.Extensions.DependencyInjection;
+                using TypedRpc;
+                using TypedRpc.Hosting;
+
+                var services = new ServiceCollection();
+                services.AddTypedRpc().UseInMemoryTransport().UseInMemoryOwnershipStore()
+                    .AddClient<Demo.IGreeter>().AddServer<Demo.Greeter>();
+                await using var provider = services.BuildServiceProvider();
+                var runtime = provider.GetRequiredService<TypedRpcRuntime>();
+                await runtime.StartAsync(default);
+                Console.WriteLine(await provider.GetRequiredService<Demo.IGreeter>().GreetAsync("package"));
+                await runtime.StopAsync(default);
+
+                namespace Demo
+                {
+                    [AsyncSyncContract("greeter")]
+                    public interface IGreeter
+                    {
+                        Task<string> GreetAsync(string name, CancellationToken cancellationToken = default);
+                    }
+
+                    public sealed class Greeter : GreeterBase
+                    {
+                        public override Task<string> GreetAsync(string name, RpcServerCallContext context) => Task.FromResult("hello " + name);
+                    }
+                }
+                """);
+
+            var run = await Run(app, "dotnet", "run -c Release");
+            Assert.Contains("hello package", run, StringComparison.Ordinal);
+        }
+        finally
+        {
+            try
+            {
+                work.Delete(recursive: true);
+            }
+            catch (IOException)
+            {
+                // Best effort.
+            }
+        }
+    }
+
+    private async Task<string> Run(string directory, string file, string arguments)
+    {
+        var info = new ProcessStartInfo(file, arguments)
+        {
+            WorkingDirectory = directory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        // Outside the repository: none of its Directory.*.props apply, as for a real user.
+        info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        info.Environment["DOTNET_NOLOGO"] = "1";
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(5));
+        var text = await stdout + await stderr;
+        output.WriteLine($"$ {file} {arguments}\n{text}");
+        Assert.True(process.ExitCode == 0, $"{file} {arguments} failed ({process.ExitCode}):\n{text}");
+        return text;
+    }
+
+    private static string FindRepository()
+    {
+        var directory = AppContext.BaseDirectory;
+        while (directory is not null && !File.Exists(Path.Combine(directory, "TypedRpc.sln")))
+        {
+            directory = Path.GetDirectoryName(directory);
+        }
+
+        return directory ?? throw new InvalidOperationException("The repository root was not found above " + AppContext.BaseDirectory);
+    }
+}
