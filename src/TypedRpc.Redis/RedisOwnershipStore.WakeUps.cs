@@ -85,23 +85,44 @@ public sealed partial class RedisOwnershipStore
         var subscription = new RedisWakeUpSubscription(this, connection, WakeChannel(instanceId), instanceId, onWakeUp, _wakeUpQueueCapacity, _logger);
         try
         {
-            await RunAsync(
-                "SubscribeWakeUps",
-                subscription,
-                static async (c, s) =>
-                {
-                    await c.Subscriber.SubscribeAsync(s.Channel, s.Handler).ConfigureAwait(false);
-                    return true;
-                },
-                cancellationToken,
-                started).ConfigureAwait(false);
-
-            // SubscribeAsync succeeds without sending anything when no server is connected; the
-            // subscription would then wait for the next periodic reconfiguration. Refuse instead.
-            if (connection.Subscriber.SubscribedEndpoint(subscription.Channel) is null)
+            // Right after connecting, the pub/sub connection may still be coming up (seen under load
+            // on 2 cores): SubscribeAsync then "succeeds" without sending anything. Retry within the
+            // operation's time budget until the subscription is really on a connected endpoint.
+            while (true)
             {
-                throw new InvalidOperationException(
-                    $"Could not subscribe to the wake-up channel '{_keys.WakeChannel(instanceId)}': Redis is not connected.");
+                await RunAsync(
+                    "SubscribeWakeUps",
+                    subscription,
+                    static async (c, s) =>
+                    {
+                        await c.Subscriber.SubscribeAsync(s.Channel, s.Handler).ConfigureAwait(false);
+                        return true;
+                    },
+                    cancellationToken,
+                    started).ConfigureAwait(false);
+
+                if (connection.Subscriber.SubscribedEndpoint(subscription.Channel) is not null)
+                {
+                    break;
+                }
+
+                if (Stopwatch.GetElapsedTime(started) >= _timeout)
+                {
+                    throw new InvalidOperationException(
+                        $"Could not subscribe to the wake-up channel '{_keys.WakeChannel(instanceId)}': Redis is not connected.");
+                }
+
+                // Take the handler back off before subscribing again, so it is never registered twice.
+                try
+                {
+                    await connection.Subscriber.UnsubscribeAsync(subscription.Channel, subscription.Handler).WaitAsync(TimeSpan.FromMilliseconds(200), cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is TimeoutException or StackExchange.Redis.RedisException)
+                {
+                    // Not connected either way; the next subscribe replaces nothing.
+                }
+
+                await Task.Delay(20, cancellationToken).ConfigureAwait(false);
             }
         }
         catch
