@@ -274,93 +274,11 @@ internal sealed class KafkaGroupReplyConsumer : IRpcReplySubscription
         }
     }
 
-    private void Deliver(ConsumeResult<byte[]?, byte[]?> record)
-    {
-        var offsets = _offsets.GetOrAdd(record.Partition.Value, static _ => new PartitionOffsets());
-        var offset = record.Offset.Value;
-        offsets.Start(offset);
-        var reply = KafkaHeaders.DecodeReply(record, out var reason);
-        if (reply is null)
-        {
-            Log.DeadLettered(_logger, record.Topic, record.Partition.Value, offset, reason!);
-            offsets.Complete(offset);
-            return;
-        }
+    private void Deliver(ConsumeResult<byte[]?, byte[]?> record) =>
+        KafkaConsumerSupport.DeliverReply(record, _offsets.GetOrAdd(record.Partition.Value, static _ => new PartitionOffsets()), _handler, _logger, _stop.Token);
 
-        ValueTask handled;
-        try
-        {
-            handled = _handler(reply, _stop.Token);
-        }
-        catch (Exception ex)
-        {
-            Log.ReplyHandlerFailed(_logger, ex, reply.Id);
-            offsets.Complete(offset);
-            return;
-        }
+    private void Commit(IConsumer<byte[]?, byte[]?> consumer) =>
+        KafkaConsumerSupport.CommitCompleted(consumer, _offsets, partition => new TopicPartition(_topic, partition), _topic, _logger);
 
-        if (handled.IsCompletedSuccessfully)
-        {
-            offsets.Complete(offset);
-        }
-        else
-        {
-            _ = AwaitAsync(handled, reply.Id, offsets, offset);
-        }
-    }
-
-    private async Task AwaitAsync(ValueTask handled, CorrelationId id, PartitionOffsets offsets, long offset)
-    {
-        try
-        {
-            await handled.ConfigureAwait(false);
-        }
-        catch (Exception ex)
-        {
-            Log.ReplyHandlerFailed(_logger, ex, id);
-        }
-        finally
-        {
-            offsets.Complete(offset);
-        }
-    }
-
-    private void Commit(IConsumer<byte[]?, byte[]?> consumer)
-    {
-        List<TopicPartitionOffset>? positions = null;
-        foreach (var (partition, offsets) in _offsets)
-        {
-            var position = offsets.TakeCommitPosition();
-            if (position >= 0)
-            {
-                (positions ??= new List<TopicPartitionOffset>()).Add(new TopicPartitionOffset(_topic, partition, position));
-            }
-        }
-
-        if (positions is null)
-        {
-            return;
-        }
-
-        try
-        {
-            consumer.Commit(positions);
-        }
-        catch (KafkaException ex)
-        {
-            Log.CommitFailed(_logger, _topic, ex.Error.Reason);
-        }
-    }
-
-    private void Guard(Action action)
-    {
-        try
-        {
-            action();
-        }
-        catch (Exception ex)
-        {
-            Log.RebalanceHandlerFailed(_logger, ex, _topic);
-        }
-    }
+    private void Guard(Action action) => KafkaConsumerSupport.Guard(action, _logger, _topic);
 }

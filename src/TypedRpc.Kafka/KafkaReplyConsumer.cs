@@ -289,8 +289,6 @@ internal sealed class KafkaReplyConsumer : IRpcReplySubscription
 
     private void Deliver(ConsumeResult<byte[]?, byte[]?> record)
     {
-        var offsets = _offsets.GetOrAdd(record.Partition.Value, static _ => new PartitionOffsets());
-        var offset = record.Offset.Value;
         lock (_adopted)
         {
             if (_adopted.ContainsKey(record.Partition.Value))
@@ -299,61 +297,11 @@ internal sealed class KafkaReplyConsumer : IRpcReplySubscription
             }
         }
 
-        offsets.Start(offset);
-        var reply = KafkaHeaders.DecodeReply(record, out var reason);
-        if (reply is null)
-        {
-            Log.DeadLettered(_logger, record.Topic, record.Partition.Value, offset, reason!);
-            offsets.Complete(offset);
-            return;
-        }
-
-        ValueTask handled;
-        try
-        {
-            handled = _handler(reply, _stop.Token);
-        }
-        catch (Exception ex)
-        {
-            Log.ReplyHandlerFailed(_logger, ex, reply.Id);
-            offsets.Complete(offset);
-            return;
-        }
-
-        // The common case (a waiter took it) completes synchronously; keep the loop moving otherwise.
-        if (handled.IsCompletedSuccessfully)
-        {
-            offsets.Complete(offset);
-        }
-        else
-        {
-            _ = AwaitAsync(handled, reply.Id, offsets, offset);
-        }
+        KafkaConsumerSupport.DeliverReply(record, _offsets.GetOrAdd(record.Partition.Value, static _ => new PartitionOffsets()), _handler, _logger, _stop.Token);
     }
 
-    private async Task AwaitAsync(ValueTask handled, CorrelationId id, PartitionOffsets offsets, long offset)
-    {
-        try
-        {
-            await handled.ConfigureAwait(false);
-        }
-        catch (Exception ex)
-        {
-            Log.ReplyHandlerFailed(_logger, ex, id);
-        }
-        finally
-        {
-            offsets.Complete(offset);
-        }
-    }
-
-    private void Commit()
-    {
-        foreach (var partition in _offsets.Keys)
-        {
-            CommitPartition(partition);
-        }
-    }
+    private void Commit() =>
+        KafkaConsumerSupport.CommitCompleted(_consumer, _offsets, partition => new TopicPartition(_topic, partition), _topic, _logger);
 
     private void CommitPartition(int partition)
     {

@@ -244,43 +244,8 @@ internal sealed class KafkaRequestConsumer : IAsyncDisposable
         offsets.Complete(record.Offset.Value);
     }
 
-    private void CommitCompleted(IConsumer<byte[]?, byte[]?> consumer)
-    {
-        List<TopicPartitionOffset>? positions = null;
-        foreach (var (partition, offsets) in _offsets)
-        {
-            var position = offsets.TakeCommitPosition();
-            if (position >= 0)
-            {
-                (positions ??= new List<TopicPartitionOffset>()).Add(new TopicPartitionOffset(partition, position));
-            }
-        }
+    private void CommitCompleted(IConsumer<byte[]?, byte[]?> consumer) =>
+        KafkaConsumerSupport.CommitCompleted(consumer, _offsets, static partition => partition, _topic, _logger);
 
-        if (positions is null)
-        {
-            return;
-        }
-
-        try
-        {
-            consumer.Commit(positions);
-        }
-        catch (KafkaException ex)
-        {
-            // A revoked partition or a broker hiccup: the records are committed by whoever runs them next.
-            Log.CommitFailed(_logger, _topic, ex.Error.Reason);
-        }
-    }
-
-    private void Guard(Action action)
-    {
-        try
-        {
-            action();
-        }
-        catch (Exception ex)
-        {
-            Log.RebalanceHandlerFailed(_logger, ex, _topic);
-        }
-    }
+    private void Guard(Action action) => KafkaConsumerSupport.Guard(action, _logger, _topic);
 }

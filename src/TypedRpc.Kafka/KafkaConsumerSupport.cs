@@ -1,0 +1,112 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using TypedRpc.Transport;
+
+namespace TypedRpc.Kafka;
+
+/// <summary>What every TypedRpc consumer does the same way: hand a reply record over, commit in order, guard rebalance callbacks.</summary>
+internal static class KafkaConsumerSupport
+{
+    /// <summary>
+    /// Decodes a reply record and hands it to the engine; its offset counts as done when the
+    /// handler has finished (synchronously in the common case: a waiter took it).
+    /// </summary>
+    public static void DeliverReply(ConsumeResult<byte[]?, byte[]?> record, PartitionOffsets offsets, RpcReplyHandler handler, ILogger logger, CancellationToken cancellationToken)
+    {
+        var offset = record.Offset.Value;
+        offsets.Start(offset);
+        var reply = KafkaHeaders.DecodeReply(record, out var reason);
+        if (reply is null)
+        {
+            Log.DeadLettered(logger, record.Topic, record.Partition.Value, offset, reason!);
+            offsets.Complete(offset);
+            return;
+        }
+
+        ValueTask handled;
+        try
+        {
+            handled = handler(reply, cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            Log.ReplyHandlerFailed(logger, ex, reply.Id);
+            offsets.Complete(offset);
+            return;
+        }
+
+        if (handled.IsCompletedSuccessfully)
+        {
+            offsets.Complete(offset);
+        }
+        else
+        {
+            _ = AwaitAsync(handled, reply.Id, offsets, offset, logger);
+        }
+    }
+
+    /// <summary>Commits, per partition, the position up to which every record is done.</summary>
+    public static void CommitCompleted<TKey>(IConsumer<byte[]?, byte[]?> consumer, ConcurrentDictionary<TKey, PartitionOffsets> offsets,
+        Func<TKey, TopicPartition> partitionOf, string topic, ILogger logger)
+        where TKey : notnull
+    {
+        List<TopicPartitionOffset>? positions = null;
+        foreach (var (key, partitionOffsets) in offsets)
+        {
+            var position = partitionOffsets.TakeCommitPosition();
+            if (position >= 0)
+            {
+                (positions ??= new List<TopicPartitionOffset>()).Add(new TopicPartitionOffset(partitionOf(key), position));
+            }
+        }
+
+        if (positions is null)
+        {
+            return;
+        }
+
+        try
+        {
+            consumer.Commit(positions);
+        }
+        catch (KafkaException ex)
+        {
+            // A revoked partition or a broker hiccup: the records are committed by whoever reads them next.
+            Log.CommitFailed(logger, topic, ex.Error.Reason);
+        }
+    }
+
+    /// <summary>Runs a rebalance callback; with cooperative rebalancing in Confluent.Kafka 1.9.3 an exception there aborts the process.</summary>
+    public static void Guard(Action action, ILogger logger, string topic)
+    {
+        try
+        {
+            action();
+        }
+        catch (Exception ex)
+        {
+            Log.RebalanceHandlerFailed(logger, ex, topic);
+        }
+    }
+
+    private static async Task AwaitAsync(ValueTask handled, CorrelationId id, PartitionOffsets offsets, long offset, ILogger logger)
+    {
+        try
+        {
+            await handled.ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            Log.ReplyHandlerFailed(logger, ex, id);
+        }
+        finally
+        {
+            offsets.Complete(offset);
+        }
+    }
+}
