@@ -13,9 +13,14 @@ public interface IPricingService
     [RpcTimeout(20_000, ExtendByMs = 10_000)]
     Task<Quote> GetQuoteAsync(QuoteRequest request, CancellationToken cancellationToken = default);
 
-    /// <summary>Places an order; a timeout yields a Pending result that can be fetched later.</summary>
-    [RpcTimeout(5_000)]
-    Task<RpcResult<Receipt>> PlaceOrderAsync([RpcKey] string orderId, decimal amount, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Places an order; orders with the same id go to one partition, in order. Pass the order id as
+    /// the idempotency key (<c>RpcCallOptions.Default.WithIdempotencyKey(orderId)</c>) and a retry
+    /// from any instance reaches the same call instead of placing the order twice. A timeout yields
+    /// a Pending result that can be fetched later.
+    /// </summary>
+    [RpcTimeout(2_500)]
+    Task<RpcResult<Receipt>> PlaceOrderAsync([RpcKey] string orderId, decimal amount, RpcCallOptions options = default, CancellationToken cancellationToken = default);
 
     /// <summary>Streams the next <paramref name="count"/> price ticks of a symbol.</summary>
     IAsyncEnumerable<PriceTick> WatchAsync(string symbol, int count, CancellationToken cancellationToken = default);

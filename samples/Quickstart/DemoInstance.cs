@@ -1,0 +1,128 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Quickstart.Contracts;
+using TypedRpc;
+using TypedRpc.Client;
+
+namespace Quickstart;
+
+/// <summary>
+/// One service instance: its own generic host, configuration, Kafka clients and Redis connection —
+/// exactly what a separate process would have, so several of them in one process behave like a
+/// cluster.
+/// </summary>
+public sealed class DemoInstance : IAsyncDisposable
+{
+    private readonly IHost _host;
+    private bool _stopped;
+
+    private DemoInstance(string name, IHost host, bool client)
+    {
+        Name = name;
+        _host = host;
+        if (client)
+        {
+            Pricing = host.Services.GetRequiredService<IPricingService>();
+            Results = host.Services.GetRequiredService<IRpcResults>();
+            Client = host.Services.GetRequiredService<RpcClient>();
+        }
+    }
+
+    /// <summary>The instance id (TypedRpc:InstanceId).</summary>
+    public string Name { get; }
+
+    /// <summary>The generated proxy (client instances).</summary>
+    public IPricingService? Pricing { get; }
+
+    /// <summary>Results by correlation id (client instances).</summary>
+    public IRpcResults? Results { get; }
+
+    /// <summary>The engine's client, for its reply address (client instances).</summary>
+    public RpcClient? Client { get; }
+
+    /// <summary>Builds and starts an instance the way an application would: configuration → AddTypedRpc → AddKafka → AddRedis.</summary>
+    public static async Task<DemoInstance> StartAsync(string name, bool client, bool server, DemoSettings settings, Infrastructure infrastructure,
+        OrderLedger ledger, ServerActivity activity, LogCollector logs, CancellationToken cancellationToken)
+    {
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory });
+        builder.Configuration.AddJsonFile("appsettings.json", optional: false);
+        if (infrastructure.EmbeddedKafka)
+        {
+            // The mock cluster holds an empty fetch for the whole wait (a real broker answers on data).
+            builder.Configuration.AddInMemoryCollection([new("TypedRpc:Kafka:FetchWaitMax", "00:00:00.001")]);
+        }
+
+        // TypedRpc__Kafka__Settings__security.protocol=SASL_SSL and the like override the file.
+        builder.Configuration.AddEnvironmentVariables();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["TypedRpc:InstanceId"] = name,
+            ["TypedRpc:Kafka:BootstrapServers"] = infrastructure.BootstrapServers,
+            ["TypedRpc:Kafka:ReplyRouting"] = settings.Routing.ToString(),
+            ["TypedRpc:Redis:Configuration"] = infrastructure.Redis,
+        });
+
+        builder.Logging.ClearProviders();
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Logging.AddProvider(logs.For(name));
+
+        builder.Services.AddSingleton(new InstanceName(name));
+        builder.Services.AddSingleton(ledger);
+        builder.Services.AddSingleton(activity);
+        var rpc = builder.Services
+            .AddTypedRpc(builder.Configuration.GetSection("TypedRpc"))
+            .AddKafka(builder.Configuration.GetSection("TypedRpc:Kafka"))
+            .AddRedis(builder.Configuration.GetSection("TypedRpc:Redis"));
+        if (client)
+        {
+            rpc.AddClient<IPricingService>();
+        }
+
+        if (server)
+        {
+            rpc.AddServer<PricingService>();
+        }
+
+        var host = builder.Build();
+        try
+        {
+            await host.StartAsync(cancellationToken);
+        }
+        catch
+        {
+            host.Dispose();
+            throw;
+        }
+
+        return new DemoInstance(name, host, client);
+    }
+
+    /// <summary>Leaves the cluster gracefully: servers drain, the client fails what still waits and releases its partition.</summary>
+    public async Task StopAsync()
+    {
+        if (_stopped)
+        {
+            return;
+        }
+
+        _stopped = true;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        try
+        {
+            await _host.StopAsync(timeout.Token);
+        }
+        finally
+        {
+            _host.Dispose();
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync() => await StopAsync();
+}

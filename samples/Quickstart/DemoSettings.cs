@@ -1,0 +1,53 @@
+using TypedRpc.Kafka;
+
+namespace Quickstart;
+
+/// <summary>What the command line asked for.</summary>
+public sealed record DemoSettings
+{
+    /// <summary>Kafka bootstrap servers, or <see langword="null"/> for the embedded mock cluster.</summary>
+    public string? Kafka { get; init; }
+
+    /// <summary>Redis configuration, or <see langword="null"/> for a redis-server started for the run.</summary>
+    public string? Redis { get; init; }
+
+    /// <summary>Which side(s) this process runs.</summary>
+    public DemoRole Role { get; init; } = DemoRole.Both;
+
+    /// <summary>Instances per cluster in this process.</summary>
+    public int Instances { get; init; } = 3;
+
+    /// <summary>Calls in the routing scene.</summary>
+    public int Calls { get; init; } = 60;
+
+    /// <summary>How replies reach the callers.</summary>
+    public ReplyRouting Routing { get; init; } = ReplyRouting.LeasedPartitions;
+
+    /// <summary>A prefix for instance names (so two processes on one cluster do not collide).</summary>
+    public string NamePrefix { get; init; } = string.Empty;
+
+    /// <summary>The request topic (the contract's default: service name + ".requests").</summary>
+    public string RequestTopic => "pricing.requests";
+
+    /// <summary>The reply topic of the client group "shop".</summary>
+    public string ReplyTopic => "shop.replies";
+
+    /// <summary>As in appsettings.json.</summary>
+    public int RequestPartitions => 6;
+
+    /// <summary>As in appsettings.json.</summary>
+    public int ReplyPartitions => 6;
+}
+
+/// <summary>Which side(s) of the demo a process runs.</summary>
+public enum DemoRole
+{
+    /// <summary>Both clusters in one process (the default).</summary>
+    Both,
+
+    /// <summary>Only the caller cluster ("shop"): runs the walkthrough against servers elsewhere.</summary>
+    Client,
+
+    /// <summary>Only the server cluster ("pricing"): serves until stopped.</summary>
+    Server,
+}

@@ -1,0 +1,75 @@
+using System;
+using System.Threading.Tasks;
+using TypedRpc.DevServices;
+
+namespace Quickstart;
+
+/// <summary>
+/// Kafka and Redis for the demo: the ones named by <c>--kafka</c>/<c>--redis</c>, or an embedded
+/// Kafka (librdkafka's in-process mock cluster, real Kafka protocol on loopback ports) and a
+/// redis-server started for this run.
+/// </summary>
+public sealed class Infrastructure : IAsyncDisposable
+{
+    private EmbeddedKafka? _kafka;
+    private LocalRedisServer? _redis;
+
+    private Infrastructure(string bootstrapServers, string redis)
+    {
+        BootstrapServers = bootstrapServers;
+        Redis = redis;
+    }
+
+    /// <summary>Kafka's bootstrap servers.</summary>
+    public string BootstrapServers { get; private set; }
+
+    /// <summary>The Redis configuration string.</summary>
+    public string Redis { get; private set; }
+
+    /// <summary><see langword="true"/> when Kafka is the embedded mock cluster.</summary>
+    public bool EmbeddedKafka => _kafka is not null;
+
+    /// <summary><see langword="true"/> when Redis was started for this run.</summary>
+    public bool LocalRedis => _redis is not null;
+
+    /// <summary>Attaches to the given servers, starting embedded ones for those not given.</summary>
+    public static async Task<Infrastructure> StartAsync(DemoSettings settings)
+    {
+        var infrastructure = new Infrastructure(settings.Kafka ?? string.Empty, settings.Redis ?? string.Empty);
+        try
+        {
+            if (settings.Kafka is null)
+            {
+                infrastructure._kafka = new EmbeddedKafka(brokers: 3);
+                infrastructure.BootstrapServers = infrastructure._kafka.BootstrapServers;
+                // The mock cluster cannot create topics through the admin API; create them here with
+                // the partition counts appsettings.json names (a real cluster: TypedRpc creates them).
+                infrastructure._kafka.CreateTopic(settings.RequestTopic, settings.RequestPartitions);
+                infrastructure._kafka.CreateTopic(settings.ReplyTopic, settings.ReplyPartitions);
+            }
+
+            if (settings.Redis is null)
+            {
+                infrastructure._redis = await LocalRedisServer.StartAsync();
+                infrastructure.Redis = infrastructure._redis.Configuration;
+            }
+
+            return infrastructure;
+        }
+        catch
+        {
+            await infrastructure.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        _kafka?.Dispose();
+        if (_redis is not null)
+        {
+            await _redis.DisposeAsync();
+        }
+    }
+}

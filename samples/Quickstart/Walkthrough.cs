@@ -1,0 +1,412 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using Quickstart.Contracts;
+using Spectre.Console;
+using TypedRpc;
+
+namespace Quickstart;
+
+/// <summary>
+/// The caller's side of the demo, scene by scene: routing across both clusters, a stream, a timeout
+/// turning into a Pending result fetched later by id, server errors as statuses, and a client
+/// instance leaving while the orders it placed still complete. Every scene checks what it shows;
+/// a failed check makes the demo exit 1.
+/// </summary>
+public sealed class Walkthrough(IAnsiConsole console, DemoSettings settings, IReadOnlyList<DemoInstance> clients, OrderLedger? ledger, MeterTotals totals)
+{
+    private static readonly string[] Skus = ["espresso-beans-1kg", "grinder-pro", "milk-jug", "descaler", "tamper"];
+
+    // Order ids are the idempotency keys: unique per run, so a rerun against the same Redis never
+    // meets the stored results of an earlier one.
+    private readonly string _run = Guid.NewGuid().ToString("N")[..6];
+    private readonly List<double> _latencies = new();
+    private readonly List<string> _failures = new();
+    private int _calls;
+
+    /// <summary>Checks that failed (empty when the demo showed what it claims).</summary>
+    public IReadOnlyList<string> Failures => _failures;
+
+    /// <summary>Runs every scene.</summary>
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        await WarmUpAsync(cancellationToken);
+        await RoutingAsync(cancellationToken);
+        await StreamingAsync(cancellationToken);
+        await PendingAsync(cancellationToken);
+        await ErrorsAsync(cancellationToken);
+        await LeavingAsync(cancellationToken);
+    }
+
+    /// <summary>Calls made, p50 and p99 of the routing scene's latencies.</summary>
+    public (int Calls, double P50, double P99) Latency()
+    {
+        lock (_latencies)
+        {
+            var sorted = _latencies.Order().ToArray();
+            return (_calls, Percentile(sorted, 0.50), Percentile(sorted, 0.99));
+        }
+    }
+
+    // The order id is the idempotency key: a retry with it, through any instance, is the same call.
+    private static RpcCallOptions Once(string orderId) => RpcCallOptions.Default.WithIdempotencyKey(orderId);
+
+    private async Task WarmUpAsync(CancellationToken cancellationToken)
+    {
+        // Requests wait in Kafka until the pricing consumer group has formed (its first join takes
+        // a few seconds), and with --routing ConsumerGroup replies wait for the shop group too. Rounds
+        // of one call per client instance show when the clusters answer promptly.
+        var watch = Stopwatch.StartNew();
+        var rounds = 0;
+        await console.Status().StartAsync("waiting for the clusters to connect…", async _ =>
+        {
+            while (true)
+            {
+                rounds++;
+                var round = Stopwatch.StartNew();
+                await Task.WhenAll(clients.Select(c => c.Pricing!.GetQuoteAsync(new QuoteRequest(Skus[0], 1), cancellationToken)));
+                if (round.Elapsed < TimeSpan.FromMilliseconds(500) || watch.Elapsed > TimeSpan.FromSeconds(30))
+                {
+                    return;
+                }
+            }
+        });
+        console.MarkupLine($"Every client instance got prompt answers after {watch.Elapsed.TotalSeconds:0.0} s [grey]({rounds} round(s) of calls while the consumer groups formed)[/].");
+    }
+
+    private async Task RoutingAsync(CancellationToken cancellationToken)
+    {
+        Scene("1 · Routing", $"{settings.Calls} calls from the client cluster; each runs on one server instance, and its reply comes back to the instance that sent it.");
+        var rows = new ConcurrentQueue<CallRow>();
+        var matrix = new ConcurrentDictionary<(string Client, string Server), int>();
+        var next = -1;
+        var done = 0;
+
+        async Task WorkerAsync()
+        {
+            while (true)
+            {
+                var index = Interlocked.Increment(ref next);
+                if (index >= settings.Calls)
+                {
+                    return;
+                }
+
+                var client = clients[index % clients.Count];
+                var replyTo = client.Client!.ReplyAddress.ToString();
+                var watch = Stopwatch.StartNew();
+                string method, server, status;
+                try
+                {
+                    if (index % 5 == 4)
+                    {
+                        method = "PlaceOrder";
+                        var result = await client.Pricing!.PlaceOrderAsync($"o-{_run}-{index}", 20m + index, Once($"o-{_run}-{index}"), cancellationToken);
+                        server = result.IsCompleted ? result.Value.ProcessedBy : "-";
+                        status = result.IsCompleted ? "OK" : result.State.ToString();
+                    }
+                    else
+                    {
+                        method = "GetQuote";
+                        var quote = await client.Pricing!.GetQuoteAsync(new QuoteRequest(Skus[index % Skus.Length], 1 + index % 12), cancellationToken);
+                        server = quote.PricedBy;
+                        status = "OK";
+                    }
+                }
+                catch (RpcException ex)
+                {
+                    method = index % 5 == 4 ? "PlaceOrder" : "GetQuote";
+                    server = "-";
+                    status = ex.StatusCode.ToString();
+                }
+
+                var ms = watch.Elapsed.TotalMilliseconds;
+                lock (_latencies)
+                {
+                    _latencies.Add(ms);
+                    _calls++;
+                }
+
+                if (status != "OK")
+                {
+                    Fail($"routing call {index + 1} from {client.Name} ended {status}");
+                }
+                else
+                {
+                    matrix.AddOrUpdate((client.Name, server), 1, static (_, n) => n + 1);
+                }
+
+                rows.Enqueue(new CallRow(index + 1, client.Name, method, server, replyTo, ms, status));
+                Interlocked.Increment(ref done);
+                // Paced so the table can be watched; the benchmarks measure the engine flat out.
+                await Task.Delay(60, cancellationToken);
+            }
+        }
+
+        var workers = Enumerable.Range(0, Math.Min(6, settings.Calls)).Select(_ => Task.Run(WorkerAsync, cancellationToken)).ToArray();
+        var all = Task.WhenAll(workers);
+        if (console.Profile.Capabilities is { Interactive: true, Ansi: true })
+        {
+            // A terminal: a live table of the latest calls under a progress bar.
+            await console.Live(new Rows(new Markup(Bar(0)))).AutoClear(false).StartAsync(async ctx =>
+            {
+                while (true)
+                {
+                    var finished = all.IsCompleted;
+                    ctx.UpdateTarget(new Rows(new Markup(Bar(Volatile.Read(ref done))), RoutingTable(rows.TakeLast(12))));
+                    ctx.Refresh();
+                    if (finished)
+                    {
+                        break;
+                    }
+
+                    await Task.WhenAny(all, Task.Delay(150, cancellationToken));
+                }
+            });
+        }
+        else
+        {
+            // A log (CI, a pipe): the same rows, printed as they complete, every tenth with the bar.
+            var printed = 0;
+            while (true)
+            {
+                var finished = all.IsCompleted;
+                var batch = new List<CallRow>();
+                while (rows.Count > printed && batch.Count < rows.Count - printed)
+                {
+                    batch.Add(rows.ElementAt(printed + batch.Count));
+                }
+
+                if (batch.Count > 0)
+                {
+                    console.Write(RoutingTable(batch));
+                    printed += batch.Count;
+                    console.MarkupLine(Bar(printed));
+                }
+
+                if (finished && printed == rows.Count)
+                {
+                    break;
+                }
+
+                await Task.WhenAny(all, Task.Delay(1_000, cancellationToken));
+            }
+        }
+
+        await all;
+
+        // Who sent, who ran: every client reaches every server, and each reply came home.
+        var servers = matrix.Keys.Select(k => k.Server).Distinct().Order().ToArray();
+        var grid = new Table().Border(TableBorder.Simple).Title("[grey]calls by sender (rows) and server instance that ran them (columns)[/]");
+        grid.AddColumn("sent by");
+        foreach (var server in servers)
+        {
+            grid.AddColumn(new TableColumn(server).RightAligned());
+        }
+
+        grid.AddColumn(new TableColumn("replies back at the sender").RightAligned());
+        foreach (var client in clients)
+        {
+            var cells = new List<string> { client.Name };
+            cells.AddRange(servers.Select(s => matrix.TryGetValue((client.Name, s), out var n) ? n.ToString() : "0"));
+            cells.Add(servers.Sum(s => matrix.TryGetValue((client.Name, s), out var n) ? n : 0).ToString());
+            grid.AddRow(cells.ToArray());
+        }
+
+        console.Write(grid);
+        console.MarkupLine($"[grey]Each client instance reads only its own leased reply partition ({string.Join(", ", clients.Select(c => $"{c.Name} → {Markup.Escape(c.Client!.ReplyAddress.ToString())}"))}).[/]");
+    }
+
+    private async Task StreamingAsync(CancellationToken cancellationToken)
+    {
+        Scene("2 · Streaming", "WatchAsync returns IAsyncEnumerable<PriceTick>: one request, many replies, in order.");
+        var client = clients[0];
+        var received = 0;
+        await foreach (var tick in client.Pricing!.WatchAsync("ACME", 5, cancellationToken))
+        {
+            received++;
+            console.MarkupLine($"  {client.Name} ◄ tick {tick.Sequence}  ACME {tick.Price,8:0.00}  [grey](streamed by {tick.Source})[/]");
+        }
+
+        Check(received == 5, $"the stream delivered {received} of 5 ticks");
+    }
+
+    private async Task PendingAsync(CancellationToken cancellationToken)
+    {
+        Scene("3 · Timeout → Pending → fetched later", "PlaceOrder waits 2.5 s; an order of 12,500 needs a 3.5 s approval. The caller gets Pending with the call's id; any instance fetches the result later.");
+        var caller = clients[Math.Min(1, clients.Count - 1)];
+        var fetcher = clients[^1];
+        var watch = Stopwatch.StartNew();
+        var result = await caller.Pricing!.PlaceOrderAsync($"o-{_run}-big", 12_500m, Once($"o-{_run}-big"), cancellationToken);
+        console.MarkupLine($"  {caller.Name}: PlaceOrder(12,500) → [yellow]{result.State}[/] after {watch.Elapsed.TotalSeconds:0.0} s, id [blue]{result.CorrelationId}[/]");
+        if (!Check(result.IsPending && result.CorrelationId is not null, $"the slow order ended {result.State} instead of Pending"))
+        {
+            return;
+        }
+
+        var later = await fetcher.Results!.WaitAsync<Receipt>(result.CorrelationId!, TimeSpan.FromSeconds(10), cancellationToken);
+        var text = later.IsCompleted ? $"receipt {later.Value.ReceiptId.ToString()[..8]}…, charged {later.Value.Charged:N0}, placed by {later.Value.ProcessedBy}" : later.ToString();
+        console.MarkupLine($"  {fetcher.Name}: Results.WaitAsync(id) → [green]{later.State}[/] after {watch.Elapsed.TotalSeconds:0.0} s: {Markup.Escape(text)}");
+        Check(later.IsCompleted, $"the pending order was not fetched later ({later.State})");
+    }
+
+    private async Task ErrorsAsync(CancellationToken cancellationToken)
+    {
+        Scene("4 · Server errors arrive as statuses", "An RpcException thrown by the server keeps its status and detail; any other exception is Internal, with no details leaving the server.");
+        var client = clients[0];
+        await ExpectAsync(client, "GetQuote(\"unobtainium\")", RpcStatusCode.NotFound,
+            async () => await client.Pricing!.GetQuoteAsync(new QuoteRequest("unobtainium", 1), cancellationToken));
+        await ExpectAsync(client, "GetQuote(\"self-test\")", RpcStatusCode.Internal,
+            async () => await client.Pricing!.GetQuoteAsync(new QuoteRequest("self-test", 1), cancellationToken),
+            detail => !detail.Contains("corrupted", StringComparison.Ordinal));
+
+        var refused = await client.Pricing!.PlaceOrderAsync($"o-{_run}-zero", 0m, Once($"o-{_run}-zero"), cancellationToken);
+        console.MarkupLine($"  {client.Name}: PlaceOrder(amount 0) → RpcResult [red]{refused.State}[/]: {refused.Status.StatusCode} \"{Markup.Escape(refused.Status.Detail)}\"");
+        Check(refused.IsFailed && refused.Status.StatusCode == RpcStatusCode.InvalidArgument, $"PlaceOrder(0) ended {refused}");
+    }
+
+    private async Task ExpectAsync(DemoInstance client, string call, RpcStatusCode expected, Func<Task> action, Func<string, bool>? detailCheck = null)
+    {
+        try
+        {
+            await action();
+            console.MarkupLine($"  {client.Name}: {Markup.Escape(call)} → [red]completed[/]");
+            Fail($"{call} completed instead of failing with {expected}");
+        }
+        catch (RpcException ex)
+        {
+            console.MarkupLine($"  {client.Name}: {Markup.Escape(call)} → RpcException [red]{ex.StatusCode}[/] \"{Markup.Escape(ex.Status.Detail)}\"");
+            Check(ex.StatusCode == expected, $"{call} failed with {ex.StatusCode}, not {expected}");
+            Check(detailCheck?.Invoke(ex.Status.Detail) ?? true, $"{call} leaked server details: {ex.Status.Detail}");
+        }
+    }
+
+    private async Task LeavingAsync(CancellationToken cancellationToken)
+    {
+        if (clients.Count < 2)
+        {
+            console.MarkupLine("[grey]Scene 5 needs two client instances; skipped.[/]");
+            return;
+        }
+
+        const int Orders = 12;
+        var leaver = clients[^1];
+        var stayers = clients.Take(clients.Count - 1).ToArray();
+        Scene("5 · A client instance leaves", $"{leaver.Name} places {Orders} orders that take 1.5 s each, then shuts down. Its callers retry with the same order ids through {string.Join(" and ", stayers.Select(s => s.Name))}: each order is taken over, runs once, and its reply — sent to {leaver.Name}'s partition — is forwarded to the new owner.");
+        var before = totals.Snapshot();
+        var ids = Enumerable.Range(1, Orders).Select(i => $"o-{_run}-leave-{i}").ToArray();
+        var firstTries = ids.Select(id => Try(() => leaver.Pricing!.PlaceOrderAsync(id, 2_000m, Once(id), cancellationToken))).ToArray();
+        await Task.Delay(400, cancellationToken);
+
+        var watch = Stopwatch.StartNew();
+        await leaver.StopAsync();
+        var ended = await Task.WhenAll(firstTries);
+        var statuses = ended.GroupBy(r => r.IsFailed ? r.Status.StatusCode.ToString() : r.State.ToString()).Select(g => $"{g.Count()} × {g.Key}");
+        console.MarkupLine($"  {leaver.Name} left in {watch.Elapsed.TotalSeconds:0.0} s; its waiting calls ended: {string.Join(", ", statuses)} [grey](\"{Markup.Escape(ended.FirstOrDefault(r => r.IsFailed).Status.Detail)}\")[/]");
+        Check(ended.All(r => r.IsFailed && r.Status.StatusCode == RpcStatusCode.Unavailable), "the leaving instance's calls did not all end with Unavailable");
+
+        var retries = ids.Select((id, i) => RetryAsync(stayers[i % stayers.Length], id, cancellationToken)).ToArray();
+        var outcomes = await Task.WhenAll(retries);
+        var completed = outcomes.Count(o => o.Result.IsCompleted);
+        console.MarkupLine($"  retried through {string.Join(", ", stayers.Select(s => s.Name))}: [green]{completed}/{Orders} completed[/] in {watch.Elapsed.TotalSeconds:0.0} s after the leave");
+        Check(completed == Orders, $"only {completed} of {Orders} retried orders completed");
+
+        var after = totals.Snapshot();
+        long Delta(string key) => (after.TryGetValue(key, out var a) ? a : 0) - (before.TryGetValue(key, out var b) ? b : 0);
+        console.MarkupLine($"  takeovers {Delta("typedrpc.client.takeovers")} · replies forwarded {Delta("typedrpc.client.replies.forwarded")} · delivered after forwarding {Delta("typedrpc.client.replies.delivered|forwarded")} · redelivered requests not run again {Delta("typedrpc.server.duplicates_suppressed")}");
+        if (ledger is not null)
+        {
+            var runs = ids.Select(ledger.Times).ToArray();
+            console.MarkupLine($"  orders run: {runs.Count(n => n == 1)} once, {runs.Count(n => n > 1)} twice or more, {runs.Count(n => n == 0)} never");
+            Check(runs.All(n => n == 1), "a retried order did not run exactly once");
+        }
+
+        Check(Delta("typedrpc.client.takeovers") == Orders, $"{Delta("typedrpc.client.takeovers")} takeovers for {Orders} retried orders");
+    }
+
+    private async Task<(string Instance, RpcResult<Receipt> Result)> RetryAsync(DemoInstance through, string orderId, CancellationToken cancellationToken)
+    {
+        var result = await Try(() => through.Pricing!.PlaceOrderAsync(orderId, 2_000m, Once(orderId), cancellationToken));
+        if (result.IsPending)
+        {
+            result = await through.Results!.WaitAsync<Receipt>(result.CorrelationId!, TimeSpan.FromSeconds(10), cancellationToken);
+        }
+
+        return (through.Name, result);
+    }
+
+    // PlaceOrder reports statuses in its RpcResult; a call that cannot even start throws.
+    private static async Task<RpcResult<Receipt>> Try(Func<Task<RpcResult<Receipt>>> call)
+    {
+        try
+        {
+            return await call();
+        }
+        catch (RpcException ex)
+        {
+            return RpcResult<Receipt>.Failed(ex.Status, ex.CorrelationId);
+        }
+    }
+
+    private void Scene(string title, string explanation)
+    {
+        console.WriteLine();
+        console.Write(new Rule($"[bold]{Markup.Escape(title)}[/]").LeftJustified());
+        console.MarkupLine($"[grey]{Markup.Escape(explanation)}[/]");
+    }
+
+    private bool Check(bool condition, string failure)
+    {
+        if (!condition)
+        {
+            Fail(failure);
+        }
+
+        return condition;
+    }
+
+    private void Fail(string failure)
+    {
+        lock (_failures)
+        {
+            _failures.Add(failure);
+        }
+
+        console.MarkupLine($"  [red]✗ {Markup.Escape(failure)}[/]");
+    }
+
+    private string Bar(int done)
+    {
+        const int Width = 40;
+        var filled = settings.Calls == 0 ? Width : done * Width / settings.Calls;
+        return $"[green]{new string('█', filled)}[/][grey]{new string('░', Width - filled)}[/] {done}/{settings.Calls} calls";
+    }
+
+    private static Table RoutingTable(IEnumerable<CallRow> rows)
+    {
+        var table = new Table().Border(TableBorder.Rounded);
+        table.AddColumn(new TableColumn("#").RightAligned());
+        table.AddColumn("sent by");
+        table.AddColumn("method");
+        table.AddColumn("ran on");
+        table.AddColumn("reply to");
+        table.AddColumn("back at");
+        table.AddColumn(new TableColumn("ms").RightAligned());
+        foreach (var row in rows)
+        {
+            var back = row.Status == "OK" ? $"[green]{row.Client} ✓[/]" : $"[red]{row.Status}[/]";
+            table.AddRow(row.Number.ToString(), row.Client, row.Method, row.Server, Markup.Escape(row.ReplyTo), back, row.Milliseconds.ToString("0.0"));
+        }
+
+        return table;
+    }
+
+    private static double Percentile(double[] sorted, double p) =>
+        sorted.Length == 0 ? 0 : sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)];
+
+    private sealed record CallRow(int Number, string Client, string Method, string Server, string ReplyTo, double Milliseconds, string Status);
+}
