@@ -9,9 +9,11 @@ using Xunit.Abstractions;
 namespace TypedRpc.IntegrationTests;
 
 /// <summary>
-/// What a user gets from the packages: TypedRpc.Abstractions and TypedRpc are packed to a folder,
-/// a fresh project outside the repository restores them from it, and its contract is generated,
-/// compiled and called on the in-memory transport.
+/// What a user gets from the packages: TypedRpc.Abstractions, TypedRpc, TypedRpc.Kafka and
+/// TypedRpc.Redis are packed to a folder, a fresh project outside the repository restores TypedRpc
+/// and TypedRpc.Redis from it, and its contract is generated, compiled and called on the in-memory
+/// transport. (TypedRpc.Kafka's dependency, Confluent.Kafka with librdkafka.redist, cannot be
+/// restored from this machine's registry: its package is checked by its declared dependencies.)
 /// </summary>
 public sealed class PackageTests(ITestOutputHelper output)
 {
@@ -26,7 +28,7 @@ public sealed class PackageTests(ITestOutputHelper output)
             var feed = Directory.CreateDirectory(Path.Combine(work.FullName, "feed")).FullName;
             // A version of its own per run, so a package cached by an earlier run is never reused.
             var version = "0.0.0-test." + DateTime.UtcNow.ToString("yyyyMMddHHmmssfff", System.Globalization.CultureInfo.InvariantCulture);
-            foreach (var project in new[] { "src/TypedRpc.Abstractions/TypedRpc.Abstractions.csproj", "src/TypedRpc/TypedRpc.csproj" })
+            foreach (var project in new[] { "TypedRpc.Abstractions", "TypedRpc", "TypedRpc.Kafka", "TypedRpc.Redis" }.Select(p => $"src/{p}/{p}.csproj"))
             {
                 await Run(repo, "dotnet", $"pack {project} -c {configuration} --no-build -o \"{feed}\" -p:Version={version}");
             }
@@ -42,6 +44,18 @@ public sealed class PackageTests(ITestOutputHelper output)
             {
                 Assert.DoesNotContain(abstractions.Entries, e => e.FullName.StartsWith("analyzers/", StringComparison.Ordinal));
             }
+
+            // Kafka's package names Confluent.Kafka (referenced as a plain assembly in this repository)
+            // and the engine at the same version; Redis's names StackExchange.Redis.
+            var kafka = Dependencies(Path.Combine(feed, $"TypedRpc.Kafka.{version}.nupkg"));
+            Assert.Equal(version, kafka["TypedRpc"]);
+            Assert.Equal("1.9.3", kafka["Confluent.Kafka"]);
+            Assert.Contains(kafka.Keys, id => id.StartsWith("Microsoft.Extensions.Options", StringComparison.Ordinal));
+            Assert.Equal(new[] { "lib/net10.0/TypedRpc.Kafka.dll", "lib/net10.0/TypedRpc.Kafka.xml" }, LibFiles(Path.Combine(feed, $"TypedRpc.Kafka.{version}.nupkg")));
+            var redis = Dependencies(Path.Combine(feed, $"TypedRpc.Redis.{version}.nupkg"));
+            Assert.Equal(version, redis["TypedRpc"]);
+            Assert.Equal("1.2.6", redis["StackExchange.Redis"]);
+            Assert.Equal(new[] { "lib/net10.0/TypedRpc.Redis.dll", "lib/net10.0/TypedRpc.Redis.xml" }, LibFiles(Path.Combine(feed, $"TypedRpc.Redis.{version}.nupkg")));
 
             var app = Directory.CreateDirectory(Path.Combine(work.FullName, "app")).FullName;
             File.WriteAllText(Path.Combine(app, "nuget.config"), $"""
@@ -64,6 +78,7 @@ public sealed class PackageTests(ITestOutputHelper output)
                   </PropertyGroup>
                   <ItemGroup>
                     <PackageReference Include="TypedRpc" Version="{version}" />
+                    <PackageReference Include="TypedRpc.Redis" Version="{version}" />
                     <PackageReference Include="Microsoft.Extensions.DependencyInjection" Version="10.0.14" />
                   </ItemGroup>
                 </Project>
@@ -81,6 +96,9 @@ public sealed class PackageTests(ITestOutputHelper output)
                 await runtime.StartAsync(default);
                 Console.WriteLine(await provider.GetRequiredService<Demo.IGreeter>().GreetAsync("package"));
                 await runtime.StopAsync(default);
+
+                // The Redis store's registration compiles from its package (not started: no Redis here).
+                new ServiceCollection().AddTypedRpc().UseInMemoryTransport().AddRedis(r => r.Configuration = "localhost:6379");
 
                 namespace Demo
                 {
@@ -111,6 +129,22 @@ public sealed class PackageTests(ITestOutputHelper output)
                 // Best effort.
             }
         }
+    }
+
+    private static System.Collections.Generic.Dictionary<string, string> Dependencies(string package)
+    {
+        using var zip = System.IO.Compression.ZipFile.OpenRead(package);
+        var nuspec = zip.Entries.Single(e => e.FullName.EndsWith(".nuspec", StringComparison.Ordinal));
+        using var stream = nuspec.Open();
+        var document = System.Xml.Linq.XDocument.Load(stream);
+        return document.Descendants().Where(e => e.Name.LocalName == "dependency")
+            .ToDictionary(e => (string)e.Attribute("id")!, e => (string)e.Attribute("version")!, StringComparer.Ordinal);
+    }
+
+    private static string[] LibFiles(string package)
+    {
+        using var zip = System.IO.Compression.ZipFile.OpenRead(package);
+        return zip.Entries.Select(e => e.FullName).Where(n => n.StartsWith("lib/", StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToArray();
     }
 
     private async Task<string> Run(string directory, string file, string arguments)
