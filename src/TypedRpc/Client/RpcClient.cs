@@ -719,7 +719,9 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
                         return;
                     }
 
-                    RpcMetrics.RepliesStored.Add(1);
+                    // "late": this instance owns the call but nobody waits any more (timed out, Pending);
+                    // "unknown": no owner record (expired, or a stray reply).
+                    RpcMetrics.RepliesStored.Add(1, new KeyValuePair<string, object?>("reason", owner is null ? "unknown" : "late"));
 
                     if (_watchers.TryGetValue(reply.Id, out var watcher))
                     {

@@ -21,7 +21,7 @@ public static class RpcMetrics
     internal static readonly Counter<long> RepliesForwarded = Meter.CreateCounter<long>("typedrpc.client.replies.forwarded", "{reply}", "Replies read here for another instance's call, forwarded through the store.");
 
     /// <summary>Replies with no waiter anywhere (late, or after a restart), stored to be fetched by id.</summary>
-    internal static readonly Counter<long> RepliesStored = Meter.CreateCounter<long>("typedrpc.client.replies.stored", "{reply}", "Replies without a waiter (late or unmatched), stored for retrieval by id.");
+    internal static readonly Counter<long> RepliesStored = Meter.CreateCounter<long>("typedrpc.client.replies.stored", "{reply}", "Replies without a waiter, stored for retrieval by id, by reason (late: the owner's call had ended; unknown: no owner record).");
 
     /// <summary>Replies read under broadcast routing that belong to another instance and are left to it.</summary>
     internal static readonly Counter<long> RepliesIgnored = Meter.CreateCounter<long>("typedrpc.client.replies.ignored", "{reply}", "Broadcast routing: replies owned by another instance, left to it.");
