@@ -37,6 +37,12 @@ internal abstract class PendingCall : TimerWheel.Entry
 
     public volatile CallPhase Phase;
 
+    /// <summary>
+    /// When this caller stops waiting (<see cref="RpcCallOptions.MaxWait"/>), if before
+    /// <see cref="DeadlineMs"/>; otherwise <see cref="long.MaxValue"/>. Armed once the request is sent.
+    /// </summary>
+    public long WaitUntilMs = long.MaxValue;
+
     /// <summary>Whether the one-time <c>ExtendByMs</c> extension was used.</summary>
     public bool Extended;
 

@@ -337,6 +337,14 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
             }
         }
 
+        if (call.WaitUntilMs != long.MaxValue && TimerWheel.NowMs < call.DeadlineMs)
+        {
+            // MaxWait: this caller stops waiting; the request keeps its deadline, the owner record
+            // stays, and the reply is stored for IRpcResults when it comes.
+            call.TryEnd(CallState.TimedOut, new RpcStatus(RpcStatusCode.DeadlineExceeded, "The caller stopped waiting (MaxWait); the call runs on until its deadline: fetch its result by correlation id."));
+            return;
+        }
+
         var method = call.Method;
         if (!call.Extended && method is not null && method.ExtendBy > TimeSpan.Zero && call.State == CallState.WaitingFirst)
         {
@@ -371,6 +379,11 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         using var activity = RpcTracing.StartClient(method, id);
         var call = new UnaryCall(this, id, method, deadlineMs);
+        if (options.MaxWait is { } maxWait && TimerWheel.NowMs + (long)maxWait.TotalMilliseconds < deadlineMs)
+        {
+            call.WaitUntilMs = TimerWheel.NowMs + (long)maxWait.TotalMilliseconds;
+        }
+
         await AcquireSlotAsync(call, deadlineMs, cancellationToken, options.CancellationToken).ConfigureAwait(false);
         Register(call);
         call.RegisterCancellation(cancellationToken, options.CancellationToken);
@@ -555,6 +568,12 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
                 TraceState = trace?.TraceStateString,
             };
             await _transport.SendRequestAsync(method.Service, request, CancellationToken.None).ConfigureAwait(false);
+            if (call.WaitUntilMs != long.MaxValue && !call.IsTerminal)
+            {
+                // The caller waits less than the deadline: only now that the request is out (so the
+                // server will run it) may the wait end; a past time fires on the next tick.
+                _wheel.Schedule(call, call.WaitUntilMs);
+            }
         }
         catch (Exception ex)
         {

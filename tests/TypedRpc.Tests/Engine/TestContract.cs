@@ -25,6 +25,9 @@ public interface ITestService
 
     Task<string> OptionsAsync(int delayMs, RpcCallOptions options);
 
+    [RpcTimeout(5_000)]
+    Task<RpcResult<string>> SlowResultAsync(int delayMs, RpcCallOptions options);
+
     Task FailAsync(string kind);
 
     Task<int> SideEffectAsync([RpcKey] string key, int delayMs);
@@ -86,6 +89,13 @@ public sealed class TestService(TestState state) : TestServiceBase
     {
         await Task.Delay(delayMs);
         return string.Join(",", context.RequestHeaders.Count == 0 ? new[] { "-" } : new List<string>(context.RequestHeaders.Keys).ToArray());
+    }
+
+    public override async Task<string> SlowResultAsync(int delayMs, RpcServerCallContext context)
+    {
+        Interlocked.Increment(ref state.Executions);
+        await Task.Delay(delayMs);
+        return "slow:" + delayMs;
     }
 
     public override Task FailAsync(string kind, RpcServerCallContext context) => kind switch
