@@ -9,7 +9,7 @@ namespace TypedRpc;
 /// by which the result can be fetched later; failures are values too.
 /// </summary>
 /// <typeparam name="T">The type of the reply.</typeparam>
-public readonly struct RpcResult<T>
+public readonly struct RpcResult<T> : IRpcResult
 {
     private readonly T _value;
 
@@ -87,6 +87,12 @@ public readonly struct RpcResult<T>
         return State == RpcResultState.Completed;
     }
 
+    /// <inheritdoc />
+    object? IRpcResult.Value => State == RpcResultState.Completed ? _value : null;
+
+    /// <inheritdoc />
+    Type IRpcResult.ValueType => typeof(T);
+
     /// <summary>Returns the reply, or throws the <see cref="RpcException"/> a plain call would have thrown.</summary>
     /// <exception cref="RpcException">The result is pending or failed.</exception>
     public T GetValueOrThrow() => State == RpcResultState.Completed
@@ -100,4 +106,26 @@ public readonly struct RpcResult<T>
         RpcResultState.Pending => $"Pending({CorrelationId})",
         _ => $"Failed({Status})",
     };
+}
+
+/// <summary>
+/// An <see cref="RpcResult{T}"/> of any type, for code that handles results without knowing
+/// <c>T</c> (the HTTP edge turns any of them into a response).
+/// </summary>
+public interface IRpcResult
+{
+    /// <summary>Whether the result is completed, pending or failed.</summary>
+    RpcResultState State { get; }
+
+    /// <summary>The status: OK when completed, DeadlineExceeded when pending, the failure otherwise.</summary>
+    RpcStatus Status { get; }
+
+    /// <summary>The correlation id of the call, when known (always set for a pending result).</summary>
+    string? CorrelationId { get; }
+
+    /// <summary>The reply when completed (boxed), otherwise <see langword="null"/>.</summary>
+    object? Value { get; }
+
+    /// <summary>The reply's declared type, <c>T</c>.</summary>
+    Type ValueType { get; }
 }

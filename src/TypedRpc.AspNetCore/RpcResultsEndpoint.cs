@@ -1,0 +1,84 @@
+using System;
+using System.Text.Json;
+using System.Threading.Tasks;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using TypedRpc.Ownership;
+
+namespace TypedRpc.AspNetCore;
+
+/// <summary>
+/// <c>GET {ResultsPath}/{handle}</c>: 200 with the stored result, 202 while the call is still
+/// pending (its owner record lives), 404 when the handle is not genuine, not this caller's, or the
+/// call is unknown or expired. <c>Prefer: wait=N</c> long-polls.
+/// </summary>
+internal static class RpcResultsEndpoint
+{
+    public static async Task<IResult> GetAsync(string handle, HttpContext http)
+    {
+        var settings = RpcHttpResults.Settings(http);
+        var services = http.RequestServices;
+        var logger = services.GetService<ILoggerFactory>()?.CreateLogger("TypedRpc.AspNetCore.RpcResults");
+        if (!services.GetRequiredService<ResultHandles>().TryOpen(handle, settings.ResultOwner?.Invoke(http), out var id))
+        {
+            if (logger is not null)
+            {
+                HttpLog.HandleRefused(logger);
+            }
+
+            return NotFound();
+        }
+
+        if (!Preferences.TryParse(http.Request.Headers["Prefer"], out var preferences, out var error))
+        {
+            return Results.Problem(detail: error, statusCode: StatusCodes.Status400BadRequest, title: "Invalid request header");
+        }
+
+        var results = services.GetRequiredService<IRpcResults>();
+        var store = services.GetService<IRpcOwnershipStore>();
+        try
+        {
+            var result = await results.GetAsync<JsonElement>(id, http.RequestAborted).ConfigureAwait(false);
+            if (result.IsPending)
+            {
+                // Nothing stored: is the call still alive? Without an owner record it is unknown or
+                // long gone — and waiting on it would only make it look alive again.
+                if (store is null || await store.GetOwnerAsync(CorrelationId.Parse(id), http.RequestAborted).AsTask().WaitAsync(TimeSpan.FromSeconds(5), http.RequestAborted).ConfigureAwait(false) is null)
+                {
+                    return NotFound();
+                }
+
+                var wait = preferences.Wait is { } asked ? (asked > settings.MaxWait ? settings.MaxWait : asked) : TimeSpan.Zero;
+                if (wait > TimeSpan.Zero)
+                {
+                    result = await results.WaitAsync<JsonElement>(id, wait, http.RequestAborted).ConfigureAwait(false);
+                    http.Response.Headers["Preference-Applied"] = "wait=" + (long)wait.TotalSeconds;
+                }
+            }
+
+            return RpcHttpResults.FromResult(result, http);
+        }
+        catch (RpcException ex)
+        {
+            if (logger is not null)
+            {
+                HttpLog.ResultReadFailed(logger, id, ex.Status.Detail);
+            }
+
+            return RpcHttpResults.FromStatus(ex.Status, null, http);
+        }
+        catch (TimeoutException ex)
+        {
+            if (logger is not null)
+            {
+                HttpLog.ResultReadFailed(logger, id, ex.Message);
+            }
+
+            return RpcHttpResults.FromStatus(new RpcStatus(RpcStatusCode.Unavailable, "The ownership store did not answer."), null, http);
+        }
+    }
+
+    private static IResult NotFound() =>
+        Results.Problem(detail: "No such result: unknown, expired, or not yours.", statusCode: StatusCodes.Status404NotFound, title: "Not found");
+}

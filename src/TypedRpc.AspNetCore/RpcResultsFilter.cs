@@ -1,0 +1,44 @@
+using System.Threading.Tasks;
+using Microsoft.AspNetCore.Http;
+
+namespace TypedRpc.AspNetCore;
+
+/// <summary>
+/// The endpoint filter of <c>WithRpcResults()</c>: refuses malformed <c>Prefer</c>/<c>Idempotency-Key</c>
+/// headers with 400, and turns the handler's <see cref="RpcResult{T}"/> or <see cref="RpcException"/>
+/// into HTTP; any other return value passes through unchanged.
+/// </summary>
+internal sealed class RpcResultsFilter : IEndpointFilter
+{
+    public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var http = context.HttpContext;
+        var call = RpcHttpCall.From(http);
+        if (call.Error is { } error)
+        {
+            return Results.Problem(detail: error, statusCode: StatusCodes.Status400BadRequest, title: "Invalid request header");
+        }
+
+        object? result;
+        try
+        {
+            result = await next(context).ConfigureAwait(false);
+        }
+        catch (RpcException ex)
+        {
+            Applied(http, call, accepted: false);
+            return RpcHttpResults.FromStatus(ex.Status, ex.CorrelationId, http);
+        }
+
+        Applied(http, call, accepted: result is IRpcResult { State: RpcResultState.Pending });
+        return result is IRpcResult rpc ? RpcHttpResults.FromResult(rpc, http) : result;
+    }
+
+    private static void Applied(HttpContext http, RpcHttpCall call, bool accepted)
+    {
+        if (call.PreferenceApplied(accepted) is { } applied)
+        {
+            http.Response.Headers["Preference-Applied"] = applied;
+        }
+    }
+}
