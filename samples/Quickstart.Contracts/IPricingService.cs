@@ -9,9 +9,9 @@ namespace Quickstart.Contracts;
 [AsyncSyncContract("pricing")]
 public interface IPricingService
 {
-    /// <summary>Quotes a price for a quantity of a product.</summary>
+    /// <summary>Quotes a price for a quantity of a product (made-to-order products take a few seconds).</summary>
     [RpcTimeout(20_000, ExtendByMs = 10_000)]
-    Task<Quote> GetQuoteAsync(QuoteRequest request, CancellationToken cancellationToken = default);
+    Task<Quote> GetQuoteAsync(QuoteRequest request, RpcCallOptions options = default, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Places an order; orders with the same id go to one partition, in order. Pass the order id as

@@ -2,6 +2,11 @@ using System;
 using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Tasks;
+using System.Linq;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -46,17 +51,30 @@ public sealed class DemoInstance : IAsyncDisposable
     /// <summary>The engine's client, for its reply address (client instances).</summary>
     public RpcClient? Client { get; }
 
-    /// <summary>Builds and starts an instance the way an application would: configuration → AddTypedRpc → AddKafka → AddRedis.</summary>
+    /// <summary>The HTTP edge's base address (client instances), e.g. <c>http://127.0.0.1:5081</c>.</summary>
+    public string? HttpAddress { get; private set; }
+
+    /// <summary>
+    /// Builds and starts an instance the way an application would: configuration → AddTypedRpc →
+    /// AddKafka → AddRedis. A client instance is a web application that also serves the HTTP edge
+    /// (<see cref="ShopEdge"/>) on a loopback port; a server instance is a plain generic host.
+    /// </summary>
     public static async Task<DemoInstance> StartAsync(string name, bool client, bool server, DemoSettings settings, Infrastructure infrastructure,
-        OrderLedger ledger, ServerActivity activity, LogCollector logs, CancellationToken cancellationToken)
+        OrderLedger ledger, ServerActivity activity, LogCollector logs, CancellationToken cancellationToken, int httpPort = 0)
     {
-        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory });
+        IHostApplicationBuilder builder = client
+            ? WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory })
+            : Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddJsonFile("appsettings.json", optional: false);
         if (infrastructure.EmbeddedKafka)
         {
             // The mock cluster holds an empty fetch for the whole wait (a real broker answers on data).
             builder.Configuration.AddInMemoryCollection([new("TypedRpc:Kafka:FetchWaitMax", "00:00:00.001")]);
         }
+
+        // The instances of one run share a signing key for result handles (a real cluster
+        // configures one: TypedRpc__Http__ResultSigningKey), so any of them can answer a poll.
+        builder.Configuration.AddInMemoryCollection([new("TypedRpc:Http:ResultSigningKey", settings.ResultSigningKey)]);
 
         // TypedRpc__Kafka__Settings__security.protocol=SASL_SSL and the like override the file.
         builder.Configuration.AddEnvironmentVariables();
@@ -81,7 +99,8 @@ public sealed class DemoInstance : IAsyncDisposable
             .AddRedis(builder.Configuration.GetSection("TypedRpc:Redis"));
         if (client)
         {
-            rpc.AddClient<IPricingService>();
+            rpc.AddClient<IPricingService>().AddHttpEdge(builder.Configuration.GetSection("TypedRpc:Http"));
+            ((WebApplicationBuilder)builder).WebHost.UseUrls($"http://127.0.0.1:{httpPort}");
         }
 
         if (server)
@@ -89,7 +108,18 @@ public sealed class DemoInstance : IAsyncDisposable
             rpc.AddServer<PricingService>();
         }
 
-        var host = builder.Build();
+        IHost host;
+        if (builder is WebApplicationBuilder web)
+        {
+            var app = web.Build();
+            ShopEdge.Map(app);
+            host = app;
+        }
+        else
+        {
+            host = ((HostApplicationBuilder)builder).Build();
+        }
+
         try
         {
             await host.StartAsync(cancellationToken);
@@ -100,7 +130,13 @@ public sealed class DemoInstance : IAsyncDisposable
             throw;
         }
 
-        return new DemoInstance(name, host, client);
+        var instance = new DemoInstance(name, host, client);
+        if (host is WebApplication started)
+        {
+            instance.HttpAddress = started.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        }
+
+        return instance;
     }
 
     /// <summary>Leaves the cluster gracefully: servers drain, the client fails what still waits and releases its partition.</summary>

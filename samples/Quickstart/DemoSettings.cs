@@ -23,6 +23,15 @@ public sealed record DemoSettings
     /// <summary>How replies reach the callers.</summary>
     public ReplyRouting Routing { get; init; } = ReplyRouting.LeasedPartitions;
 
+    /// <summary>The first client instance's HTTP port (the next ones count up); 0 picks free ports.</summary>
+    public int HttpPort { get; init; }
+
+    /// <summary>Keep serving HTTP after the walkthrough, until Ctrl+C.</summary>
+    public bool Serve { get; init; }
+
+    /// <summary>The key the client instances sign result handles with (shared by the instances of this run).</summary>
+    public string ResultSigningKey { get; init; } = System.Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+
     /// <summary>A prefix for instance names (so two processes on one cluster do not collide).</summary>
     public string NamePrefix { get; init; } = string.Empty;
 

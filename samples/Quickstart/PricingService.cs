@@ -74,6 +74,7 @@ public sealed class PricingService(InstanceName instance, OrderLedger ledger, Se
         ["milk-jug"] = 12.50m,
         ["descaler"] = 7.95m,
         ["tamper"] = 29.00m,
+        ["bespoke-roaster"] = 1_450.00m,
     };
 
     /// <inheritdoc />
@@ -96,7 +97,8 @@ public sealed class PricingService(InstanceName instance, OrderLedger ledger, Se
             throw new RpcException(new RpcStatus(RpcStatusCode.NotFound, $"No product '{request.Sku}'."));
         }
 
-        await Task.Delay(Random.Shared.Next(5, 40), context.CancellationToken);
+        // A made-to-order product is priced by hand: slower than a caller who asks to wait 1 s.
+        await Task.Delay(request.Sku == "bespoke-roaster" ? 3_000 : Random.Shared.Next(5, 40), CancellationToken.None);
         var discounts = request.Quantity >= 10 ? new Dictionary<string, decimal> { ["volume"] = 0.05m } : null;
         var total = unit * request.Quantity * (discounts is null ? 1m : 0.95m);
         return new Quote(request.Sku, unit, decimal.Round(total, 2), DateTimeOffset.UtcNow.AddMinutes(15), discounts, instance.Value);

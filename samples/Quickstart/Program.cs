@@ -52,6 +52,15 @@ public static class Program
             Description = "Prefix for instance names; give each process its own when several client or server processes share one Kafka and Redis.",
             DefaultValueFactory = _ => string.Empty,
         };
+        var httpPort = new Option<int>("--http-port")
+        {
+            Description = "Client instances serve the HTTP edge on 127.0.0.1 from this port up (shop-1 on it, shop-2 on the next…). 0: free ports.",
+            DefaultValueFactory = _ => 0,
+        };
+        var serve = new Option<bool>("--serve")
+        {
+            Description = "After the walkthrough, keep the client instances serving HTTP (and the servers running) until Ctrl+C, for your own curl.",
+        };
         var duration = new Option<int>("--duration")
         {
             Description = "Server role: stop after this many seconds (0: run until Ctrl+C).",
@@ -72,6 +81,13 @@ public static class Program
                 r.AddError("--calls must be between 1 and 100000.");
             }
         });
+        httpPort.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() is < 0 or > 65_000)
+            {
+                r.AddError("--http-port must be between 0 and 65000.");
+            }
+        });
         duration.Validators.Add(r =>
         {
             if (r.GetValueOrDefault<int>() < 0)
@@ -86,7 +102,7 @@ public static class Program
             "on an embedded Kafka and a local redis-server, walks through routing, streaming, a timeout turning into a Pending result, " +
             "server errors and a client instance leaving, prints a summary and exits 0 when every check held.")
         {
-            kafka, redis, role, instances, calls, routing, prefix, duration,
+            kafka, redis, role, instances, calls, routing, prefix, httpPort, serve, duration,
         };
         root.Validators.Add(r =>
         {
@@ -107,6 +123,8 @@ public static class Program
                 Calls = parse.GetValue(calls),
                 Routing = parse.GetValue(routing),
                 NamePrefix = parse.GetValue(prefix) ?? string.Empty,
+                HttpPort = parse.GetValue(httpPort),
+                Serve = parse.GetValue(serve),
             };
             return await RunAsync(settings, parse.GetValue(duration), cancellationToken);
         });
@@ -168,7 +186,8 @@ public static class Program
                 if (settings.Role != DemoRole.Server)
                 {
                     starting.AddRange(Enumerable.Range(1, settings.Instances).Select(i =>
-                        DemoInstance.StartAsync($"{settings.NamePrefix}shop-{i}", client: true, server: false, settings, infrastructure, ledger, activity, logs, cancellationToken)));
+                        DemoInstance.StartAsync($"{settings.NamePrefix}shop-{i}", client: true, server: false, settings, infrastructure, ledger, activity, logs, cancellationToken,
+                            httpPort: settings.HttpPort == 0 ? 0 : settings.HttpPort + i - 1)));
                 }
 
                 foreach (var instance in await Task.WhenAll(starting))
@@ -213,6 +232,24 @@ public static class Program
         {
             console.MarkupLine($"[red]The walkthrough failed:[/] {Markup.Escape(ex.ToString())}");
             exitCode = 1;
+        }
+
+        if (settings.Serve && !cancellationToken.IsCancellationRequested)
+        {
+            console.MarkupLine("[bold]Serving until Ctrl+C.[/] Try:");
+            foreach (var client in clients.Where(c => c.Client is not null))
+            {
+                console.MarkupLine($"  curl -si {client.HttpAddress}/quotes/grinder-pro?quantity=2");
+            }
+
+            console.MarkupLine($"  curl -si -X POST -H 'Prefer: respond-async' -H 'Idempotency-Key: \"my-order-1\"' '{clients[0].HttpAddress}/orders/my-order-1?amount=12500'");
+            try
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+            }
         }
 
         var stopping = Stopwatch.StartNew();

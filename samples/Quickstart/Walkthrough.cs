@@ -39,6 +39,7 @@ public sealed class Walkthrough(IAnsiConsole console, DemoSettings settings, IRe
         await StreamingAsync(cancellationToken);
         await PendingAsync(cancellationToken);
         await ErrorsAsync(cancellationToken);
+        await HttpEdgeAsync(cancellationToken);
         await LeavingAsync(cancellationToken);
     }
 
@@ -68,7 +69,7 @@ public sealed class Walkthrough(IAnsiConsole console, DemoSettings settings, IRe
             {
                 rounds++;
                 var round = Stopwatch.StartNew();
-                await Task.WhenAll(clients.Select(c => c.Pricing!.GetQuoteAsync(new QuoteRequest(Skus[0], 1), cancellationToken)));
+                await Task.WhenAll(clients.Select(c => c.Pricing!.GetQuoteAsync(new QuoteRequest(Skus[0], 1), cancellationToken: cancellationToken)));
                 if (round.Elapsed < TimeSpan.FromMilliseconds(500) || watch.Elapsed > TimeSpan.FromSeconds(30))
                 {
                     return;
@@ -112,7 +113,7 @@ public sealed class Walkthrough(IAnsiConsole console, DemoSettings settings, IRe
                     else
                     {
                         method = "GetQuote";
-                        var quote = await client.Pricing!.GetQuoteAsync(new QuoteRequest(Skus[index % Skus.Length], 1 + index % 12), cancellationToken);
+                        var quote = await client.Pricing!.GetQuoteAsync(new QuoteRequest(Skus[index % Skus.Length], 1 + index % 12), cancellationToken: cancellationToken);
                         server = quote.PricedBy;
                         status = "OK";
                     }
@@ -259,9 +260,9 @@ public sealed class Walkthrough(IAnsiConsole console, DemoSettings settings, IRe
         Scene("4 · Server errors arrive as statuses", "An RpcException thrown by the server keeps its status and detail; any other exception is Internal, with no details leaving the server.");
         var client = clients[0];
         await ExpectAsync(client, "GetQuote(\"unobtainium\")", RpcStatusCode.NotFound,
-            async () => await client.Pricing!.GetQuoteAsync(new QuoteRequest("unobtainium", 1), cancellationToken));
+            async () => await client.Pricing!.GetQuoteAsync(new QuoteRequest("unobtainium", 1), cancellationToken: cancellationToken));
         await ExpectAsync(client, "GetQuote(\"self-test\")", RpcStatusCode.Internal,
-            async () => await client.Pricing!.GetQuoteAsync(new QuoteRequest("self-test", 1), cancellationToken),
+            async () => await client.Pricing!.GetQuoteAsync(new QuoteRequest("self-test", 1), cancellationToken: cancellationToken),
             detail => !detail.Contains("corrupted", StringComparison.Ordinal));
 
         var refused = await client.Pricing!.PlaceOrderAsync($"o-{_run}-zero", 0m, Once($"o-{_run}-zero"), cancellationToken);
@@ -285,18 +286,104 @@ public sealed class Walkthrough(IAnsiConsole console, DemoSettings settings, IRe
         }
     }
 
+    private async Task HttpEdgeAsync(CancellationToken cancellationToken)
+    {
+        var a = clients[0];
+        var b = clients[Math.Min(1, clients.Count - 1)];
+        Scene("5 · The HTTP edge", $"Each shop instance serves its own upstream over HTTP ({string.Join(", ", clients.Select(c => $"{c.Name} {c.HttpAddress}"))}): a call is answered (200), handed a result location (202), or a problem (504); a retry with the same Idempotency-Key through another instance reaches the same call.");
+        using var http = new System.Net.Http.HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+
+        var quote = await ExchangeAsync(http, "GET", $"{a.HttpAddress}/quotes/grinder-pro?quantity=2", null, null, cancellationToken);
+        Check(quote.Status == 200, $"GET /quotes answered {quote.Status}, not 200");
+
+        var order = $"o-{_run}-http";
+        var accepted = await ExchangeAsync(http, "POST", $"{a.HttpAddress}/orders/{order}?amount=12500", "respond-async", null, cancellationToken);
+        if (Check(accepted.Status == 202 && accepted.Location is not null, $"POST with respond-async answered {accepted.Status}, not 202 with a Location"))
+        {
+            var later = await ExchangeAsync(http, "GET", b.HttpAddress + accepted.Location, "wait=10", null, cancellationToken);
+            Check(later.Status == 200, $"polling the result through {b.Name} answered {later.Status}, not 200");
+        }
+
+        var slow = await ExchangeAsync(http, "GET", $"{a.HttpAddress}/quotes/bespoke-roaster", "wait=1", null, cancellationToken);
+        if (Check(slow.Status == 504 && slow.ResultLocation is not null, $"a quote past its wait answered {slow.Status}, not 504 with a resultLocation"))
+        {
+            var late = await ExchangeAsync(http, "GET", a.HttpAddress + slow.ResultLocation, "wait=10", null, cancellationToken);
+            Check(late.Status == 200, $"the late quote answered {late.Status}, not 200");
+        }
+
+        var retried = $"o-{_run}-retry";
+        var key = $"\"{retried}\"";
+        var first = await ExchangeAsync(http, "POST", $"{a.HttpAddress}/orders/{retried}?amount=2000", "wait=0", key, cancellationToken);
+        Check(first.Status == 202, $"the first try answered {first.Status}, not 202");
+        var retry = await ExchangeAsync(http, "POST", $"{b.HttpAddress}/orders/{retried}?amount=2000", "wait=10", key, cancellationToken);
+        Check(retry.Status == 200, $"the retry through {b.Name} answered {retry.Status}, not 200");
+        if (ledger is not null)
+        {
+            console.MarkupLine($"  order {retried} ran {ledger.Times(retried)} time(s) for two HTTP requests through two instances");
+            Check(ledger.Times(retried) == 1, $"order {retried} ran {ledger.Times(retried)} times");
+        }
+    }
+
+    private sealed record Exchange(int Status, string? Location, string? ResultLocation);
+
+    // One HTTP exchange, printed as curl would show it (status line, the headers that matter, the body).
+    private async Task<Exchange> ExchangeAsync(System.Net.Http.HttpClient http, string method, string url, string? prefer, string? idempotencyKey, CancellationToken cancellationToken)
+    {
+        using var request = new System.Net.Http.HttpRequestMessage(new System.Net.Http.HttpMethod(method), url);
+        var command = $"$ curl -si{(method == "GET" ? string.Empty : " -X " + method)}";
+        if (prefer is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Prefer", prefer);
+            command += $" -H 'Prefer: {prefer}'";
+        }
+
+        if (idempotencyKey is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Idempotency-Key", idempotencyKey);
+            command += $" -H 'Idempotency-Key: {idempotencyKey}'";
+        }
+
+        var watch = Stopwatch.StartNew();
+        using var response = await http.SendAsync(request, cancellationToken);
+        var body = await response.Content.ReadAsStringAsync(cancellationToken);
+        console.MarkupLine($"  [blue]{Markup.Escape(command + " " + url)}[/]");
+        var colour = (int)response.StatusCode < 300 ? "green" : (int)response.StatusCode < 500 ? "yellow" : "red";
+        console.MarkupLine($"  [{colour}]HTTP/1.1 {(int)response.StatusCode} {Markup.Escape(response.ReasonPhrase ?? string.Empty)}[/] [grey]({watch.Elapsed.TotalSeconds:0.0} s)[/]");
+        foreach (var name in new[] { "Location", "Retry-After", "Preference-Applied" })
+        {
+            if (response.Headers.TryGetValues(name, out var values))
+            {
+                console.MarkupLine($"  [grey]{name}: {Markup.Escape(string.Join(", ", values))}[/]");
+            }
+        }
+
+        if (body.Length > 0)
+        {
+            console.MarkupLine($"  [grey]{Markup.Escape(body.Length > 200 ? body[..200] + "…" : body)}[/]");
+        }
+
+        string? resultLocation = null;
+        if (response.Content.Headers.ContentType?.MediaType == "application/problem+json"
+            && System.Text.Json.JsonDocument.Parse(body).RootElement.TryGetProperty("resultLocation", out var location))
+        {
+            resultLocation = location.GetString();
+        }
+
+        return new Exchange((int)response.StatusCode, response.Headers.Location?.ToString(), resultLocation);
+    }
+
     private async Task LeavingAsync(CancellationToken cancellationToken)
     {
         if (clients.Count < 2)
         {
-            console.MarkupLine("[grey]Scene 5 needs two client instances; skipped.[/]");
+            console.MarkupLine("[grey]Scene 6 needs two client instances; skipped.[/]");
             return;
         }
 
         const int Orders = 12;
         var leaver = clients[^1];
         var stayers = clients.Take(clients.Count - 1).ToArray();
-        Scene("5 · A client instance leaves", $"{leaver.Name} places {Orders} orders that take 1.5 s each, then shuts down. Its callers retry with the same order ids through {string.Join(" and ", stayers.Select(s => s.Name))}: each order is taken over, runs once, and its reply — sent to {leaver.Name}'s partition — is forwarded to the new owner.");
+        Scene("6 · A client instance leaves", $"{leaver.Name} places {Orders} orders that take 1.5 s each, then shuts down. Its callers retry with the same order ids through {string.Join(" and ", stayers.Select(s => s.Name))}: each order is taken over, runs once, and its reply — sent to {leaver.Name}'s partition — is forwarded to the new owner.");
         var before = totals.Snapshot();
         var ids = Enumerable.Range(1, Orders).Select(i => $"o-{_run}-leave-{i}").ToArray();
         var firstTries = ids.Select(id => Try(() => leaver.Pricing!.PlaceOrderAsync(id, 2_000m, Once(id), cancellationToken))).ToArray();

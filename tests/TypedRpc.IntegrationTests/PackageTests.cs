@@ -28,7 +28,7 @@ public sealed class PackageTests(ITestOutputHelper output)
             var feed = Directory.CreateDirectory(Path.Combine(work.FullName, "feed")).FullName;
             // A version of its own per run, so a package cached by an earlier run is never reused.
             var version = "0.0.0-test." + DateTime.UtcNow.ToString("yyyyMMddHHmmssfff", System.Globalization.CultureInfo.InvariantCulture);
-            foreach (var project in new[] { "TypedRpc.Abstractions", "TypedRpc", "TypedRpc.Kafka", "TypedRpc.Redis" }.Select(p => $"src/{p}/{p}.csproj"))
+            foreach (var project in new[] { "TypedRpc.Abstractions", "TypedRpc", "TypedRpc.Kafka", "TypedRpc.Redis", "TypedRpc.AspNetCore" }.Select(p => $"src/{p}/{p}.csproj"))
             {
                 await Run(repo, "dotnet", $"pack {project} -c {configuration} --no-build -o \"{feed}\" -p:Version={version}");
             }
@@ -56,6 +56,7 @@ public sealed class PackageTests(ITestOutputHelper output)
             Assert.Equal(version, redis["TypedRpc"]);
             Assert.Equal("1.2.6", redis["StackExchange.Redis"]);
             Assert.Equal(new[] { "lib/net10.0/TypedRpc.Redis.dll", "lib/net10.0/TypedRpc.Redis.xml" }, LibFiles(Path.Combine(feed, $"TypedRpc.Redis.{version}.nupkg")));
+            Assert.Equal(version, Dependencies(Path.Combine(feed, $"TypedRpc.AspNetCore.{version}.nupkg"))["TypedRpc"]);
 
             var app = Directory.CreateDirectory(Path.Combine(work.FullName, "app")).FullName;
             File.WriteAllText(Path.Combine(app, "nuget.config"), $"""

@@ -59,6 +59,10 @@ public sealed class QuickstartDemoTests(ITestOutputHelper output)
         Assert.Contains("15/15 calls", text, StringComparison.Ordinal);
         Assert.Contains("12/12 completed", text, StringComparison.Ordinal);
         Assert.Contains("calls taken over by another instance", text, StringComparison.Ordinal);
+        // The HTTP edge's exchanges: answered, accepted then fetched, timed out with a result location.
+        Assert.Contains("HTTP/1.1 200 OK", text, StringComparison.Ordinal);
+        Assert.Contains("HTTP/1.1 202 Accepted", text, StringComparison.Ordinal);
+        Assert.Contains("HTTP/1.1 504 Gateway Timeout", text, StringComparison.Ordinal);
     }
 
     private static string FindRepository()
