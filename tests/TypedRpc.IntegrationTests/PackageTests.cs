@@ -20,8 +20,8 @@ public sealed class PackageTests(ITestOutputHelper output)
     [Fact]
     public async Task APackedTypedRpc_GeneratesAndRunsAContractInAFreshProject()
     {
-        var repo = FindRepository();
-        var configuration = AppContext.BaseDirectory.Contains("/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
+        var repo = Repository.Root();
+        var configuration = Repository.Configuration;
         var work = Directory.CreateTempSubdirectory("typedrpc-pack-");
         try
         {
@@ -168,16 +168,5 @@ public sealed class PackageTests(ITestOutputHelper output)
         output.WriteLine($"$ {file} {arguments}\n{text}");
         Assert.True(process.ExitCode == 0, $"{file} {arguments} failed ({process.ExitCode}):\n{text}");
         return text;
-    }
-
-    private static string FindRepository()
-    {
-        var directory = AppContext.BaseDirectory;
-        while (directory is not null && !File.Exists(Path.Combine(directory, "TypedRpc.sln")))
-        {
-            directory = Path.GetDirectoryName(directory);
-        }
-
-        return directory ?? throw new InvalidOperationException("The repository root was not found above " + AppContext.BaseDirectory);
     }
 }

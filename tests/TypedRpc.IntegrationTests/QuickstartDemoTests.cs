@@ -17,8 +17,8 @@ public sealed class QuickstartDemoTests(ITestOutputHelper output)
     [Fact]
     public async Task TheQuickstartRunsEveryScene_AndEveryCheckHolds()
     {
-        var configuration = AppContext.BaseDirectory.Contains("/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
-        var dll = Path.Combine(FindRepository(), "samples", "Quickstart", "bin", configuration, "net10.0", "Quickstart.dll");
+        var configuration = Repository.Configuration;
+        var dll = Path.Combine(Repository.Root(), "samples", "Quickstart", "bin", configuration, "net10.0", "Quickstart.dll");
         Assert.True(File.Exists(dll), $"{dll} was not built");
 
         var arguments = $"\"{dll}\" --calls 15";
@@ -63,16 +63,5 @@ public sealed class QuickstartDemoTests(ITestOutputHelper output)
         Assert.Contains("HTTP/1.1 200 OK", text, StringComparison.Ordinal);
         Assert.Contains("HTTP/1.1 202 Accepted", text, StringComparison.Ordinal);
         Assert.Contains("HTTP/1.1 504 Gateway Timeout", text, StringComparison.Ordinal);
-    }
-
-    private static string FindRepository()
-    {
-        var directory = AppContext.BaseDirectory;
-        while (directory is not null && !File.Exists(Path.Combine(directory, "TypedRpc.sln")))
-        {
-            directory = Path.GetDirectoryName(directory);
-        }
-
-        return directory ?? throw new InvalidOperationException("The repository root was not found above " + AppContext.BaseDirectory);
     }
 }
