@@ -51,6 +51,9 @@ public sealed class DemoInstance : IAsyncDisposable
     /// <summary>The engine's client, for its reply address (client instances).</summary>
     public RpcClient? Client { get; }
 
+    /// <summary>Whether the instance still runs (it has not left).</summary>
+    public bool IsRunning => !_stopped;
+
     /// <summary>The HTTP edge's base address (client instances), e.g. <c>http://127.0.0.1:5081</c>.</summary>
     public string? HttpAddress { get; private set; }
 

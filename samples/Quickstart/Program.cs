@@ -236,13 +236,12 @@ public static class Program
 
         if (settings.Serve && !cancellationToken.IsCancellationRequested)
         {
-            console.MarkupLine("[bold]Serving until Ctrl+C.[/] Try:");
-            foreach (var client in clients.Where(c => c.Client is not null))
-            {
-                console.MarkupLine($"  curl -si {client.HttpAddress}/quotes/grinder-pro?quantity=2");
-            }
-
-            console.MarkupLine($"  curl -si -X POST -H 'Prefer: respond-async' -H 'Idempotency-Key: \"my-order-1\"' '{clients[0].HttpAddress}/orders/my-order-1?amount=12500'");
+            var serving = clients.Where(c => c.IsRunning).ToArray();
+            console.MarkupLine($"[bold]Serving until Ctrl+C[/] ({string.Join(", ", serving.Select(c => $"{c.Name} {c.HttpAddress}"))}). Try:");
+            console.MarkupLine($"  curl -si '{serving[0].HttpAddress}/quotes/grinder-pro?quantity=2'");
+            console.MarkupLine($"  curl -si -H 'Prefer: wait=1' '{serving[0].HttpAddress}/quotes/bespoke-roaster'");
+            console.MarkupLine($"  curl -si -X POST -H 'Prefer: respond-async' -H 'Idempotency-Key: \"my-order-1\"' '{serving[0].HttpAddress}/orders/my-order-1?amount=12500'");
+            console.MarkupLine($"  curl -si -H 'Prefer: wait=10' '{serving[^1].HttpAddress}/rpc-results/<handle from the Location header>'");
             try
             {
                 await Task.Delay(Timeout.Infinite, cancellationToken);

@@ -16,6 +16,8 @@ public static class ShopEdge
     /// <summary>Maps the endpoints.</summary>
     public static void Map(WebApplication app)
     {
+        // Requests the endpoints cannot even bind (amount=abc) get a problem body too, not an empty 400.
+        app.UseStatusCodePages();
         var api = app.MapGroup("/").WithRpcResults();
 
         // GET /quotes/grinder-pro?quantity=2
