@@ -71,4 +71,10 @@ internal static partial class Log
 
     [LoggerMessage(26, LogLevel.Warning, "Request {CorrelationId} waited for another holder ({Holder}) until its deadline; not executed")]
     public static partial void DuplicateExpired(ILogger logger, CorrelationId correlationId, string? holder);
+
+    [LoggerMessage(27, LogLevel.Warning, "TypedRpc client {InstanceId}: the ownership store is unreachable, so its wake-up channel is not subscribed yet; started anyway, retrying in the background")]
+    public static partial void WakeUpsDeferred(ILogger logger, Exception exception, string instanceId);
+
+    [LoggerMessage(28, LogLevel.Information, "TypedRpc client {InstanceId} subscribed to its wake-up channel")]
+    public static partial void WakeUpsSubscribed(ILogger logger, string instanceId);
 }
