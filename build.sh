@@ -115,8 +115,8 @@ cmd_test_reliability() {
   TYPEDRPC_RELIABILITY_FULL=1 dotnet test tests/TypedRpc.IntegrationTests/TypedRpc.IntegrationTests.csproj -c "$CONFIGURATION" --no-build -nologo \
     --filter "FullyQualifiedName~TypedRpc.IntegrationTests.Reliability." \
     --logger "trx;LogFileName=reliability.trx" --logger "console;verbosity=detailed" \
-    --results-directory "$results" >&2 || true
-  if [ "$(find "$results" -name '*.trx' | wc -l)" -eq 0 ]; then
+    --results-directory "$results" 2>&1 | tee "$results/output.txt" >&2 || true
+  if [ "$(find "$results" -name '*.trx' | wc -l)" -eq 0 ] || grep -q "Test Run Aborted" "$results/output.txt"; then
     log "the reliability tests produced no results (crashed or failed to start)"
     crashed=1
   fi

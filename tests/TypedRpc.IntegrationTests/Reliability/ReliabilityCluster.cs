@@ -137,14 +137,20 @@ public sealed class ReliabilityCluster : IAsyncDisposable
     }
 
     /// <summary>
-    /// Kills an instance as far as a process can be killed from inside: its Kafka clients are dropped
-    /// without commit, leave or lease release, then it is disposed without drain (running handlers
-    /// are cut off).
+    /// Kills an instance from inside the process: disposed without drain (running handlers are cut
+    /// off, nothing is committed for them). With <paramref name="abandonKafkaClients"/>, its Kafka
+    /// clients are first dropped without commit, leave or lease release, as a crash would — used for
+    /// callers only: abandoning a cooperative-sticky group member and destroying it later trips an
+    /// assertion in librdkafka 2.0.2 (rd_kafka_sticky_assignor_state_destroy) that aborts the process.
     /// </summary>
-    public async Task KillAsync(IServiceProvider instance)
+    public async Task KillAsync(IServiceProvider instance, bool abandonKafkaClients = false)
     {
         var entry = Take(instance);
-        await instance.GetRequiredService<KafkaRpcTransport>().SimulateCrashAsync();
+        if (abandonKafkaClients)
+        {
+            await instance.GetRequiredService<KafkaRpcTransport>().SimulateCrashAsync();
+        }
+
         await entry.Runtime.StopAsync(CancellationToken.None);
         await ((ServiceProvider)entry.Provider).DisposeAsync();
     }

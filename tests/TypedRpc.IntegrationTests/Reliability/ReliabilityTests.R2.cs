@@ -31,7 +31,7 @@ public sealed partial class ReliabilityTests
         await Task.Delay(500);
 
         // The caller dies with every call waiting (its handlers are running on the servers).
-        await cluster.KillAsync(victim);
+        await cluster.KillAsync(victim, abandonKafkaClients: true);
         var clock = Stopwatch.StartNew();
         var outcomes = new CallOutcomes();
         var results = await Task.WhenAll(keys.Select(async k =>

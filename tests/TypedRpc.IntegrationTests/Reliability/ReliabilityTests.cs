@@ -100,7 +100,7 @@ public sealed partial class ReliabilityTests(RedisServerFixture redis, ITestOutp
         var load = LoadAsync(n => clients[n % 3], calls, workers: 1_000, TimeSpan.FromSeconds(30), outcomes, succeeded, n => 5 + (n % 96), perSecond: 250);
 
         // One of the three servers dies every few seconds, in turn a separate process (SIGKILL) and
-        // an in-process instance (Kafka clients dropped, disposed without drain); a replacement starts at once.
+        // an in-process instance disposed without drain; a replacement starts at once.
         int processKills = 0, inProcessKills = 0;
         while (!load.IsCompleted)
         {
