@@ -74,7 +74,7 @@ public sealed partial class ReliabilityTests(RedisServerFixture redis, ITestOutp
     [Fact]
     public async Task R1_ServersKilledEveryFewSecondsUnderLoad_NoCallLost_NoneRunTwice()
     {
-        var calls = ReliabilitySize.Pick(10_000, 3_000);
+        var calls = ReliabilitySize.Pick(10_000, 4_000);
         await using var cluster = new ReliabilityCluster(redis.Configuration);
         static void NoDrain(TypedRpcOptions o) => o.ShutdownDrainTimeout = TimeSpan.Zero;
         var servers = new List<IServiceProvider>
@@ -110,7 +110,7 @@ public sealed partial class ReliabilityTests(RedisServerFixture redis, ITestOutp
                 break;
             }
 
-            if ((processKills + inProcessKills) % 2 == 0)
+            if ((processKills + inProcessKills) % 2 == 1)
             {
                 await process.KillAsync();
                 processKills++;
