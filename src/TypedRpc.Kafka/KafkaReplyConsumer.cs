@@ -57,7 +57,21 @@ internal sealed class KafkaReplyConsumer : IRpcReplySubscription
     {
         // Fetching metadata first makes the Assign deliver in ~20 ms instead of ~500 ms.
         var partitions = await Task.Run(() => PartitionCount(), cancellationToken).ConfigureAwait(false);
-        var partition = await ChoosePartitionAsync(partitions, exclude: -1, cancellationToken).ConfigureAwait(false);
+        int partition;
+        try
+        {
+            partition = await ChoosePartitionAsync(partitions, exclude: -1, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The store is unreachable: start sharing the instance's home partition rather than not
+            // at all. Replies that land here for others are forwarded once the store is back, and
+            // the renewal loop takes a lease of its own as soon as it can.
+            partition = (int)((uint)StableHash(_instanceId) % (uint)partitions);
+            _leased = false;
+            Log.LeaseRenewFailed(_logger, ex, _topic, partition);
+        }
+
         Assign(partition);
         _thread = new Thread(Run) { IsBackground = true, Name = "TypedRpc replies " + _instanceId };
         _thread.Start();

@@ -189,35 +189,49 @@ public sealed partial class RedisOwnershipStore : IRpcOwnershipStore, IAsyncDisp
 
     /// <inheritdoc />
     /// <remarks>
-    /// One script: a missing claim is taken (holder and expiry together); a live claim answers
-    /// <see cref="RpcClaimState.Running"/> to every later claim, the holder's own included; a
+    /// One script: a missing claim is taken (holder and expiry together); a running claim answers
+    /// <see cref="RpcClaimState.Running"/> to every other holder, and <see cref="RpcClaimState.Claimed"/>
+    /// (renewed) to its own holder — a claim retried after a timeout may have succeeded unseen; a
     /// completed one answers <see cref="RpcClaimState.Completed"/> with its replies. A released or
     /// expired claim can be taken again. <see cref="RpcClaim.Holder"/> is set in every state
-    /// (<see langword="null"/> only for a request completed after its claim was gone).
+    /// (<see langword="null"/> only for a completed claim written before holders were recorded).
     /// </remarks>
-    /// <exception cref="ArgumentException"><paramref name="id"/> is empty, or <paramref name="instanceId"/> is null or empty.</exception>
+    /// <exception cref="ArgumentException"><paramref name="id"/> is empty, or <paramref name="holder"/> is null or empty.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeToLive"/> is not positive.</exception>
     /// <exception cref="System.IO.InvalidDataException">The stored replies are not in the store's format.</exception>
-    public ValueTask<RpcClaim> TryClaimAsync(CorrelationId id, string instanceId, TimeSpan timeToLive, CancellationToken cancellationToken)
+    public ValueTask<RpcClaim> TryClaimAsync(CorrelationId id, string holder, TimeSpan timeToLive, CancellationToken cancellationToken)
     {
         ThrowIfEmpty(id);
-        ArgumentException.ThrowIfNullOrEmpty(instanceId);
+        ArgumentException.ThrowIfNullOrEmpty(holder);
         var ttl = Milliseconds(timeToLive);
-        return TryClaimCoreAsync(id, instanceId, ttl, cancellationToken);
+        return TryClaimCoreAsync(id, holder, ttl, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>One script compares the holder and extends the expiry.</remarks>
+    /// <exception cref="ArgumentException"><paramref name="id"/> is empty, or <paramref name="holder"/> is null or empty.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeToLive"/> is not positive.</exception>
+    public ValueTask<bool> RenewClaimAsync(CorrelationId id, string holder, TimeSpan timeToLive, CancellationToken cancellationToken)
+    {
+        ThrowIfEmpty(id);
+        ArgumentException.ThrowIfNullOrEmpty(holder);
+        var ttl = Milliseconds(timeToLive);
+        return IsOne(EvaluateAsync("RenewClaim", RedisScripts.RenewClaim, [_keys.Claim(id)], [holder, ttl], cancellationToken));
     }
 
     /// <inheritdoc />
     /// <remarks>
-    /// The interface names no holder, so the request is marked completed whoever holds the claim
-    /// (or when none is left): a late completion still has the replies later deliveries need. The
+    /// One script: written when <paramref name="holder"/> holds the claim or none is left; a claim
+    /// another holder took over (this one stalled past its expiry) is left to that holder. The
     /// claim's expiry becomes <paramref name="timeToLive"/>.
     /// </remarks>
-    /// <exception cref="ArgumentException"><paramref name="id"/> is empty, or <paramref name="replies"/> contains null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="id"/> is empty, <paramref name="holder"/> is null or empty, or <paramref name="replies"/> contains null.</exception>
     /// <exception cref="ArgumentNullException"><paramref name="replies"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeToLive"/> is not positive.</exception>
-    public ValueTask CompleteClaimAsync(CorrelationId id, IReadOnlyList<RpcReply> replies, TimeSpan timeToLive, CancellationToken cancellationToken)
+    public ValueTask<bool> CompleteClaimAsync(CorrelationId id, string holder, IReadOnlyList<RpcReply> replies, TimeSpan timeToLive, CancellationToken cancellationToken)
     {
         ThrowIfEmpty(id);
+        ArgumentException.ThrowIfNullOrEmpty(holder);
         ArgumentNullException.ThrowIfNull(replies);
         var ttl = Milliseconds(timeToLive);
         for (var i = 0; i < replies.Count; i++)
@@ -233,26 +247,26 @@ public sealed partial class RedisOwnershipStore : IRpcOwnershipStore, IAsyncDisp
             }
         }
 
-        return IgnoreResult(EvaluateAsync(
+        return IsOne(EvaluateAsync(
             "CompleteClaim",
             RedisScripts.CompleteClaim,
             [_keys.Claim(id)],
-            [RpcReplyCodec.EncodeList(replies), ttl],
+            [holder, RpcReplyCodec.EncodeList(replies), ttl],
             cancellationToken));
     }
 
     /// <inheritdoc />
-    /// <remarks>Does nothing when the claim is held by another instance or has completed (its replies stay).</remarks>
-    /// <exception cref="ArgumentException"><paramref name="id"/> is empty, or <paramref name="instanceId"/> is null or empty.</exception>
-    public ValueTask ReleaseClaimAsync(CorrelationId id, string instanceId, CancellationToken cancellationToken)
+    /// <remarks>Does nothing when the claim is held by another holder or has completed (its replies stay).</remarks>
+    /// <exception cref="ArgumentException"><paramref name="id"/> is empty, or <paramref name="holder"/> is null or empty.</exception>
+    public ValueTask ReleaseClaimAsync(CorrelationId id, string holder, CancellationToken cancellationToken)
     {
         ThrowIfEmpty(id);
-        ArgumentException.ThrowIfNullOrEmpty(instanceId);
+        ArgumentException.ThrowIfNullOrEmpty(holder);
         return IgnoreResult(EvaluateAsync(
             "ReleaseClaim",
             RedisScripts.ReleaseClaim,
             [_keys.Claim(id)],
-            [instanceId],
+            [holder],
             cancellationToken));
     }
 
@@ -498,6 +512,8 @@ public sealed partial class RedisOwnershipStore : IRpcOwnershipStore, IAsyncDisp
             + $"({RedisOwnershipStoreOptions.SectionName}:{nameof(RedisOwnershipStoreOptions.OperationTimeout)}); Redis is slow or unreachable.", inner);
 
     private static async ValueTask IgnoreResult<T>(ValueTask<T> operation) => await operation.ConfigureAwait(false);
+
+    private static async ValueTask<bool> IsOne(ValueTask<RedisResult> operation) => (long)await operation.ConfigureAwait(false) == 1;
 
     // Redis expiries are whole milliseconds; a positive span below one rounds up, never to 0
     // (which Redis refuses, or would treat as "expire now").

@@ -33,31 +33,48 @@ internal static class RedisScripts
         """;
 
     /// <summary>
-    /// Claims a request, or reports its state. KEYS[1] claim; ARGV[1] instance, ARGV[2] ttl ms.
-    /// Returns {0, holder} when claimed now, {1, holder} while running, {2, holder or nil, replies}
-    /// once completed.
+    /// Claims a request, or reports its state. KEYS[1] claim; ARGV[1] holder, ARGV[2] ttl ms.
+    /// Returns {0, holder} when claimed now (or already held by ARGV[1]: a retried claim, renewed),
+    /// {1, holder} while another holder runs it, {2, holder or nil, replies} once completed.
     /// </summary>
     public const string TryClaim = """
-        if redis.call('EXISTS', KEYS[1]) == 0 then
-          redis.call('HSET', KEYS[1], 'h', ARGV[1])
-          redis.call('PEXPIRE', KEYS[1], ARGV[2])
-          return {0, ARGV[1]}
-        end
         local claim = redis.call('HMGET', KEYS[1], 'h', 'r')
         if claim[2] then
           return {2, claim[1], claim[2]}
+        end
+        if not claim[1] or claim[1] == ARGV[1] then
+          redis.call('HSET', KEYS[1], 'h', ARGV[1])
+          redis.call('PEXPIRE', KEYS[1], ARGV[2])
+          return {0, ARGV[1]}
         end
         return {1, claim[1]}
         """;
 
     /// <summary>
-    /// Marks a request completed with its replies, whoever holds the claim (or when none is left,
-    /// so a late completion still serves later deliveries). KEYS[1] claim; ARGV[1] encoded replies,
-    /// ARGV[2] ttl ms.
+    /// Extends a running claim for its holder only. KEYS[1] claim; ARGV[1] holder, ARGV[2] ttl ms.
+    /// Returns 1 when renewed, 0 when the claim is gone, held by another or completed.
+    /// </summary>
+    public const string RenewClaim = """
+        if redis.call('HGET', KEYS[1], 'h') == ARGV[1] and redis.call('HEXISTS', KEYS[1], 'r') == 0 then
+          redis.call('PEXPIRE', KEYS[1], ARGV[2])
+          return 1
+        end
+        return 0
+        """;
+
+    /// <summary>
+    /// Marks a request completed with its replies, if the holder holds the claim or none is left
+    /// (a late completion still serves later deliveries); a claim another holder took over is left
+    /// alone. KEYS[1] claim; ARGV[1] holder, ARGV[2] encoded replies, ARGV[3] ttl ms. Returns 1 when
+    /// written, 0 when another holder has the claim.
     /// </summary>
     public const string CompleteClaim = """
-        redis.call('HSET', KEYS[1], 'r', ARGV[1])
-        redis.call('PEXPIRE', KEYS[1], ARGV[2])
+        local holder = redis.call('HGET', KEYS[1], 'h')
+        if holder and holder ~= ARGV[1] then
+          return 0
+        end
+        redis.call('HSET', KEYS[1], 'h', ARGV[1], 'r', ARGV[2])
+        redis.call('PEXPIRE', KEYS[1], ARGV[3])
         return 1
         """;
 

@@ -44,8 +44,24 @@ public sealed class TypedRpcOptions
     /// <summary>What a call does when the ownership store cannot record its owner. Default <see cref="StoreFailureMode.FailCall"/>.</summary>
     public StoreFailureMode WhenStoreUnavailable { get; set; } = StoreFailureMode.FailCall;
 
-    /// <summary>The longest a call waits for one ownership-store operation. Default 2 s.</summary>
+    /// <summary>
+    /// The longest the engine waits for one ownership-store operation. Default 2 s. A store has its
+    /// own bound per operation (<c>TypedRpc:Redis:OperationTimeout</c>), which must not be longer
+    /// than this one (checked on start): otherwise the engine gives up first and an operation it
+    /// abandoned may still take effect.
+    /// </summary>
     public TimeSpan StoreOperationTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// How long a server's claim on a running request lasts without renewal. The running server
+    /// renews its claims every third of this; if it dies, its claims expire within this time and
+    /// a redelivered copy of the request takes it over (runs it). Must be at least three times
+    /// <see cref="StoreOperationTimeout"/>, so that a renewal fails or succeeds well before the
+    /// claim would expire. Shorter means faster recovery from a dead server; longer tolerates
+    /// longer pauses (a paused server whose claim expired may find its request run elsewhere too).
+    /// Default 10 s.
+    /// </summary>
+    public TimeSpan ClaimTimeToLive { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>How long an owner record outlives the call's deadline (its extension included). Default 60 s.</summary>
     public TimeSpan OwnerGracePeriod { get; set; } = TimeSpan.FromSeconds(60);

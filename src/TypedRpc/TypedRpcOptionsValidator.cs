@@ -31,6 +31,12 @@ public sealed class TypedRpcOptionsValidator : IValidateOptions<TypedRpcOptions>
         }
 
         Positive(problems, P + nameof(o.StoreOperationTimeout), o.StoreOperationTimeout);
+        Positive(problems, P + nameof(o.ClaimTimeToLive), o.ClaimTimeToLive);
+        if (o.ClaimTimeToLive < 3 * o.StoreOperationTimeout)
+        {
+            problems.Add($"{P}{nameof(o.ClaimTimeToLive)} must be at least three times {P}{nameof(o.StoreOperationTimeout)} (got {o.ClaimTimeToLive} and {o.StoreOperationTimeout}): claims are renewed every third of it, each renewal bounded by the store timeout.");
+        }
+
         NotNegative(problems, P + nameof(o.OwnerGracePeriod), o.OwnerGracePeriod);
         Positive(problems, P + nameof(o.ResultTimeToLive), o.ResultTimeToLive);
         NotNegative(problems, P + nameof(o.ShutdownDrainTimeout), o.ShutdownDrainTimeout);

@@ -17,7 +17,9 @@ public static class TypedRpcRedisBuilderExtensions
     /// its connection multiplexer is made on the store's first operation and closed when the
     /// container is disposed (asynchronously: the store is <see cref="IAsyncDisposable"/> only).
     /// The options are validated on start, each problem naming the setting
-    /// (<c>TypedRpc:Redis:…</c>).
+    /// (<c>TypedRpc:Redis:…</c>); <c>TypedRpc:Redis:OperationTimeout</c> (one Redis command) must
+    /// not be longer than <c>TypedRpc:StoreOperationTimeout</c> (one store operation, as the engine
+    /// waits for it).
     /// </summary>
     /// <param name="builder">The builder.</param>
     /// <param name="configure">Sets <see cref="RedisOwnershipStoreOptions.Configuration"/> (or a multiplexer factory) and the rest.</param>
@@ -28,7 +30,13 @@ public static class TypedRpcRedisBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(configure);
         var services = builder.Services;
-        services.AddOptions<RedisOwnershipStoreOptions>().Configure(configure).ValidateOnStart();
+        services.AddOptions<RedisOwnershipStoreOptions>().Configure(configure)
+            .Validate<IOptions<TypedRpcOptions>>(
+                static (redis, engine) => redis.OperationTimeout <= engine.Value.StoreOperationTimeout,
+                $"{RedisOwnershipStoreOptions.SectionName}:{nameof(RedisOwnershipStoreOptions.OperationTimeout)} must not be longer than "
+                + $"{TypedRpcOptions.SectionName}:{nameof(TypedRpcOptions.StoreOperationTimeout)}: the engine would give up on a Redis operation "
+                + "that may still take effect (a claim, an owner record) while the store still waits for it.")
+            .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RedisOwnershipStoreOptions>, RedisOwnershipStoreOptionsValidator>());
         services.RemoveAll<IRpcOwnershipStore>();
         services.AddSingleton<IRpcOwnershipStore>(static sp => new RedisOwnershipStore(

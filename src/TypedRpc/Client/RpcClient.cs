@@ -42,6 +42,7 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
     private readonly SemaphoreSlim _startLock = new(1, 1);
     private IRpcReplySubscription? _replies;
     private IAsyncDisposable? _wakeUps;
+    private Task? _resubscribing;
     private RpcReplyAddress _replyAddress;
     private volatile bool _started;
     private volatile bool _stopped;
@@ -107,7 +108,18 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
             _replyAddress = _replies.Address;
             if (_store is not null)
             {
-                _wakeUps = await _store.SubscribeWakeUpsAsync(_options.InstanceId, OnWakeUpAsync, cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    _wakeUps = await _store.SubscribeWakeUpsAsync(_options.InstanceId, OnWakeUpAsync, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // The store is down: start degraded rather than not at all. Calls behave as
+                    // WhenStoreUnavailable says while it is down; wake-ups missed until the
+                    // subscription is made are covered by the store check at each deadline.
+                    Log.WakeUpsDeferred(_logger, ex, _options.InstanceId);
+                    _resubscribing = Task.Run(SubscribeWakeUpsLaterAsync, CancellationToken.None);
+                }
             }
 
             _started = true;
@@ -116,6 +128,35 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
         finally
         {
             _startLock.Release();
+        }
+    }
+
+    /// <summary>Subscribes to wake-ups once the store is reachable (started when the store was down at start).</summary>
+    private async Task SubscribeWakeUpsLaterAsync()
+    {
+        while (!_stopped)
+        {
+            try
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(500)).ConfigureAwait(false);
+                var subscription = await _store!.SubscribeWakeUpsAsync(_options.InstanceId, OnWakeUpAsync, CancellationToken.None)
+                    .AsTask().WaitAsync(_options.StoreOperationTimeout).ConfigureAwait(false);
+                _wakeUps = subscription;
+
+                // Stopped meanwhile: whichever of the two takes the subscription disposes it.
+                if (_stopped && Interlocked.Exchange(ref _wakeUps, null) is { } late)
+                {
+                    await late.DisposeAsync().ConfigureAwait(false);
+                    return;
+                }
+
+                Log.WakeUpsSubscribed(_logger, _options.InstanceId);
+                return;
+            }
+            catch (Exception ex)
+            {
+                Log.WakeUpsDeferred(_logger, ex, _options.InstanceId);
+            }
         }
     }
 
@@ -137,9 +178,9 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
             call.TryEnd(CallState.Failed, status);
         }
 
-        if (_wakeUps is not null)
+        if (Interlocked.Exchange(ref _wakeUps, null) is { } wakeUps)
         {
-            await _wakeUps.DisposeAsync().ConfigureAwait(false);
+            await wakeUps.DisposeAsync().ConfigureAwait(false);
         }
 
         if (_replies is not null)

@@ -27,7 +27,7 @@ internal static partial class Log
     [LoggerMessage(10, LogLevel.Debug, "Request {CorrelationId} for {Method} arrived after its deadline; not executed")]
     public static partial void RequestExpired(ILogger logger, CorrelationId correlationId, string method);
 
-    [LoggerMessage(11, LogLevel.Debug, "Request {CorrelationId} is already running on {Holder}; this delivery is skipped")]
+    [LoggerMessage(11, LogLevel.Debug, "Request {CorrelationId} is already running on {Holder}; this delivery waits until it completes, or takes it over if that holder stops renewing its claim")]
     public static partial void DuplicateRunning(ILogger logger, CorrelationId correlationId, string? holder);
 
     [LoggerMessage(12, LogLevel.Debug, "Request {CorrelationId} already completed; re-sent its {Count} stored replies")]
@@ -59,4 +59,22 @@ internal static partial class Log
 
     [LoggerMessage(22, LogLevel.Warning, "The unmatched-reply handler threw for {CorrelationId}")]
     public static partial void UnmatchedHandlerThrew(ILogger logger, Exception exception, CorrelationId correlationId);
+
+    [LoggerMessage(23, LogLevel.Information, "Request {CorrelationId}: the claim of {Holder}, which stopped renewing it, expired; this delivery took the request over")]
+    public static partial void ClaimTakenOver(ILogger logger, CorrelationId correlationId, string? holder);
+
+    [LoggerMessage(24, LogLevel.Warning, "Request {CorrelationId}: this instance lost its claim ({Holder}) while running it; another delivery may run it too")]
+    public static partial void ClaimLost(ILogger logger, CorrelationId correlationId, string holder);
+
+    [LoggerMessage(25, LogLevel.Debug, "Renewing the claim of request {CorrelationId} failed; retried at the next interval")]
+    public static partial void ClaimRenewFailed(ILogger logger, Exception exception, CorrelationId correlationId);
+
+    [LoggerMessage(26, LogLevel.Warning, "Request {CorrelationId} waited for another holder ({Holder}) until its deadline; not executed")]
+    public static partial void DuplicateExpired(ILogger logger, CorrelationId correlationId, string? holder);
+
+    [LoggerMessage(27, LogLevel.Warning, "TypedRpc client {InstanceId}: the ownership store is unreachable, so its wake-up channel is not subscribed yet; started anyway, retrying in the background")]
+    public static partial void WakeUpsDeferred(ILogger logger, Exception exception, string instanceId);
+
+    [LoggerMessage(28, LogLevel.Information, "TypedRpc client {InstanceId} subscribed to its wake-up channel")]
+    public static partial void WakeUpsSubscribed(ILogger logger, string instanceId);
 }

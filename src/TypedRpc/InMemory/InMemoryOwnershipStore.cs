@@ -183,31 +183,41 @@ public sealed partial class InMemoryOwnershipStore : IRpcOwnershipStore
 
     /// <inheritdoc />
     /// <remarks>
-    /// A live claim answers <see cref="RpcClaimState.Running"/> to every later claim, the holder's
-    /// own included; a completed one answers <see cref="RpcClaimState.Completed"/>; a released or
-    /// expired one can be claimed again. <see cref="RpcClaim.Holder"/> is set in every state.
+    /// A running claim answers <see cref="RpcClaimState.Running"/> to every other holder and
+    /// <see cref="RpcClaimState.Claimed"/> (renewed) to its own; a completed one answers
+    /// <see cref="RpcClaimState.Completed"/>; a released or expired one can be claimed again.
+    /// <see cref="RpcClaim.Holder"/> is set in every state.
     /// </remarks>
-    /// <exception cref="ArgumentException"><paramref name="id"/> is empty, or <paramref name="instanceId"/> is null or empty.</exception>
+    /// <exception cref="ArgumentException"><paramref name="id"/> is empty, or <paramref name="holder"/> is null or empty.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeToLive"/> is not positive.</exception>
-    public ValueTask<RpcClaim> TryClaimAsync(CorrelationId id, string instanceId, TimeSpan timeToLive, CancellationToken cancellationToken)
+    public ValueTask<RpcClaim> TryClaimAsync(CorrelationId id, string holder, TimeSpan timeToLive, CancellationToken cancellationToken)
     {
         ThrowIfEmpty(id);
-        ArgumentException.ThrowIfNullOrEmpty(instanceId);
+        ArgumentException.ThrowIfNullOrEmpty(holder);
         ThrowIfNotPositive(timeToLive);
-        return TryClaimCoreAsync(id, instanceId, timeToLive, cancellationToken);
+        return TryClaimCoreAsync(id, holder, timeToLive, cancellationToken);
     }
 
     /// <inheritdoc />
-    /// <remarks>
-    /// The interface names no holder, so the request is marked completed whoever holds the claim
-    /// (or when none is left): a late completion still has the replies that later deliveries need.
-    /// </remarks>
-    /// <exception cref="ArgumentException"><paramref name="id"/> is empty, or <paramref name="replies"/> contains null.</exception>
-    /// <exception cref="ArgumentNullException"><paramref name="replies"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="id"/> is empty, or <paramref name="holder"/> is null or empty.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeToLive"/> is not positive.</exception>
-    public ValueTask CompleteClaimAsync(CorrelationId id, IReadOnlyList<RpcReply> replies, TimeSpan timeToLive, CancellationToken cancellationToken)
+    public ValueTask<bool> RenewClaimAsync(CorrelationId id, string holder, TimeSpan timeToLive, CancellationToken cancellationToken)
     {
         ThrowIfEmpty(id);
+        ArgumentException.ThrowIfNullOrEmpty(holder);
+        ThrowIfNotPositive(timeToLive);
+        return RenewClaimCoreAsync(id, holder, timeToLive, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Written when <paramref name="holder"/> holds the claim or none is left; a claim another holder took over is left alone.</remarks>
+    /// <exception cref="ArgumentException"><paramref name="id"/> is empty, <paramref name="holder"/> is null or empty, or <paramref name="replies"/> contains null.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="replies"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeToLive"/> is not positive.</exception>
+    public ValueTask<bool> CompleteClaimAsync(CorrelationId id, string holder, IReadOnlyList<RpcReply> replies, TimeSpan timeToLive, CancellationToken cancellationToken)
+    {
+        ThrowIfEmpty(id);
+        ArgumentException.ThrowIfNullOrEmpty(holder);
         ArgumentNullException.ThrowIfNull(replies);
         ThrowIfNotPositive(timeToLive);
         var copies = new RpcReply[replies.Count];
@@ -217,17 +227,17 @@ public sealed partial class InMemoryOwnershipStore : IRpcOwnershipStore
             copies[i] = InMemoryCopies.Copy(reply);
         }
 
-        return CompleteClaimCoreAsync(id, copies, timeToLive, cancellationToken);
+        return CompleteClaimCoreAsync(id, holder, copies, timeToLive, cancellationToken);
     }
 
     /// <inheritdoc />
-    /// <remarks>Does nothing when the claim is held by another instance or has completed (its replies stay).</remarks>
-    /// <exception cref="ArgumentException"><paramref name="id"/> is empty, or <paramref name="instanceId"/> is null or empty.</exception>
-    public ValueTask ReleaseClaimAsync(CorrelationId id, string instanceId, CancellationToken cancellationToken)
+    /// <remarks>Does nothing when the claim is held by another holder or has completed (its replies stay).</remarks>
+    /// <exception cref="ArgumentException"><paramref name="id"/> is empty, or <paramref name="holder"/> is null or empty.</exception>
+    public ValueTask ReleaseClaimAsync(CorrelationId id, string holder, CancellationToken cancellationToken)
     {
         ThrowIfEmpty(id);
-        ArgumentException.ThrowIfNullOrEmpty(instanceId);
-        return ReleaseClaimCoreAsync(id, instanceId, cancellationToken);
+        ArgumentException.ThrowIfNullOrEmpty(holder);
+        return ReleaseClaimCoreAsync(id, holder, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -378,7 +388,7 @@ public sealed partial class InMemoryOwnershipStore : IRpcOwnershipStore
         }
     }
 
-    private async ValueTask<RpcClaim> TryClaimCoreAsync(CorrelationId id, string instanceId, TimeSpan timeToLive, CancellationToken cancellationToken)
+    private async ValueTask<RpcClaim> TryClaimCoreAsync(CorrelationId id, string holder, TimeSpan timeToLive, CancellationToken cancellationToken)
     {
         await BeginAsync(cancellationToken).ConfigureAwait(false);
         lock (_lock)
@@ -386,30 +396,58 @@ public sealed partial class InMemoryOwnershipStore : IRpcOwnershipStore
             var now = Now();
             if (_claims.TryGetValue(id, out var claim) && claim.ExpiresAt > now)
             {
-                return claim.Replies is null
-                    ? new RpcClaim(RpcClaimState.Running, claim.Holder, Array.Empty<RpcReply>())
-                    : new RpcClaim(RpcClaimState.Completed, claim.Holder, claim.Replies);
+                if (claim.Replies is not null)
+                {
+                    return new RpcClaim(RpcClaimState.Completed, claim.Holder, claim.Replies);
+                }
+
+                if (!string.Equals(claim.Holder, holder, StringComparison.Ordinal))
+                {
+                    return new RpcClaim(RpcClaimState.Running, claim.Holder, Array.Empty<RpcReply>());
+                }
             }
 
-            _claims[id] = (instanceId, null, ExpiresAt(now, timeToLive));
+            _claims[id] = (holder, null, ExpiresAt(now, timeToLive));
             OnWrite(now);
-            return new RpcClaim(RpcClaimState.Claimed, instanceId, Array.Empty<RpcReply>());
+            return new RpcClaim(RpcClaimState.Claimed, holder, Array.Empty<RpcReply>());
         }
     }
 
-    private async ValueTask CompleteClaimCoreAsync(CorrelationId id, RpcReply[] replies, TimeSpan timeToLive, CancellationToken cancellationToken)
+    private async ValueTask<bool> RenewClaimCoreAsync(CorrelationId id, string holder, TimeSpan timeToLive, CancellationToken cancellationToken)
     {
         await BeginAsync(cancellationToken).ConfigureAwait(false);
         lock (_lock)
         {
             var now = Now();
-            var holder = _claims.TryGetValue(id, out var claim) && claim.ExpiresAt > now ? claim.Holder : null;
-            _claims[id] = (holder, replies, ExpiresAt(now, timeToLive));
-            OnWrite(now);
+            if (!_claims.TryGetValue(id, out var claim) || claim.ExpiresAt <= now || claim.Replies is not null
+                || !string.Equals(claim.Holder, holder, StringComparison.Ordinal))
+            {
+                return false;
+            }
+
+            _claims[id] = (holder, null, ExpiresAt(now, timeToLive));
+            return true;
         }
     }
 
-    private async ValueTask ReleaseClaimCoreAsync(CorrelationId id, string instanceId, CancellationToken cancellationToken)
+    private async ValueTask<bool> CompleteClaimCoreAsync(CorrelationId id, string holder, RpcReply[] replies, TimeSpan timeToLive, CancellationToken cancellationToken)
+    {
+        await BeginAsync(cancellationToken).ConfigureAwait(false);
+        lock (_lock)
+        {
+            var now = Now();
+            if (_claims.TryGetValue(id, out var claim) && claim.ExpiresAt > now && !string.Equals(claim.Holder, holder, StringComparison.Ordinal))
+            {
+                return false;
+            }
+
+            _claims[id] = (holder, replies, ExpiresAt(now, timeToLive));
+            OnWrite(now);
+            return true;
+        }
+    }
+
+    private async ValueTask ReleaseClaimCoreAsync(CorrelationId id, string holder, CancellationToken cancellationToken)
     {
         await BeginAsync(cancellationToken).ConfigureAwait(false);
         lock (_lock)
@@ -420,7 +458,7 @@ public sealed partial class InMemoryOwnershipStore : IRpcOwnershipStore
             }
 
             var expired = claim.ExpiresAt <= Now();
-            var heldByCaller = claim.Replies is null && string.Equals(claim.Holder, instanceId, StringComparison.Ordinal);
+            var heldByCaller = claim.Replies is null && string.Equals(claim.Holder, holder, StringComparison.Ordinal);
             if (expired || heldByCaller)
             {
                 _claims.Remove(id);

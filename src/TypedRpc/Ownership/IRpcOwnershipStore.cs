@@ -54,31 +54,52 @@ public interface IRpcOwnershipStore
     ValueTask<IReadOnlyList<RpcReply>> GetRepliesAsync(CorrelationId id, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Claims a request for <paramref name="instanceId"/>, or reports that it is running or has
-    /// completed (with its replies). Atomic: of concurrent claims, exactly one is
-    /// <see cref="RpcClaimState.Claimed"/>.
+    /// Claims a request for <paramref name="holder"/>, or reports that it is running or has
+    /// completed (with its replies). Atomic: of concurrent claims by different holders, exactly one
+    /// is <see cref="RpcClaimState.Claimed"/>. A claim by the holder that already holds it is
+    /// <see cref="RpcClaimState.Claimed"/> again (and renewed), so a claim retried after a timeout —
+    /// which may have succeeded unseen — is idempotent.
     /// </summary>
     /// <param name="id">The request.</param>
-    /// <param name="instanceId">The server instance.</param>
-    /// <param name="timeToLive">How long the claim holds if never completed (the holder died).</param>
+    /// <param name="holder">
+    /// The claimant. The engine uses its instance id plus a number per delivery, so that two
+    /// deliveries of one request to the same instance are told apart.
+    /// </param>
+    /// <param name="timeToLive">
+    /// How long the claim holds without renewal (<see cref="RenewClaimAsync"/>): a holder that
+    /// dies stops renewing, its claim expires, and a redelivery may take the request over.
+    /// </param>
     /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns>The outcome.</returns>
-    ValueTask<RpcClaim> TryClaimAsync(CorrelationId id, string instanceId, TimeSpan timeToLive, CancellationToken cancellationToken);
+    ValueTask<RpcClaim> TryClaimAsync(CorrelationId id, string holder, TimeSpan timeToLive, CancellationToken cancellationToken);
 
-    /// <summary>Marks a claimed request completed and keeps its replies, so a redelivery re-sends them.</summary>
+    /// <summary>Extends a running claim, only if <paramref name="holder"/> still holds it.</summary>
     /// <param name="id">The request.</param>
-    /// <param name="replies">The replies sent, in order.</param>
+    /// <param name="holder">The holder.</param>
+    /// <param name="timeToLive">The new time to live.</param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns><see langword="false"/> when the claim was lost (expired, taken by another holder, or completed).</returns>
+    ValueTask<bool> RenewClaimAsync(CorrelationId id, string holder, TimeSpan timeToLive, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Marks a request completed and keeps its replies, so a redelivery re-sends them — only if
+    /// <paramref name="holder"/> holds the claim, or no claim is left (a late completion still
+    /// serves later deliveries). A claim another holder took over is left to it.
+    /// </summary>
+    /// <param name="id">The request.</param>
+    /// <param name="holder">The holder.</param>
+    /// <param name="replies">The replies, in order.</param>
     /// <param name="timeToLive">How long to keep them.</param>
     /// <param name="cancellationToken">Cancels the operation.</param>
-    /// <returns>A task that completes when stored.</returns>
-    ValueTask CompleteClaimAsync(CorrelationId id, IReadOnlyList<RpcReply> replies, TimeSpan timeToLive, CancellationToken cancellationToken);
+    /// <returns><see langword="false"/> when another holder has the claim (nothing was written).</returns>
+    ValueTask<bool> CompleteClaimAsync(CorrelationId id, string holder, IReadOnlyList<RpcReply> replies, TimeSpan timeToLive, CancellationToken cancellationToken);
 
-    /// <summary>Drops a claim held by <paramref name="instanceId"/> that did not complete (so a redelivery may run it).</summary>
+    /// <summary>Drops a claim held by <paramref name="holder"/> that did not complete (so a redelivery may run it).</summary>
     /// <param name="id">The request.</param>
-    /// <param name="instanceId">The holder.</param>
+    /// <param name="holder">The holder.</param>
     /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns>A task that completes when done.</returns>
-    ValueTask ReleaseClaimAsync(CorrelationId id, string instanceId, CancellationToken cancellationToken);
+    ValueTask ReleaseClaimAsync(CorrelationId id, string holder, CancellationToken cancellationToken);
 
     /// <summary>Wakes an instance about a call (its reply was stored for it).</summary>
     /// <param name="instanceId">The instance.</param>

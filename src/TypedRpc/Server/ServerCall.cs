@@ -17,11 +17,15 @@ internal sealed class ServerCall : RpcServerCall
     private readonly IRpcTransport _transport;
     private readonly int _maxCached;
     private readonly ServerCallContext _context;
+    private readonly Func<ServerCall, IReadOnlyList<RpcReply>, ValueTask>? _beforeFinal;
     private List<RpcReply>? _sent;
     private int _sequence;
 
-    public ServerCall(RpcRequest request, RpcMethodDescriptor method, IRpcTransport transport, IRpcSerializer serializer, int maxCachedReplies, CancellationToken serverStopping)
+    public ServerCall(RpcRequest request, RpcMethodDescriptor method, IRpcTransport transport, IRpcSerializer serializer, int maxCachedReplies, CancellationToken serverStopping,
+        string? claimHolder = null, Func<ServerCall, IReadOnlyList<RpcReply>, ValueTask>? beforeFinal = null)
     {
+        ClaimHolder = claimHolder;
+        _beforeFinal = beforeFinal;
         _request = request;
         _transport = transport;
         Serializer = serializer;
@@ -30,6 +34,12 @@ internal sealed class ServerCall : RpcServerCall
     }
 
     public override RpcServerCallContext Context => _context;
+
+    /// <summary>The request being handled.</summary>
+    public RpcRequest Request => _request;
+
+    /// <summary>Who holds this request's claim (this delivery), or <see langword="null"/> without claims.</summary>
+    public string? ClaimHolder { get; }
 
     public ServerCallContext ServerContext => _context;
 
@@ -91,6 +101,13 @@ internal sealed class ServerCall : RpcServerCall
         {
             Ended = true;
             FinalStatus = reply.Status;
+            if (_beforeFinal is not null)
+            {
+                // The result is recorded (the claim completed with every reply) before the final
+                // message goes out: if this instance dies after the handler finished, a redelivery
+                // re-sends the stored replies instead of running the handler again.
+                await _beforeFinal(this, CacheOverflowed ? Array.Empty<RpcReply>() : WithFinal(reply)).ConfigureAwait(false);
+            }
         }
 
         _sequence = reply.Sequence + 1;
@@ -118,6 +135,19 @@ internal sealed class ServerCall : RpcServerCall
                 _sent = null;
             }
         }
+    }
+
+    private IReadOnlyList<RpcReply> WithFinal(RpcReply reply)
+    {
+        if (_sent is null)
+        {
+            return [reply];
+        }
+
+        var all = new RpcReply[_sent.Count + 1];
+        _sent.CopyTo(all);
+        all[^1] = reply;
+        return all;
     }
 
     private void EnsureNotEnded()

@@ -31,11 +31,11 @@ public sealed class RedisKeySchemaTests(RedisServerFixture redis)
             }
             else
             {
-                await store.CompleteClaimAsync(id, [Reply(id, 0, [2], isEnd: true)], Ttl, default);
+                await store.CompleteClaimAsync(id, "server-1", [Reply(id, 0, [2], isEnd: true)], Ttl, default);
             }
 
             // A completion for a request whose claim is gone creates the claim key anew: it too expires.
-            await store.CompleteClaimAsync(CorrelationId.NewId(), [], Ttl, default);
+            await store.CompleteClaimAsync(CorrelationId.NewId(), "a", [], Ttl, default);
             await store.TryAcquireLeaseAsync("client-group", i, "client-1", Ttl, default);
             await store.RenewLeaseAsync("client-group", i, "client-1", Ttl, default);
         }

@@ -77,6 +77,23 @@ public sealed class RedisOptionsTests(RedisServerFixture redis)
     }
 
     [Fact]
+    public void ARedisOperationTimeoutLongerThanTheEnginesStoreTimeout_IsRefused()
+    {
+        var services = new ServiceCollection();
+        services.AddTypedRpc(o => o.StoreOperationTimeout = TimeSpan.FromSeconds(1))
+            .AddRedis(o => { o.Configuration = "localhost"; o.OperationTimeout = TimeSpan.FromSeconds(2); });
+        using var provider = services.BuildServiceProvider();
+
+        var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<RedisOwnershipStoreOptions>>().Value);
+        Assert.Contains("TypedRpc:Redis:OperationTimeout must not be longer than TypedRpc:StoreOperationTimeout", error.Message, StringComparison.Ordinal);
+
+        var equal = new ServiceCollection();
+        equal.AddTypedRpc(o => o.StoreOperationTimeout = TimeSpan.FromSeconds(2)).AddRedis(o => { o.Configuration = "localhost"; o.OperationTimeout = TimeSpan.FromSeconds(2); });
+        using var fine = equal.BuildServiceProvider();
+        Assert.Equal(TimeSpan.FromSeconds(2), fine.GetRequiredService<IOptions<RedisOwnershipStoreOptions>>().Value.OperationTimeout);
+    }
+
+    [Fact]
     public void AddRedis_InvalidOptions_FailOnResolve_NamingTheSetting()
     {
         var services = new ServiceCollection();

@@ -192,8 +192,8 @@ public sealed class RedisOwnershipStoreTests(RedisServerFixture redis)
         Assert.Equal("a", other.Holder);
         Assert.Empty(other.Replies);
 
-        // The holder's own second delivery must not run either.
-        Assert.Equal(RpcClaimState.Running, (await store.TryClaimAsync(id, "a", Ttl, default)).State);
+        // The holder's own claim again (a retry after a timeout that may have succeeded unseen) is idempotent.
+        Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(id, "a", Ttl, default)).State);
 
         await store.ReleaseClaimAsync(id, "b", default);
         Assert.Equal(RpcClaimState.Running, (await store.TryClaimAsync(id, "c", Ttl, default)).State);
@@ -205,6 +205,55 @@ public sealed class RedisOwnershipStoreTests(RedisServerFixture redis)
     }
 
     [Fact]
+    public async Task ClaimRenewal_ExtendsOnlyItsHoldersRunningClaim()
+    {
+        await using var store = redis.CreateStore();
+        var id = CorrelationId.NewId();
+        Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(id, "a", TimeSpan.FromMilliseconds(600), default)).State);
+        for (var i = 0; i < 3; i++)
+        {
+            // Renewed before it would expire, the claim outlives its first time to live.
+            await Task.Delay(300);
+            Assert.True(await store.RenewClaimAsync(id, "a", TimeSpan.FromMilliseconds(600), default));
+            Assert.False(await store.RenewClaimAsync(id, "b", TimeSpan.FromMilliseconds(600), default));
+            Assert.Equal(RpcClaimState.Running, (await store.TryClaimAsync(id, "b", Ttl, default)).State);
+        }
+
+        // Not renewed (its holder died): it expires and another holder takes it; the old one cannot renew it.
+        await Task.Delay(900);
+        Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(id, "b", Ttl, default)).State);
+        Assert.False(await store.RenewClaimAsync(id, "a", Ttl, default));
+
+        // A completed claim is not renewed: it lives for its result's time to live.
+        Assert.True(await store.CompleteClaimAsync(id, "b", [Reply(id, 0, isEnd: true)], Ttl, default));
+        Assert.False(await store.RenewClaimAsync(id, "b", Ttl, default));
+    }
+
+    [Fact]
+    public async Task CompletingAClaimAnotherHolderTookOver_LeavesItToThatHolder()
+    {
+        await using var store = redis.CreateStore();
+        var id = CorrelationId.NewId();
+        await store.TryClaimAsync(id, "stale", TimeSpan.FromMilliseconds(200), default);
+        await Task.Delay(400);
+        Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(id, "new", Ttl, default)).State);
+
+        // The stale holder (paused past its claim's expiry) finishes: it must not overwrite the new holder's claim.
+        Assert.False(await store.CompleteClaimAsync(id, "stale", [Reply(id, 0, [1], isEnd: true)], Ttl, default));
+        Assert.Equal(RpcClaimState.Running, (await store.TryClaimAsync(id, "third", Ttl, default)).State);
+
+        Assert.True(await store.CompleteClaimAsync(id, "new", [Reply(id, 0, [2], isEnd: true)], Ttl, default));
+        var done = await store.TryClaimAsync(id, "third", Ttl, default);
+        Assert.Equal(RpcClaimState.Completed, done.State);
+        Assert.Equal("new", done.Holder);
+        Assert.Equal(2, done.Replies[0].Payload.Span[0]);
+
+        // Once completed, the first result stands.
+        Assert.False(await store.CompleteClaimAsync(id, "stale", [Reply(id, 0, [3], isEnd: true)], Ttl, default));
+        Assert.Equal(2, (await store.TryClaimAsync(id, "third", Ttl, default)).Replies[0].Payload.Span[0]);
+    }
+
+    [Fact]
     public async Task CompletedClaim_ReturnsItsReplies_AndSurvivesARelease()
     {
         await using var store = redis.CreateStore();
@@ -213,7 +262,7 @@ public sealed class RedisOwnershipStoreTests(RedisServerFixture redis)
         var payload = new byte[] { 5 };
         var sent = new List<RpcReply> { Reply(id, 0, payload), Reply(id, 1, detail: "done", isEnd: true) };
 
-        await store.CompleteClaimAsync(id, sent, Ttl, default);
+        await store.CompleteClaimAsync(id, "a", sent, Ttl, default);
         payload[0] = 0;
         await store.ReleaseClaimAsync(id, "a", default);
 
@@ -232,14 +281,14 @@ public sealed class RedisOwnershipStoreTests(RedisServerFixture redis)
         await using var store = redis.CreateStore();
         var id = CorrelationId.NewId();
 
-        await store.CompleteClaimAsync(id, [], Ttl, default);
+        await store.CompleteClaimAsync(id, "a", [], Ttl, default);
         var empty = await store.TryClaimAsync(id, "b", Ttl, default);
         Assert.Equal(RpcClaimState.Completed, empty.State);
-        Assert.Null(empty.Holder);
+        Assert.Equal("a", empty.Holder);
         Assert.Empty(empty.Replies);
 
         var late = CorrelationId.NewId();
-        await store.CompleteClaimAsync(late, [Reply(late, 0, [1], isEnd: true)], Ttl, default);
+        await store.CompleteClaimAsync(late, "a", [Reply(late, 0, [1], isEnd: true)], Ttl, default);
         Assert.Single((await store.TryClaimAsync(late, "c", Ttl, default)).Replies);
     }
 
@@ -255,7 +304,7 @@ public sealed class RedisOwnershipStoreTests(RedisServerFixture redis)
         await Task.Delay(400);
         Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(id, "b", Ttl, default)).State);
 
-        await store.CompleteClaimAsync(id, [Reply(id, 0, isEnd: true)], shortTtl, default);
+        await store.CompleteClaimAsync(id, "b", [Reply(id, 0, isEnd: true)], shortTtl, default);
         Assert.Equal(RpcClaimState.Completed, (await store.TryClaimAsync(id, "c", Ttl, default)).State);
 
         await Task.Delay(400);
@@ -309,9 +358,9 @@ public sealed class RedisOwnershipStoreTests(RedisServerFixture redis)
         Assert.Throws<ArgumentOutOfRangeException>(() => { _ = store.StoreReplyAsync(Reply(id, 0), TimeSpan.FromTicks(-1), null, default); });
         Assert.Throws<ArgumentException>(() => { _ = store.TryClaimAsync(id, "", Ttl, default); });
         Assert.Throws<ArgumentOutOfRangeException>(() => { _ = store.TryClaimAsync(id, "a", TimeSpan.FromSeconds(-1), default); });
-        Assert.Throws<ArgumentNullException>(() => { _ = store.CompleteClaimAsync(id, null!, Ttl, default); });
-        Assert.Throws<ArgumentException>(() => { _ = store.CompleteClaimAsync(id, [null!], Ttl, default); });
-        Assert.Throws<ArgumentException>(() => { _ = store.CompleteClaimAsync(id, [Reply(CorrelationId.NewId(), 0)], Ttl, default); });
+        Assert.Throws<ArgumentNullException>(() => { _ = store.CompleteClaimAsync(id, "a", null!, Ttl, default); });
+        Assert.Throws<ArgumentException>(() => { _ = store.CompleteClaimAsync(id, "a", [null!], Ttl, default); });
+        Assert.Throws<ArgumentException>(() => { _ = store.CompleteClaimAsync(id, "a", [Reply(CorrelationId.NewId(), 0)], Ttl, default); });
         Assert.Throws<ArgumentException>(() => { _ = store.NotifyAsync("", id, default); });
         Assert.Throws<ArgumentNullException>(() => { _ = store.SubscribeWakeUpsAsync("a", null!, default); });
         Assert.Throws<ArgumentOutOfRangeException>(() => { _ = store.TryAcquireLeaseAsync("g", -1, "a", Ttl, default); });

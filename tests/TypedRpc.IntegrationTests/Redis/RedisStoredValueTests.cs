@@ -48,7 +48,7 @@ public sealed class RedisStoredValueTests(RedisServerFixture redis)
     {
         await using var store = redis.CreateStore();
         var id = CorrelationId.NewId();
-        await store.CompleteClaimAsync(id, [Reply(id, 0, [1, 2, 3], isEnd: true)], Ttl, default);
+        await store.CompleteClaimAsync(id, "a", [Reply(id, 0, [1, 2, 3], isEnd: true)], Ttl, default);
         var key = $"{store.Namespace}:claim:{{{id}}}";
         var truncated = RpcReplyCodec.EncodeList([Reply(id, 0, [1, 2, 3], isEnd: true)])[..^2];
         await redis.Admin.ExecuteAsync("HSET", key, "r", truncated);

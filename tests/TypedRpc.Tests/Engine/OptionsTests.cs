@@ -108,6 +108,7 @@ public sealed class OptionsTests
         public override Task<string> SlowResultAsync(int delayMs, RpcServerCallContext context) => throw new NotSupportedException();
         public override Task FailAsync(string kind, RpcServerCallContext context) => throw new NotSupportedException();
         public override Task<int> SideEffectAsync(string key, int delayMs, RpcServerCallContext context) => throw new NotSupportedException();
+        public override Task<int> EffectAsync(string key, int delayMs, RpcServerCallContext context) => throw new NotSupportedException();
         public override System.Collections.Generic.IAsyncEnumerable<int> StreamAsync(int count, int failAfter, int delayMs, RpcServerCallContext context) => throw new NotSupportedException();
         public override Task<string> WaitForGateAsync(string gate, RpcServerCallContext context) => throw new NotSupportedException();
     }

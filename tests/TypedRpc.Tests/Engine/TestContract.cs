@@ -32,6 +32,9 @@ public interface ITestService
 
     Task<int> SideEffectAsync([RpcKey] string key, int delayMs);
 
+    /// <summary>Counts a side effect for <paramref name="key"/> once the work is done (after the delay).</summary>
+    Task<int> EffectAsync(string key, int delayMs, RpcCallOptions options);
+
     IAsyncEnumerable<int> StreamAsync(int count, int failAfter, int delayMs, CancellationToken cancellationToken = default);
 
     Task<string> WaitForGateAsync(string gate);
@@ -105,6 +108,16 @@ public sealed class TestService(TestState state) : TestServiceBase
         "cancel" => Task.FromCanceled(new CancellationToken(true)),
         _ => Task.CompletedTask,
     };
+
+    public override async Task<int> EffectAsync(string key, int delayMs, RpcServerCallContext context)
+    {
+        if (delayMs > 0)
+        {
+            await Task.Delay(delayMs, context.CancellationToken);
+        }
+
+        return state.SideEffects.AddOrUpdate(key, 1, (_, c) => c + 1);
+    }
 
     public override async Task<int> SideEffectAsync(string key, int delayMs, RpcServerCallContext context)
     {

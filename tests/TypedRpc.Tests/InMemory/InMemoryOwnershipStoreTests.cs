@@ -180,8 +180,8 @@ public sealed class InMemoryOwnershipStoreTests
         Assert.Equal("a", other.Holder);
         Assert.Empty(other.Replies);
 
-        // The holder's own second delivery must not run either.
-        Assert.Equal(RpcClaimState.Running, (await store.TryClaimAsync(id, "a", Ttl, default)).State);
+        // The holder's own claim again (a retry after a timeout that may have succeeded unseen) is idempotent.
+        Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(id, "a", Ttl, default)).State);
 
         await store.ReleaseClaimAsync(id, "b", default);
         Assert.Equal(RpcClaimState.Running, (await store.TryClaimAsync(id, "c", Ttl, default)).State);
@@ -193,6 +193,57 @@ public sealed class InMemoryOwnershipStoreTests
     }
 
     [Fact]
+    public async Task ClaimRenewal_ExtendsOnlyItsHoldersRunningClaim()
+    {
+        var clock = new ManualTimeProvider();
+        var store = new InMemoryOwnershipStore(clock);
+        var id = CorrelationId.NewId();
+        Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(id, "a", TimeSpan.FromMilliseconds(600), default)).State);
+        for (var i = 0; i < 3; i++)
+        {
+            // Renewed before it would expire, the claim outlives its first time to live.
+            clock.Advance(TimeSpan.FromMilliseconds(300));
+            Assert.True(await store.RenewClaimAsync(id, "a", TimeSpan.FromMilliseconds(600), default));
+            Assert.False(await store.RenewClaimAsync(id, "b", TimeSpan.FromMilliseconds(600), default));
+            Assert.Equal(RpcClaimState.Running, (await store.TryClaimAsync(id, "b", Ttl, default)).State);
+        }
+
+        // Not renewed (its holder died): it expires and another holder takes it; the old one cannot renew it.
+        clock.Advance(TimeSpan.FromMilliseconds(900));
+        Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(id, "b", Ttl, default)).State);
+        Assert.False(await store.RenewClaimAsync(id, "a", Ttl, default));
+
+        // A completed claim is not renewed: it lives for its result's time to live.
+        Assert.True(await store.CompleteClaimAsync(id, "b", [Reply(id, 0, isEnd: true)], Ttl, default));
+        Assert.False(await store.RenewClaimAsync(id, "b", Ttl, default));
+    }
+
+    [Fact]
+    public async Task CompletingAClaimAnotherHolderTookOver_LeavesItToThatHolder()
+    {
+        var clock = new ManualTimeProvider();
+        var store = new InMemoryOwnershipStore(clock);
+        var id = CorrelationId.NewId();
+        await store.TryClaimAsync(id, "stale", TimeSpan.FromMilliseconds(200), default);
+        clock.Advance(TimeSpan.FromMilliseconds(400));
+        Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(id, "new", Ttl, default)).State);
+
+        // The stale holder (paused past its claim's expiry) finishes: it must not overwrite the new holder's claim.
+        Assert.False(await store.CompleteClaimAsync(id, "stale", [Reply(id, 0, [1], isEnd: true)], Ttl, default));
+        Assert.Equal(RpcClaimState.Running, (await store.TryClaimAsync(id, "third", Ttl, default)).State);
+
+        Assert.True(await store.CompleteClaimAsync(id, "new", [Reply(id, 0, [2], isEnd: true)], Ttl, default));
+        var done = await store.TryClaimAsync(id, "third", Ttl, default);
+        Assert.Equal(RpcClaimState.Completed, done.State);
+        Assert.Equal("new", done.Holder);
+        Assert.Equal(2, done.Replies[0].Payload.Span[0]);
+
+        // Once completed, the first result stands.
+        Assert.False(await store.CompleteClaimAsync(id, "stale", [Reply(id, 0, [3], isEnd: true)], Ttl, default));
+        Assert.Equal(2, (await store.TryClaimAsync(id, "third", Ttl, default)).Replies[0].Payload.Span[0]);
+    }
+
+    [Fact]
     public async Task CompletedClaim_ReturnsItsReplies_AndSurvivesARelease()
     {
         var store = new InMemoryOwnershipStore();
@@ -201,7 +252,7 @@ public sealed class InMemoryOwnershipStoreTests
         var payload = new byte[] { 5 };
         var sent = new List<RpcReply> { Reply(id, 0, payload), Reply(id, 1, isEnd: true) };
 
-        await store.CompleteClaimAsync(id, sent, Ttl, default);
+        await store.CompleteClaimAsync(id, "a", sent, Ttl, default);
         payload[0] = 0;
         await store.ReleaseClaimAsync(id, "a", default);
 
@@ -227,7 +278,7 @@ public sealed class InMemoryOwnershipStoreTests
         clock.Advance(TimeSpan.FromSeconds(1));
         Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(id, "b", Ttl, default)).State);
 
-        await store.CompleteClaimAsync(id, [Reply(id, 0, isEnd: true)], TimeSpan.FromSeconds(5), default);
+        await store.CompleteClaimAsync(id, "b", [Reply(id, 0, isEnd: true)], TimeSpan.FromSeconds(5), default);
         Assert.Equal(RpcClaimState.Completed, (await store.TryClaimAsync(id, "c", Ttl, default)).State);
 
         clock.Advance(TimeSpan.FromSeconds(5));
@@ -247,7 +298,7 @@ public sealed class InMemoryOwnershipStoreTests
             () => store.StoreReplyAsync(Reply(id, 0), Ttl, "a", default).AsTask(),
             () => store.GetRepliesAsync(id, default).AsTask(),
             () => store.TryClaimAsync(id, "a", Ttl, default).AsTask(),
-            () => store.CompleteClaimAsync(id, [], Ttl, default).AsTask(),
+            () => store.CompleteClaimAsync(id, "a", [], Ttl, default).AsTask(),
             () => store.ReleaseClaimAsync(id, "a", default).AsTask(),
             () => store.NotifyAsync("a", id, default).AsTask(),
             () => store.SubscribeWakeUpsAsync("a", _ => default, default).AsTask(),
@@ -298,8 +349,8 @@ public sealed class InMemoryOwnershipStoreTests
         Assert.Throws<ArgumentException>(() => { _ = store.StoreReplyAsync(Reply(id, 0), Ttl, "", default); });
         Assert.Throws<ArgumentException>(() => { _ = store.TryClaimAsync(id, "", Ttl, default); });
         Assert.Throws<ArgumentOutOfRangeException>(() => { _ = store.TryClaimAsync(id, "a", TimeSpan.FromSeconds(-1), default); });
-        Assert.Throws<ArgumentNullException>(() => { _ = store.CompleteClaimAsync(id, null!, Ttl, default); });
-        Assert.Throws<ArgumentException>(() => { _ = store.CompleteClaimAsync(id, [null!], Ttl, default); });
+        Assert.Throws<ArgumentNullException>(() => { _ = store.CompleteClaimAsync(id, "a", null!, Ttl, default); });
+        Assert.Throws<ArgumentException>(() => { _ = store.CompleteClaimAsync(id, "a", [null!], Ttl, default); });
         Assert.Throws<ArgumentException>(() => { _ = store.NotifyAsync("", id, default); });
         Assert.Throws<ArgumentNullException>(() => { _ = store.SubscribeWakeUpsAsync("a", null!, default); });
         Assert.Equal(0, store.Count);

@@ -1,0 +1,147 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.Extensions.DependencyInjection;
+using TypedRpc.IntegrationTests.Redis;
+using TypedRpc.ReliabilityTests.ServerHost;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace TypedRpc.IntegrationTests.Reliability;
+
+/// <summary>
+/// Issue 8's fault tests, each named after its id. Sizes are reduced in <c>./build.sh test</c> and
+/// full with <c>./build.sh test-reliability</c>; every test prints its figures as lines starting
+/// with its id.
+/// </summary>
+[Collection(RedisCollection.Name)]
+public sealed partial class ReliabilityTests(RedisServerFixture redis, ITestOutputHelper output) : IDisposable
+{
+    private static readonly TimeSpan Settle = TimeSpan.FromSeconds(60);
+    private readonly Support.MetricsRecorder _metrics = new();
+
+    public void Dispose() => _metrics.Dispose();
+
+    private void Print(string id, string line)
+    {
+        var text = $"[{id}{(ReliabilitySize.Full ? "" : " reduced")}] {line}";
+        output.WriteLine(text);
+        Console.WriteLine(text);
+    }
+
+    private static IReliabilityService Service(IServiceProvider instance) => instance.GetRequiredService<IReliabilityService>();
+
+    /// <summary>
+    /// Calls from <paramref name="clients"/> until <paramref name="count"/> were made, <paramref name="workers"/>
+    /// at a time; records each outcome and the correlation id of each success.
+    /// </summary>
+    private static async Task LoadAsync(Func<int, IServiceProvider> client, int count, int workers, TimeSpan timeout, CallOutcomes outcomes,
+        ConcurrentBag<string> succeeded, Func<int, int> delayMs, double perSecond = 0, CancellationToken stop = default)
+    {
+        var issued = -1;
+        var started = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, workers).Select(w => Task.Run(async () =>
+        {
+            int n;
+            while (!stop.IsCancellationRequested && (n = Interlocked.Increment(ref issued)) < count)
+            {
+                // Paced, so that a run spans the faults it is meant to see.
+                var due = perSecond > 0 ? TimeSpan.FromSeconds(n / perSecond) - started.Elapsed : TimeSpan.Zero;
+                if (due > TimeSpan.Zero)
+                {
+                    await Task.Delay(due);
+                }
+
+                var clock = Stopwatch.StartNew();
+                try
+                {
+                    var result = await Service(client(n)).ProcessAsync(delayMs(n), RpcCallOptions.Default.WithTimeout(timeout));
+                    outcomes.Record(null, clock.Elapsed, timeout, TimeSpan.FromSeconds(5));
+                    succeeded.Add(result.Split('|')[1]);
+                }
+                catch (Exception ex)
+                {
+                    outcomes.Record(ex, clock.Elapsed, timeout, TimeSpan.FromSeconds(5));
+                }
+            }
+        })));
+    }
+
+    [Fact]
+    public async Task R1_ServersKilledEveryFewSecondsUnderLoad_NoCallLost_NoneRunTwice()
+    {
+        var calls = ReliabilitySize.Pick(10_000, 4_000);
+        await using var cluster = new ReliabilityCluster(redis.Configuration);
+        static void NoDrain(TypedRpcOptions o) => o.ShutdownDrainTimeout = TimeSpan.Zero;
+        var servers = new List<IServiceProvider>
+        {
+            await cluster.StartAsync(client: false, server: true, NoDrain),
+            await cluster.StartAsync(client: false, server: true, NoDrain),
+        };
+        var process = await cluster.StartProcessAsync(Settle);
+        var clients = new List<IServiceProvider>();
+        for (var i = 0; i < 3; i++)
+        {
+            clients.Add(await cluster.StartAsync(client: true, server: false));
+        }
+
+        await cluster.WaitForServersAsync(Settle);
+        await Task.WhenAll(clients.Select(c => Service(c).ProcessAsync(0, RpcCallOptions.Default.WithTimeout(Settle))));
+        cluster.Effects.Clear();
+
+        var outcomes = new CallOutcomes();
+        var succeeded = new ConcurrentBag<string>();
+        var clock = Stopwatch.StartNew();
+        // 250 calls a second (the full run lasts ~40 s, the reduced one ~12 s), up to 1,000 at a time.
+        var load = LoadAsync(n => clients[n % 3], calls, workers: 1_000, TimeSpan.FromSeconds(30), outcomes, succeeded, n => 5 + (n % 96), perSecond: 250);
+
+        // One of the three servers dies every few seconds, in turn a separate process (SIGKILL) and
+        // an in-process instance disposed without drain; a replacement starts at once.
+        int processKills = 0, inProcessKills = 0;
+        while (!load.IsCompleted)
+        {
+            await Task.WhenAny(load, Task.Delay(TimeSpan.FromSeconds(3)));
+            if (load.IsCompleted)
+            {
+                break;
+            }
+
+            if ((processKills + inProcessKills) % 2 == 1)
+            {
+                await process.KillAsync();
+                processKills++;
+                process = await cluster.StartProcessAsync(Settle);
+            }
+            else
+            {
+                await cluster.KillAsync(servers[0]);
+                servers.RemoveAt(0);
+                inProcessKills++;
+                servers.Add(await cluster.StartAsync(client: false, server: true, NoDrain));
+            }
+        }
+
+        await load;
+        var elapsed = clock.Elapsed;
+
+        // Every side effect a killed or live process wrote is read before counting.
+        await process.KillAsync();
+        var twice = cluster.Effects.Count(kv => kv.Value > 1);
+        var okWithoutEffect = succeeded.Count(id => cluster.Effects.GetValueOrDefault(id) != 1);
+        Print("R1", $"{calls} calls in {elapsed.TotalSeconds:0.0} s with {processKills} server processes killed (SIGKILL) and {inProcessKills} in-process servers killed (no drain); outcomes: {outcomes}");
+        Print("R1", $"lost (not OK): {calls - outcomes.Ok}; ids with more than one side effect: {twice}; OK calls without exactly one side effect: {okWithoutEffect}; "
+            + $"claims taken over (in-process servers): {_metrics["typedrpc.server.claims[event=taken_over]"]}; duplicates suppressed: running {_metrics["typedrpc.server.duplicates_suppressed[outcome=running]"]}, completed {_metrics["typedrpc.server.duplicates_suppressed[outcome=completed]"]}");
+
+        Assert.Equal(calls, outcomes.Total);
+        Assert.Empty(outcomes.Unexplained);
+        Assert.Equal(0, outcomes.Late);
+        Assert.True(processKills >= 1 && inProcessKills >= 1, "Both kinds of kill must happen during the load.");
+        Assert.Equal(calls, outcomes.Ok);
+        Assert.Equal(0, twice);
+        Assert.Equal(0, okWithoutEffect);
+    }
+}
