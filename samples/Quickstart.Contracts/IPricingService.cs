@@ -16,10 +16,11 @@ public interface IPricingService
     /// <summary>
     /// Places an order; orders with the same id go to one partition, in order. Pass the order id as
     /// the idempotency key (<c>RpcCallOptions.Default.WithIdempotencyKey(orderId)</c>) and a retry
-    /// from any instance reaches the same call instead of placing the order twice. A timeout yields
-    /// a Pending result that can be fetched later.
+    /// from any instance reaches the same call instead of placing the order twice. The order is
+    /// wanted for 30 s; a caller usually waits less (<c>WithMaxWait</c>) and gets a Pending result
+    /// to fetch later while the order goes on.
     /// </summary>
-    [RpcTimeout(2_500)]
+    [RpcTimeout(30_000)]
     Task<RpcResult<Receipt>> PlaceOrderAsync([RpcKey] string orderId, decimal amount, RpcCallOptions options = default, CancellationToken cancellationToken = default);
 
     /// <summary>Streams the next <paramref name="count"/> price ticks of a symbol.</summary>

@@ -63,7 +63,7 @@ public sealed class ServerActivity
 /// The serving side of <see cref="IPricingService"/>: derive from the generated base class and
 /// override each method. Normal orders take tens of milliseconds; orders from 1,000 go through a
 /// 1.5 s fraud check and orders from 10,000 through a 3.5 s manual approval, longer than
-/// PlaceOrder's 2.5 s timeout.
+/// the 2.5 s the shop waits for an order.
 /// </summary>
 public sealed class PricingService(InstanceName instance, OrderLedger ledger, ServerActivity activity) : PricingServiceBase
 {

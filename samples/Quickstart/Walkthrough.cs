@@ -54,7 +54,10 @@ public sealed class Walkthrough(IAnsiConsole console, DemoSettings settings, IRe
     }
 
     // The order id is the idempotency key: a retry with it, through any instance, is the same call.
-    private static RpcCallOptions Once(string orderId) => RpcCallOptions.Default.WithIdempotencyKey(orderId);
+    // The order is wanted for 30 s (its deadline); the shop waits 2.5 s for it, then gets Pending.
+    private static RpcCallOptions Once(string orderId) => RpcCallOptions.Default.WithIdempotencyKey(orderId).WithMaxWait(ShopWait);
+
+    private static readonly TimeSpan ShopWait = TimeSpan.FromSeconds(2.5);
 
     private async Task WarmUpAsync(CancellationToken cancellationToken)
     {
@@ -106,7 +109,7 @@ public sealed class Walkthrough(IAnsiConsole console, DemoSettings settings, IRe
                     if (index % 5 == 4)
                     {
                         method = "PlaceOrder";
-                        var result = await client.Pricing!.PlaceOrderAsync($"o-{_run}-{index}", 20m + index, Once($"o-{_run}-{index}"), cancellationToken);
+                        var result = await client.Pricing!.PlaceOrderAsync($"o-{_run}-{index}", 20m + index, RpcCallOptions.Default.WithIdempotencyKey($"o-{_run}-{index}"), cancellationToken);
                         server = result.IsCompleted ? result.Value.ProcessedBy : "-";
                         status = result.IsCompleted ? "OK" : result.State.ToString();
                     }
@@ -238,7 +241,7 @@ public sealed class Walkthrough(IAnsiConsole console, DemoSettings settings, IRe
 
     private async Task PendingAsync(CancellationToken cancellationToken)
     {
-        Scene("3 · Timeout → Pending → fetched later", "PlaceOrder waits 2.5 s; an order of 12,500 needs a 3.5 s approval. The caller gets Pending with the call's id; any instance fetches the result later.");
+        Scene("3 · Timeout → Pending → fetched later", "The shop waits 2.5 s for an order (RpcCallOptions.WithMaxWait; the order itself is wanted for 30 s), and one of 12,500 needs a 3.5 s approval. The caller gets Pending with the call's id while the order goes on; any instance fetches the result later.");
         var caller = clients[Math.Min(1, clients.Count - 1)];
         var fetcher = clients[^1];
         var watch = Stopwatch.StartNew();

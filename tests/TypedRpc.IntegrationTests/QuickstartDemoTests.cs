@@ -12,6 +12,9 @@ namespace TypedRpc.IntegrationTests;
 /// clusters on its own embedded Kafka and redis-server, or on TYPEDRPC_KAFKA_BOOTSTRAP /
 /// TYPEDRPC_REDIS) with fewer routing calls, and its own checks must all hold.
 /// </summary>
+// In the infrastructure collection only to run alone: the demo starts its own Kafka and Redis, and
+// its scenes have wall-clock waits that the other collections' load would stretch.
+[Collection(Redis.RedisCollection.Name)]
 public sealed class QuickstartDemoTests(ITestOutputHelper output)
 {
     [Fact]
