@@ -44,7 +44,9 @@ internal static class RpcResultsEndpoint
             {
                 // Nothing stored: is the call still alive? Without an owner record it is unknown or
                 // long gone — and waiting on it would only make it look alive again.
-                if (store is null || await store.GetOwnerAsync(CorrelationId.Parse(id), http.RequestAborted).AsTask().WaitAsync(TimeSpan.FromSeconds(5), http.RequestAborted).ConfigureAwait(false) is null)
+                // Bounded like every store operation of the engine (the store's own await may not be).
+                var bound = services.GetService<Microsoft.Extensions.Options.IOptions<TypedRpcOptions>>()?.Value.StoreOperationTimeout ?? TimeSpan.FromSeconds(2);
+                if (store is null || await store.GetOwnerAsync(CorrelationId.Parse(id), http.RequestAborted).AsTask().WaitAsync(bound, http.RequestAborted).ConfigureAwait(false) is null)
                 {
                     return NotFound();
                 }
