@@ -163,6 +163,9 @@ public sealed class WaitersSmokeTests(ITestOutputHelper output)
         var result = await Smoke.RunAsync(new WaitersScenario(), output);
         var row = Assert.Single(result.Rows);
         Assert.True(row["bytes/call"] > 0);
+        // No timeout fires early (the wheel rounds up); 1 ms of clock granularity aside. This
+        // failed (up to 4 ms early) while the wheel's clock was Environment.TickCount64.
+        Assert.True(row["early max ms"] <= 1.5, $"a timeout fired {row["early max ms"]} ms early");
     }
 }
 
