@@ -1,0 +1,95 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using TypedRpc.Benchmarks.Contract;
+using TypedRpc.Benchmarks.Infrastructure;
+using TypedRpc.Benchmarks.Kafka;
+using TypedRpc.Kafka;
+
+namespace TypedRpc.Benchmarks.Scenarios;
+
+/// <summary>
+/// 3. N client instances calling one server cluster, in each reply routing: how many reply
+/// records the client cluster reads per reply, and calls per second.
+/// </summary>
+public sealed class FanOutScenario : IScenario
+{
+    private static readonly ReplyRouting[] s_routings = { ReplyRouting.LeasedPartitions, ReplyRouting.ConsumerGroup, ReplyRouting.Broadcast };
+
+    public string Name => "fan-out";
+
+    public string Title => "N client instances: leased partitions vs consumer group vs broadcast";
+
+    public async Task<ScenarioResult> RunAsync(RunSize size, IProgress<string> progress, CancellationToken cancellationToken)
+    {
+        var (counts, calls, inFlight) = size == RunSize.Full ? (new[] { 1, 2, 4, 8 }, 3_000, 64) : (new[] { 1, 2 }, 100, 16);
+        var result = new ScenarioResult(Name, Title);
+        await using var cluster = await BenchCluster.StartAsync();
+        using var counters = new ReplyCounters();
+
+        progress.Report("starting the server cluster (2 instances)");
+        var deployment = cluster.NewDeployment("fan", requestPartitions: 8, replyPartitions: 16);
+        var serverSettings = new InstanceSettings();
+        await Task.WhenAll(deployment.StartAsync(false, true, serverSettings), deployment.StartAsync(false, true, serverSettings));
+
+        var rates = new Dictionary<(ReplyRouting, int), double>();
+        foreach (var n in counts)
+        {
+            foreach (var routing in s_routings)
+            {
+                // Only this contender's instances run while it is measured: an idle consumer still
+                // polls the mock every millisecond and would tax whoever is being measured.
+                var settings = new InstanceSettings { Routing = routing, ClientGroup = deployment.NewClientGroup(routing.ToString().ToLowerInvariant()) };
+                var clients = new List<BenchInstance>();
+                try
+                {
+                    clients.AddRange(await Task.WhenAll(Enumerable.Range(0, n).Select(_ => deployment.StartAsync(true, false, settings))));
+                    progress.Report($"N={n} {routing}: {n} client(s) started, warming up");
+                    await Task.WhenAll(clients.Select(c => Load.WarmUpAsync(() => c.Client.QuoteAsync(BenchService.Sample), TimeSpan.FromSeconds(60), 20)));
+                    counters.Reset();
+
+                    // The same total load for every contender: calls and calls in flight spread over the N instances.
+                    var perInstance = calls / n;
+                    var outcomes = await Task.WhenAll(clients.Select(c => Load.RunAsync(perInstance, Math.Max(1, inFlight / n), () => c.Client.QuoteAsync(BenchService.Sample))));
+                    // Records a non-owner reads after its owner finished still count; let them land.
+                    await Task.Delay(300);
+                    var completed = outcomes.Sum(o => o.Completed);
+                    var failed = outcomes.Sum(o => o.Failed);
+                    var seconds = outcomes.Max(o => o.Seconds);
+                    var rate = completed / seconds;
+                    rates[(routing, n)] = rate;
+                    var perReply = (double)counters.RecordsConsumed / completed;
+                    var stats = Stats.Of(outcomes.SelectMany(o => o.LatenciesMs).ToList());
+                    result.Row($"N={n}, {Label(routing)}").Add("calls", completed).Add("failed", failed).Add("records/reply", perReply)
+                        .Add("forwarded", counters.ForwardedOut).Add("calls/s", rate).Add("p50 ms", stats.P50).Add("p99 ms", stats.P99);
+                    progress.Report($"N={n} {routing}: {rate:0} calls/s, {perReply:0.00} records per reply, {failed} failed");
+                    if (routing == ReplyRouting.LeasedPartitions)
+                    {
+                        result.Claim($"records per reply, leases, N={n}", perReply, TargetKind.AtMost, 1.0);
+                    }
+                }
+                finally
+                {
+                    await Task.WhenAll(clients.Select(c => c.StopAsync().AsTask()));
+                }
+            }
+        }
+
+        var top = counts[^1];
+        result.Claim($"calls/s leases ÷ broadcast, N={top}", rates[(ReplyRouting.LeasedPartitions, top)] / rates[(ReplyRouting.Broadcast, top)], TargetKind.AtLeast, 3.0);
+        result.Claim($"calls/s consumer group ÷ broadcast, N={top}", rates[(ReplyRouting.ConsumerGroup, top)] / rates[(ReplyRouting.Broadcast, top)], TargetKind.Info, double.NaN);
+        result.Notes.Add($"{calls:N0} calls per contender, {inFlight} in flight in all, spread evenly over the N client instances; 2 server instances; Redis ownership and claims on; reply topic of 16 partitions; a fresh client group (and reply topic) per contender.");
+        result.Notes.Add("records/reply: reply records read from Kafka by all client instances together (the engine's delivered-direct + forwarded + ignored + stored counters) ÷ calls completed. forwarded: records read by an instance that did not own them and handed over through Redis.");
+        result.Notes.Add("Contenders run one after another (an idle consumer polls the mock every millisecond, so keeping the others running would tax whoever is measured).");
+        return result;
+    }
+
+    internal static string Label(ReplyRouting routing) => routing switch
+    {
+        ReplyRouting.LeasedPartitions => "leased partitions",
+        ReplyRouting.ConsumerGroup => "consumer group",
+        _ => "broadcast",
+    };
+}

@@ -1,0 +1,104 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Threading;
+using System.Threading.Tasks;
+using TypedRpc.Benchmarks.Contract;
+using TypedRpc.Benchmarks.Infrastructure;
+using TypedRpc.Benchmarks.Kafka;
+
+namespace TypedRpc.Benchmarks.Scenarios;
+
+/// <summary>
+/// 1. Sequential calls, one at a time: TypedRpc (Redis ownership and claims on, as deployed; and
+/// off) against a raw Confluent.Kafka ping-pong on the same mock cluster, in interleaved rounds.
+/// </summary>
+public sealed class RoundtripScenario : IScenario
+{
+    public string Name => "roundtrip";
+
+    public string Title => "sequential calls: TypedRpc vs raw Confluent.Kafka ping-pong";
+
+    public async Task<ScenarioResult> RunAsync(RunSize size, IProgress<string> progress, CancellationToken cancellationToken)
+    {
+        var (rounds, perRound) = size == RunSize.Full ? (20, 100) : (2, 10);
+        var result = new ScenarioResult(Name, Title);
+        await using var cluster = await BenchCluster.StartAsync();
+
+        progress.Report("starting TypedRpc (Redis on, Redis off) and the raw client/server");
+        var withRedis = cluster.NewDeployment("rt-redis");
+        var withoutRedis = cluster.NewDeployment("rt-plain");
+        var on = new InstanceSettings();
+        var off = new InstanceSettings { UseRedis = false };
+        await Task.WhenAll(withRedis.StartAsync(false, true, on), withoutRedis.StartAsync(false, true, off));
+        var clientOn = await withRedis.StartAsync(true, false, on);
+        var clientOff = await withoutRedis.StartAsync(true, false, off);
+        var request = BenchService.Sample;
+
+        var rawRequests = cluster.NewTopic("rt-raw.requests", 8);
+        var rawReplies = cluster.NewTopic("rt-raw.replies", 16);
+        using var rawServer = new RawServer(cluster.BootstrapServers, rawRequests, 8, rawReplies);
+        using var rawClient = new RawClient(cluster.BootstrapServers, rawRequests, rawReplies, clientOn.RpcClient.ReplyAddress.Partition, concurrent: false);
+
+        progress.Report("warming up (the server groups' first join takes ~3 s)");
+        await Load.WarmUpAsync(() => clientOn.Client.QuoteAsync(request), TimeSpan.FromSeconds(30));
+        await Load.WarmUpAsync(() => clientOff.Client.QuoteAsync(request), TimeSpan.FromSeconds(30));
+        for (var i = 0; i < 20; i++)
+        {
+            rawClient.PingPong(TimeSpan.FromSeconds(10));
+        }
+
+        var contenders = new (string Label, Func<Task> Call)[]
+        {
+            ("TypedRpc (Redis on)", () => clientOn.Client.QuoteAsync(request)),
+            ("TypedRpc (Redis off)", () => clientOff.Client.QuoteAsync(request)),
+            ("raw Confluent.Kafka", () => { rawClient.PingPong(TimeSpan.FromSeconds(10)); return Task.CompletedTask; }),
+        };
+        var samples = new List<double>[contenders.Length];
+        for (var c = 0; c < contenders.Length; c++)
+        {
+            samples[c] = new List<double>(rounds * perRound);
+        }
+
+        for (var round = 0; round < rounds; round++)
+        {
+            // Rotate the order each round so no contender always runs first or last.
+            for (var k = 0; k < contenders.Length; k++)
+            {
+                var c = (round + k) % contenders.Length;
+                for (var i = 0; i < perRound; i++)
+                {
+                    var t0 = Stopwatch.GetTimestamp();
+                    await contenders[c].Call();
+                    samples[c].Add(Stats.Ms(t0, Stopwatch.GetTimestamp()));
+                }
+            }
+
+            progress.Report($"round {round + 1}/{rounds}");
+        }
+
+        var stats = new Stats[contenders.Length];
+        for (var c = 0; c < contenders.Length; c++)
+        {
+            stats[c] = Stats.Of(samples[c]);
+        }
+
+        for (var c = 0; c < contenders.Length; c++)
+        {
+            result.Row(contenders[c].Label).Add("calls", stats[c].Count).Add("p50 ms", stats[c].P50).Add("p99 ms", stats[c].P99).Add("mean ms", stats[c].Mean)
+                .Add("p50 ratio", stats[c].P50 / stats[2].P50).Add("p99 ratio", stats[c].P99 / stats[2].P99).Add("mean ratio", stats[c].Mean / stats[2].Mean);
+        }
+
+        if (rawServer.Failures + rawClient.Failures > 0)
+        {
+            throw new InvalidOperationException($"The raw contender failed to deliver {rawServer.Failures + rawClient.Failures} records.");
+        }
+
+        result.Claim("p50 TypedRpc ÷ raw (Redis on)", stats[0].P50 / stats[2].P50, TargetKind.AtMost, 1.10);
+        result.Claim("p50 TypedRpc ÷ raw (Redis off)", stats[1].P50 / stats[2].P50, TargetKind.Info, double.NaN);
+        result.Notes.Add($"{rounds} interleaved rounds × {perRound} sequential calls per contender; one client and one server instance per TypedRpc contender, each with its own Kafka clients and Redis connection.");
+        result.Notes.Add("Raw: the caller's thread produces a record (correlation id and reply partition in headers) and consumes its reply partition until the reply; a server thread consumes every request partition and produces the reply. Same producer/consumer settings as TypedRpc's transport (linger 0, idempotent, acks all, fetch.wait.max.ms 1).");
+        result.Notes.Add("Redis on: each call records its owner in Redis before sending and the server claims it before running and completes the claim after (leased reply partitions).");
+        return result;
+    }
+}

@@ -1,0 +1,109 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
+using TypedRpc.Benchmarks.Contract;
+using TypedRpc.Benchmarks.Infrastructure;
+using TypedRpc.Benchmarks.Kafka;
+
+namespace TypedRpc.Benchmarks.Scenarios;
+
+/// <summary>
+/// 2. Calls per second with 64 and 256 calls in flight from one client instance to one server
+/// instance: TypedRpc with Redis ownership and claims, without them, and raw Confluent.Kafka.
+/// </summary>
+public sealed class ThroughputScenario : IScenario
+{
+    public string Name => "throughput";
+
+    public string Title => "calls/s with 64 and 256 in flight: TypedRpc (Redis on/off) vs raw";
+
+    public async Task<ScenarioResult> RunAsync(RunSize size, IProgress<string> progress, CancellationToken cancellationToken)
+    {
+        var (rounds, perRound, levels) = size == RunSize.Full ? (6, 1_000, new[] { 64, 256 }) : (2, 100, new[] { 64, 256 });
+        var result = new ScenarioResult(Name, Title);
+        await using var cluster = await BenchCluster.StartAsync();
+
+        progress.Report("starting TypedRpc (Redis on, Redis off) and the raw client/server");
+        var withRedis = cluster.NewDeployment("tp-redis");
+        var withoutRedis = cluster.NewDeployment("tp-plain");
+        var on = new InstanceSettings();
+        var off = new InstanceSettings { UseRedis = false };
+        await Task.WhenAll(withRedis.StartAsync(false, true, on), withoutRedis.StartAsync(false, true, off));
+        var clientOn = await withRedis.StartAsync(true, false, on);
+        var clientOff = await withoutRedis.StartAsync(true, false, off);
+        var rawRequests = cluster.NewTopic("tp-raw.requests", 8);
+        var rawReplies = cluster.NewTopic("tp-raw.replies", 16);
+        using var rawServer = new RawServer(cluster.BootstrapServers, rawRequests, 8, rawReplies);
+        using var rawClient = new RawClient(cluster.BootstrapServers, rawRequests, rawReplies, 0, concurrent: true);
+        var request = BenchService.Sample;
+
+        progress.Report("warming up (the server groups' first join takes ~3 s)");
+        await Load.WarmUpAsync(() => clientOn.Client.QuoteAsync(request), TimeSpan.FromSeconds(30), 200);
+        await Load.WarmUpAsync(() => clientOff.Client.QuoteAsync(request), TimeSpan.FromSeconds(30), 200);
+        await Load.WarmUpAsync(rawClient.CallAsync, TimeSpan.FromSeconds(30), 200);
+
+        var contenders = new (string Label, Func<Task> Call)[]
+        {
+            ("TypedRpc (Redis on)", () => clientOn.Client.QuoteAsync(request)),
+            ("TypedRpc (Redis off)", () => clientOff.Client.QuoteAsync(request)),
+            ("raw Confluent.Kafka", rawClient.CallAsync),
+        };
+
+        foreach (var inFlight in levels)
+        {
+            var completed = new int[contenders.Length];
+            var failed = new int[contenders.Length];
+            var seconds = new double[contenders.Length];
+            var latencies = new List<double>[contenders.Length];
+            for (var c = 0; c < contenders.Length; c++)
+            {
+                latencies[c] = new List<double>();
+            }
+
+            for (var round = 0; round < rounds; round++)
+            {
+                for (var k = 0; k < contenders.Length; k++)
+                {
+                    var c = (round + k) % contenders.Length;
+                    var outcome = await Load.RunAsync(perRound, inFlight, contenders[c].Call);
+                    completed[c] += outcome.Completed;
+                    failed[c] += outcome.Failed;
+                    seconds[c] += outcome.Seconds;
+                    latencies[c].AddRange(outcome.LatenciesMs);
+                    if (outcome.Failed > 0)
+                    {
+                        progress.Report($"{contenders[c].Label}: {outcome.Failed} failed, e.g. {outcome.Errors[0]}");
+                    }
+                }
+
+                progress.Report($"{inFlight} in flight: round {round + 1}/{rounds}");
+            }
+
+            var rate = new double[contenders.Length];
+            for (var c = 0; c < contenders.Length; c++)
+            {
+                rate[c] = completed[c] / seconds[c];
+            }
+
+            for (var c = 0; c < contenders.Length; c++)
+            {
+                var stats = Stats.Of(latencies[c]);
+                result.Row($"{contenders[c].Label}, {inFlight} in flight").Add("calls", completed[c]).Add("failed", failed[c])
+                    .Add("calls/s", rate[c]).Add("÷ raw", rate[c] / rate[2]).Add("p50 ms", stats.P50).Add("p99 ms", stats.P99);
+            }
+
+            result.Claim($"calls/s ÷ raw, Redis on, {inFlight} in flight", rate[0] / rate[2], TargetKind.AtLeast, 0.85);
+            result.Claim($"calls/s ÷ raw, Redis off, {inFlight} in flight", rate[1] / rate[2], TargetKind.AtLeast, 0.95);
+        }
+
+        if (rawServer.Failures + rawClient.Failures > 0)
+        {
+            throw new InvalidOperationException($"The raw contender failed to deliver {rawServer.Failures + rawClient.Failures} records.");
+        }
+
+        result.Notes.Add($"{rounds} interleaved rounds × {perRound:N0} calls per contender and level; one client and one server instance per contender (TypedRpc servers allow 512 requests at once, so the engine's concurrency limit is not what is measured).");
+        result.Notes.Add("Raw: a producer and a reader thread that completes waiters by correlation id on the client; a server thread that consumes and produces each reply straight back. Same client settings as TypedRpc's transport.");
+        return result;
+    }
+}
