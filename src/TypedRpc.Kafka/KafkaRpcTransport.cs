@@ -111,13 +111,13 @@ public sealed class KafkaRpcTransport : IRpcTransport, IAsyncDisposable
         IRpcReplySubscription subscription;
         if (_options.ReplyRouting == ReplyRouting.LeasedPartitions)
         {
-            var leased = new KafkaReplyConsumer(_options, _store, instanceId, handler, _logger);
+            var leased = new KafkaReplyConsumer(_options, _store, instanceId, handler, _logger, DeadLetterAsync);
             await leased.StartAsync(cancellationToken).ConfigureAwait(false);
             subscription = leased;
         }
         else
         {
-            var group = new KafkaGroupReplyConsumer(_options, instanceId, handler, _logger, broadcast: _options.ReplyRouting == ReplyRouting.Broadcast);
+            var group = new KafkaGroupReplyConsumer(_options, instanceId, handler, _logger, broadcast: _options.ReplyRouting == ReplyRouting.Broadcast, DeadLetterAsync);
             await group.StartAsync(cancellationToken).ConfigureAwait(false);
             subscription = group;
         }
