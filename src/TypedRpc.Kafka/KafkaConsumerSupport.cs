@@ -24,12 +24,12 @@ internal static class KafkaConsumerSupport
     /// waits, fails at once rather than at its deadline. The offset is done only once the dead
     /// letter was produced, so a crash in between leaves the record to be read again, not lost.
     /// </remarks>
-    public static void DeliverReply(ConsumeResult<byte[]?, byte[]?> record, PartitionOffsets offsets, RpcReplyHandler handler, ILogger logger,
+    public static void DeliverReply(ConsumeResult<byte[]?, byte[]?> record, int maxBytes, PartitionOffsets offsets, RpcReplyHandler handler, ILogger logger,
         Func<ConsumeResult<byte[]?, byte[]?>, string, Task> deadLetter, CancellationToken cancellationToken)
     {
         var offset = record.Offset.Value;
         offsets.Start(offset);
-        var reply = KafkaHeaders.DecodeReply(record, out var reason);
+        var reply = KafkaHeaders.DecodeReply(record, maxBytes, out var reason);
         var deadLettered = reason is null ? null : deadLetter(record, reason);
         if (reply is null)
         {

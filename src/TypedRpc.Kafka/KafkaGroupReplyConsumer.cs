@@ -279,7 +279,7 @@ internal sealed class KafkaGroupReplyConsumer : IRpcReplySubscription
     }
 
     private void Deliver(ConsumeResult<byte[]?, byte[]?> record) =>
-        KafkaConsumerSupport.DeliverReply(record, _offsets.GetOrAdd(record.Partition.Value, static _ => new PartitionOffsets()), _handler, _logger, _deadLetter, _stop.Token);
+        KafkaConsumerSupport.DeliverReply(record, _options.MaxMessageBytes, _offsets.GetOrAdd(record.Partition.Value, static _ => new PartitionOffsets()), _handler, _logger, _deadLetter, _stop.Token);
 
     private void Commit(IConsumer<byte[]?, byte[]?> consumer) =>
         KafkaConsumerSupport.CommitCompleted(consumer, _offsets, partition => new TopicPartition(_topic, partition), _topic, _logger);
