@@ -16,15 +16,24 @@ internal static class KafkaConsumerSupport
     /// Decodes a reply record and hands it to the engine; its offset counts as done when the
     /// handler has finished (synchronously in the common case: a waiter took it).
     /// </summary>
-    public static void DeliverReply(ConsumeResult<byte[]?, byte[]?> record, PartitionOffsets offsets, RpcReplyHandler handler, ILogger logger, CancellationToken cancellationToken)
+    /// <remarks>
+    /// A record that does not fit the wire format is copied to the dead-letter topic with its reason
+    /// (through <paramref name="deadLetter"/>, which logs and never throws), whoever reads it: an
+    /// instance reading a partition it adopted dead-letters the garbage there as its owner would
+    /// have. One with a usable id is also handed over as a DataLoss reply, so that its call, if one
+    /// waits, fails at once rather than at its deadline. The offset is done only once the dead
+    /// letter was produced, so a crash in between leaves the record to be read again, not lost.
+    /// </remarks>
+    public static void DeliverReply(ConsumeResult<byte[]?, byte[]?> record, int maxBytes, PartitionOffsets offsets, RpcReplyHandler handler, ILogger logger,
+        Func<ConsumeResult<byte[]?, byte[]?>, string, Task> deadLetter, CancellationToken cancellationToken)
     {
         var offset = record.Offset.Value;
         offsets.Start(offset);
-        var reply = KafkaHeaders.DecodeReply(record, out var reason);
+        var reply = KafkaHeaders.DecodeReply(record, maxBytes, out var reason);
+        var deadLettered = reason is null ? null : deadLetter(record, reason);
         if (reply is null)
         {
-            Log.DeadLettered(logger, record.Topic, record.Partition.Value, offset, reason!);
-            offsets.Complete(offset);
+            _ = CompleteAfterAsync(deadLettered!, default, default, offsets, offset, logger);
             return;
         }
 
@@ -36,17 +45,16 @@ internal static class KafkaConsumerSupport
         catch (Exception ex)
         {
             Log.ReplyHandlerFailed(logger, ex, reply.Id);
-            offsets.Complete(offset);
-            return;
+            handled = default;
         }
 
-        if (handled.IsCompletedSuccessfully)
+        if (deadLettered is null && handled.IsCompletedSuccessfully)
         {
             offsets.Complete(offset);
         }
         else
         {
-            _ = AwaitAsync(handled, reply.Id, offsets, offset, logger);
+            _ = CompleteAfterAsync(deadLettered, handled, reply.Id, offsets, offset, logger);
         }
     }
 
@@ -94,7 +102,7 @@ internal static class KafkaConsumerSupport
         }
     }
 
-    private static async Task AwaitAsync(ValueTask handled, CorrelationId id, PartitionOffsets offsets, long offset, ILogger logger)
+    private static async Task CompleteAfterAsync(Task? deadLettered, ValueTask handled, CorrelationId id, PartitionOffsets offsets, long offset, ILogger logger)
     {
         try
         {
@@ -103,6 +111,14 @@ internal static class KafkaConsumerSupport
         catch (Exception ex)
         {
             Log.ReplyHandlerFailed(logger, ex, id);
+        }
+
+        try
+        {
+            if (deadLettered is not null)
+            {
+                await deadLettered.ConfigureAwait(false);
+            }
         }
         finally
         {

@@ -32,8 +32,12 @@ internal sealed class KafkaGroupReplyConsumer : IRpcReplySubscription
     private volatile int _partition = -1;
     private int _disposed;
 
-    public KafkaGroupReplyConsumer(KafkaTransportOptions options, string instanceId, RpcReplyHandler handler, ILogger logger, bool broadcast)
+    private readonly Func<ConsumeResult<byte[]?, byte[]?>, string, Task> _deadLetter;
+
+    public KafkaGroupReplyConsumer(KafkaTransportOptions options, string instanceId, RpcReplyHandler handler, ILogger logger, bool broadcast,
+        Func<ConsumeResult<byte[]?, byte[]?>, string, Task> deadLetter)
     {
+        _deadLetter = deadLetter;
         _options = options;
         _handler = handler;
         _logger = logger;
@@ -275,7 +279,7 @@ internal sealed class KafkaGroupReplyConsumer : IRpcReplySubscription
     }
 
     private void Deliver(ConsumeResult<byte[]?, byte[]?> record) =>
-        KafkaConsumerSupport.DeliverReply(record, _offsets.GetOrAdd(record.Partition.Value, static _ => new PartitionOffsets()), _handler, _logger, _stop.Token);
+        KafkaConsumerSupport.DeliverReply(record, _options.MaxMessageBytes, _offsets.GetOrAdd(record.Partition.Value, static _ => new PartitionOffsets()), _handler, _logger, _deadLetter, _stop.Token);
 
     private void Commit(IConsumer<byte[]?, byte[]?> consumer) =>
         KafkaConsumerSupport.CommitCompleted(consumer, _offsets, partition => new TopicPartition(_topic, partition), _topic, _logger);

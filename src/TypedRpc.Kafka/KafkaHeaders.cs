@@ -107,8 +107,12 @@ internal static class KafkaHeaders
         return size;
     }
 
-    /// <summary>Decodes a request record. <see langword="null"/> with a reason when even the id or the reply address is unusable.</summary>
-    public static RpcRequest? DecodeRequest(ConsumeResult<byte[]?, byte[]?> record, out string? reason)
+    /// <summary>
+    /// Decodes a request record. <see langword="null"/> with a reason when even the id or the reply
+    /// address is unusable; a record larger than <paramref name="maxBytes"/> (written by a producer
+    /// with a larger limit) is refused: decoded no further and answered with the problem.
+    /// </summary>
+    public static RpcRequest? DecodeRequest(ConsumeResult<byte[]?, byte[]?> record, int maxBytes, out string? reason)
     {
         var h = Collect(record.Message.Headers, out var duplicate, out var application);
         reason = null;
@@ -124,7 +128,12 @@ internal static class KafkaHeaders
             return null;
         }
 
-        string? problem = duplicate is not null ? $"header {duplicate} appears more than once" : null;
+        string? problem = TooLarge(record.Message, maxBytes);
+        if (problem is null && duplicate is not null)
+        {
+            problem = $"header {duplicate} appears more than once";
+        }
+
         if (problem is null && (!h.TryGetValue(V, out var v) || v.Length != 1 || v[0] != Version))
         {
             problem = $"unsupported or missing {V} (this server speaks version {Version})";
@@ -197,8 +206,11 @@ internal static class KafkaHeaders
         };
     }
 
-    /// <summary>Decodes a reply record. A record with a usable id but bad headers becomes a DataLoss reply for its call.</summary>
-    public static RpcReply? DecodeReply(ConsumeResult<byte[]?, byte[]?> record, out string? reason)
+    /// <summary>
+    /// Decodes a reply record. A record with a usable id but bad headers, or larger than
+    /// <paramref name="maxBytes"/>, becomes a DataLoss reply for its call (and <paramref name="reason"/> says why).
+    /// </summary>
+    public static RpcReply? DecodeReply(ConsumeResult<byte[]?, byte[]?> record, int maxBytes, out string? reason)
     {
         var h = Collect(record.Message.Headers, out var duplicate, out _);
         reason = null;
@@ -208,7 +220,12 @@ internal static class KafkaHeaders
             return null;
         }
 
-        string? problem = duplicate is not null ? $"header {duplicate} appears more than once" : null;
+        string? problem = TooLarge(record.Message, maxBytes);
+        if (problem is null && duplicate is not null)
+        {
+            problem = $"header {duplicate} appears more than once";
+        }
+
         if (problem is null && (!h.TryGetValue(V, out var v) || v.Length != 1 || v[0] != Version))
         {
             problem = $"unsupported or missing {V}";
@@ -252,6 +269,12 @@ internal static class KafkaHeaders
             HasValue = record.Message.Value is not null,
             Payload = record.Message.Value ?? default(ReadOnlyMemory<byte>),
         };
+    }
+
+    private static string? TooLarge(Message<byte[]?, byte[]?> message, int maxBytes)
+    {
+        var size = Size(message);
+        return size > maxBytes ? $"the record is {size} bytes; the limit is {maxBytes} (TypedRpc:Kafka:MaxMessageBytes)" : null;
     }
 
     public static byte[] EncodeAddress(RpcReplyAddress address)

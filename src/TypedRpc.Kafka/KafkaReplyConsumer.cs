@@ -36,8 +36,12 @@ internal sealed class KafkaReplyConsumer : IRpcReplySubscription
     private volatile bool _leased;
     private int _disposed;
 
-    public KafkaReplyConsumer(KafkaTransportOptions options, IRpcOwnershipStore? store, string instanceId, RpcReplyHandler handler, ILogger logger)
+    private readonly Func<ConsumeResult<byte[]?, byte[]?>, string, Task> _deadLetter;
+
+    public KafkaReplyConsumer(KafkaTransportOptions options, IRpcOwnershipStore? store, string instanceId, RpcReplyHandler handler, ILogger logger,
+        Func<ConsumeResult<byte[]?, byte[]?>, string, Task> deadLetter)
     {
+        _deadLetter = deadLetter;
         _options = options;
         _store = store;
         _instanceId = instanceId;
@@ -311,7 +315,7 @@ internal sealed class KafkaReplyConsumer : IRpcReplySubscription
             }
         }
 
-        KafkaConsumerSupport.DeliverReply(record, _offsets.GetOrAdd(record.Partition.Value, static _ => new PartitionOffsets()), _handler, _logger, _stop.Token);
+        KafkaConsumerSupport.DeliverReply(record, _options.MaxMessageBytes, _offsets.GetOrAdd(record.Partition.Value, static _ => new PartitionOffsets()), _handler, _logger, _deadLetter, _stop.Token);
     }
 
     private void Commit() =>

@@ -185,7 +185,7 @@ internal sealed class KafkaRequestConsumer : IAsyncDisposable
     {
         var offsets = _offsets.GetOrAdd(record.TopicPartition, static _ => new PartitionOffsets());
         offsets.Start(record.Offset.Value);
-        var request = KafkaHeaders.DecodeRequest(record, out var reason);
+        var request = KafkaHeaders.DecodeRequest(record, _options.MaxMessageBytes, out var reason);
         if (request is null)
         {
             // Without an id or a reply address nobody can be answered: park the record and move on.

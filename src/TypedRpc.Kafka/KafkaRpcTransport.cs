@@ -111,13 +111,13 @@ public sealed class KafkaRpcTransport : IRpcTransport, IAsyncDisposable
         IRpcReplySubscription subscription;
         if (_options.ReplyRouting == ReplyRouting.LeasedPartitions)
         {
-            var leased = new KafkaReplyConsumer(_options, _store, instanceId, handler, _logger);
+            var leased = new KafkaReplyConsumer(_options, _store, instanceId, handler, _logger, DeadLetterAsync);
             await leased.StartAsync(cancellationToken).ConfigureAwait(false);
             subscription = leased;
         }
         else
         {
-            var group = new KafkaGroupReplyConsumer(_options, instanceId, handler, _logger, broadcast: _options.ReplyRouting == ReplyRouting.Broadcast);
+            var group = new KafkaGroupReplyConsumer(_options, instanceId, handler, _logger, broadcast: _options.ReplyRouting == ReplyRouting.Broadcast, DeadLetterAsync);
             await group.StartAsync(cancellationToken).ConfigureAwait(false);
             subscription = group;
         }
@@ -232,8 +232,17 @@ public sealed class KafkaRpcTransport : IRpcTransport, IAsyncDisposable
                 headers.Add(header.Key, header.GetValueBytes());
             }
 
+            // A record over the size limit would be refused again here: keep its headers and key, and
+            // say in the reason that its value was left out.
+            var value = record.Message.Value;
+            if (KafkaHeaders.Size(record.Message) > _options.MaxMessageBytes)
+            {
+                reason += $" (its {value?.Length ?? 0}-byte value is not copied)";
+                value = null;
+            }
+
             headers.Add(KafkaHeaders.DeadLetterReason, System.Text.Encoding.UTF8.GetBytes(reason));
-            await _producer.Value.ProduceAsync(_options.DeadLetterTopic, new Message<byte[]?, byte[]?> { Key = record.Message.Key, Value = record.Message.Value, Headers = headers }).ConfigureAwait(false);
+            await _producer.Value.ProduceAsync(_options.DeadLetterTopic, new Message<byte[]?, byte[]?> { Key = record.Message.Key, Value = value, Headers = headers }).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is KafkaException or ObjectDisposedException)
         {

@@ -17,6 +17,21 @@ internal static class RedisConfiguration
         // from its first operation because the very first connect failed.
         options.AbortOnConnectFail = false;
 
+        // Everything the store touches stays inside its namespace (TypedRpc:Redis:Namespace), so that
+        // ACLs can confine it and nothing collides with other tenants. StackExchange.Redis would also
+        // read a tie-breaker key and subscribe to a configuration channel of its own
+        // ("__Booksleeve_TieBreak", "__Booksleeve_MasterChanged"), both outside it; neither is needed
+        // by the store (one primary, no broadcast reconfiguration), so they are off unless asked for.
+        if (!Mentions(configuration, "tiebreaker"))
+        {
+            options.TieBreaker = string.Empty;
+        }
+
+        if (!Mentions(configuration, "configChannel"))
+        {
+            options.ConfigurationChannel = string.Empty;
+        }
+
         if (!Mentions(configuration, "connectTimeout"))
         {
             options.ConnectTimeout = DefaultConnectTimeoutMs;

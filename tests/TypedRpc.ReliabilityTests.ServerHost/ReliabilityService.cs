@@ -1,3 +1,4 @@
+using System;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Options;
 
@@ -17,4 +18,12 @@ public sealed class ReliabilityService(IEffectLog effects, IOptions<TypedRpcOpti
         effects.Record(context.CorrelationId, options.Value.InstanceId);
         return options.Value.InstanceId + "|" + context.CorrelationId;
     }
+
+    /// <inheritdoc />
+    public override Task<string> AnswerAsync(int replyChars, string? throwMessage, RpcServerCallContext context) =>
+        throwMessage is null ? Task.FromResult(new string('r', replyChars)) : throw new InvalidOperationException(throwMessage);
+
+    /// <inheritdoc />
+    public override Task<string> TypeOfAsync(Shape shape, RpcServerCallContext context) =>
+        Task.FromResult(shape.GetType().FullName + ":" + shape.Name);
 }

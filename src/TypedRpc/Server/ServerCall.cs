@@ -115,6 +115,17 @@ internal sealed class ServerCall : RpcServerCall
         {
             await _transport.SendReplyAsync(_request.ReplyTo, reply, CancellationToken.None).ConfigureAwait(false);
         }
+        catch (RpcException) when (reply.IsEnd)
+        {
+            // Refused for good (the reply is too large): the call has not ended after all. The host
+            // turns the exception into the call's error status and sends that as the final message
+            // instead — which also completes the claim again, with the error in place of the refused
+            // reply, so a redelivery re-sends the error. Otherwise the caller would wait for its deadline.
+            Ended = false;
+            FinalStatus = RpcStatusCode.Unknown;
+            _sequence = reply.Sequence;
+            throw;
+        }
         catch (Exception ex) when (ex is not RpcException)
         {
             // A transport failure: the request must stay unacknowledged. An RpcException (say, the

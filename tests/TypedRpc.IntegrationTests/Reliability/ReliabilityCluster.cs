@@ -67,7 +67,8 @@ public sealed class ReliabilityCluster : IAsyncDisposable
         }
     }
 
-    public async Task<IServiceProvider> StartAsync(bool client, bool server, Action<TypedRpcOptions>? configure = null, IRpcOwnershipStore? store = null)
+    public async Task<IServiceProvider> StartAsync(bool client, bool server, Action<TypedRpcOptions>? configure = null, IRpcOwnershipStore? store = null,
+        Action<KafkaTransportOptions>? kafka = null)
     {
         var services = new ServiceCollection();
         services.AddSingleton<IEffectLog>(new CountingEffectLog(Effects));
@@ -77,7 +78,11 @@ public sealed class ReliabilityCluster : IAsyncDisposable
             Settings.Configure(o);
             o.InstanceId = id;
             configure?.Invoke(o);
-        }).AddKafka(o => Settings.Configure(o, _kafka is not null));
+        }).AddKafka(o =>
+        {
+            Settings.Configure(o, _kafka is not null);
+            kafka?.Invoke(o);
+        });
         if (store is null)
         {
             builder.AddRedis(Settings.Configure);
