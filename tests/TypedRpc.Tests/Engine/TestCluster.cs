@@ -23,7 +23,7 @@ public sealed class TestCluster : IAsyncDisposable
 
     public TestState State { get; } = new();
 
-    public async Task<TestInstance> StartAsync(bool client = true, bool server = true, Action<TypedRpcOptions>? configure = null, bool useStore = true, IUnmatchedReplyHandler? unmatched = null)
+    public async Task<TestInstance> StartAsync(bool client = true, bool server = true, Action<TypedRpcOptions>? configure = null, bool useStore = true, IUnmatchedReplyHandler? unmatched = null, Action<IServiceCollection>? decorate = null)
     {
         var services = new ServiceCollection();
         services.AddSingleton(State);
@@ -55,6 +55,7 @@ public sealed class TestCluster : IAsyncDisposable
             builder.AddServer<TestService>().AddServer<Generated.ShapesService>();
         }
 
+        decorate?.Invoke(services);
         var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
         var runtime = provider.GetRequiredService<TypedRpcRuntime>();
         await runtime.StartAsync(CancellationToken.None);
