@@ -51,15 +51,18 @@ internal static class RedisScripts
         """;
 
     /// <summary>
-    /// Extends a running claim for its holder only. KEYS[1] claim; ARGV[1] holder, ARGV[2] ttl ms.
-    /// Returns 1 when renewed, 0 when the claim is gone, held by another or completed.
+    /// Extends a running claim for its holder, or takes it again when it is gone (it expired while
+    /// renewals failed and nobody took it over). KEYS[1] claim; ARGV[1] holder, ARGV[2] ttl ms.
+    /// Returns 1 when renewed, 0 when another holder has it or it completed.
     /// </summary>
     public const string RenewClaim = """
-        if redis.call('HGET', KEYS[1], 'h') == ARGV[1] and redis.call('HEXISTS', KEYS[1], 'r') == 0 then
-          redis.call('PEXPIRE', KEYS[1], ARGV[2])
-          return 1
+        local claim = redis.call('HMGET', KEYS[1], 'h', 'r')
+        if claim[2] or (claim[1] and claim[1] ~= ARGV[1]) then
+          return 0
         end
-        return 0
+        redis.call('HSET', KEYS[1], 'h', ARGV[1])
+        redis.call('PEXPIRE', KEYS[1], ARGV[2])
+        return 1
         """;
 
     /// <summary>

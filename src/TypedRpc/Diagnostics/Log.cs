@@ -63,7 +63,7 @@ internal static partial class Log
     [LoggerMessage(23, LogLevel.Information, "Request {CorrelationId}: the claim of {Holder}, which stopped renewing it, expired; this delivery took the request over")]
     public static partial void ClaimTakenOver(ILogger logger, CorrelationId correlationId, string? holder);
 
-    [LoggerMessage(24, LogLevel.Warning, "Request {CorrelationId}: this instance lost its claim ({Holder}) while running it; another delivery may run it too")]
+    [LoggerMessage(24, LogLevel.Warning, "Request {CorrelationId}: this instance lost its claim ({Holder}) while running it — another delivery holds it; the handler is cancelled and the request left to that delivery")]
     public static partial void ClaimLost(ILogger logger, CorrelationId correlationId, string holder);
 
     [LoggerMessage(25, LogLevel.Debug, "Renewing the claim of request {CorrelationId} failed; retried at the next interval")]
@@ -77,4 +77,16 @@ internal static partial class Log
 
     [LoggerMessage(28, LogLevel.Information, "TypedRpc client {InstanceId} subscribed to its wake-up channel")]
     public static partial void WakeUpsSubscribed(ILogger logger, string instanceId);
+
+    [LoggerMessage(29, LogLevel.Warning, "Request {CorrelationId}: the claim of {Holder} could not be renewed for {Elapsed} and may expire; the handler is cancelled so that no other delivery runs alongside it, and the request is left to be delivered again")]
+    public static partial void ClaimFenced(ILogger logger, CorrelationId correlationId, string holder, TimeSpan elapsed);
+
+    [LoggerMessage(30, LogLevel.Warning, "Request {CorrelationId}: storing its result with the claim failed; the claim stays held (renewed) and completing it is retried")]
+    public static partial void ClaimCompletionDeferred(ILogger logger, Exception exception, CorrelationId correlationId);
+
+    [LoggerMessage(31, LogLevel.Warning, "Request {CorrelationId}: gave up storing its result with the claim after {Elapsed}; a later delivery of it may run it again")]
+    public static partial void ClaimCompletionAbandoned(ILogger logger, CorrelationId correlationId, TimeSpan elapsed);
+
+    [LoggerMessage(32, LogLevel.Warning, "Stopping {Service}: {Running} handlers still run after being cancelled; their claims are no longer renewed")]
+    public static partial void HandlersOutlivedStop(ILogger logger, string service, int running);
 }

@@ -33,7 +33,7 @@ public static class RpcMetrics
     internal static readonly Counter<long> DuplicatesSuppressed = Meter.CreateCounter<long>("typedrpc.server.duplicates_suppressed", "{request}", "Redelivered requests not run again, by outcome (running, completed).");
 
     /// <summary>Server claim events, by <c>event</c>: <c>taken_over</c> (a dead holder's expired claim taken by a redelivery) or <c>lost</c> (a running claim this instance could not renew).</summary>
-    internal static readonly Counter<long> ClaimEvents = Meter.CreateCounter<long>("typedrpc.server.claims", "{claim}", "Server claim events, by event (taken_over, lost).");
+    internal static readonly Counter<long> ClaimEvents = Meter.CreateCounter<long>("typedrpc.server.claims", "{claim}", "Server claim events, by event (taken_over, lost, fenced).");
 
     private static long s_pending;
 

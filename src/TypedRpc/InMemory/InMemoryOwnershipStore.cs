@@ -419,12 +419,14 @@ public sealed partial class InMemoryOwnershipStore : IRpcOwnershipStore
         lock (_lock)
         {
             var now = Now();
-            if (!_claims.TryGetValue(id, out var claim) || claim.ExpiresAt <= now || claim.Replies is not null
-                || !string.Equals(claim.Holder, holder, StringComparison.Ordinal))
+            var live = _claims.TryGetValue(id, out var claim) && claim.ExpiresAt > now;
+            if (live && (claim.Replies is not null || !string.Equals(claim.Holder, holder, StringComparison.Ordinal)))
             {
                 return false;
             }
 
+            // Held by this holder, or gone (it expired while renewals failed and nobody took it):
+            // taken again, so the request stays claimed while its handler runs.
             _claims[id] = (holder, null, ExpiresAt(now, timeToLive));
             return true;
         }

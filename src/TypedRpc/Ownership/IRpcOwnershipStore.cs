@@ -73,12 +73,16 @@ public interface IRpcOwnershipStore
     /// <returns>The outcome.</returns>
     ValueTask<RpcClaim> TryClaimAsync(CorrelationId id, string holder, TimeSpan timeToLive, CancellationToken cancellationToken);
 
-    /// <summary>Extends a running claim, only if <paramref name="holder"/> still holds it.</summary>
+    /// <summary>
+    /// Extends a running claim if <paramref name="holder"/> still holds it, or takes it again for
+    /// <paramref name="holder"/> if no claim is left (it expired while renewals failed and no other
+    /// delivery took it over): a holder whose handler still runs keeps the request claimed.
+    /// </summary>
     /// <param name="id">The request.</param>
     /// <param name="holder">The holder.</param>
     /// <param name="timeToLive">The new time to live.</param>
     /// <param name="cancellationToken">Cancels the operation.</param>
-    /// <returns><see langword="false"/> when the claim was lost (expired, taken by another holder, or completed).</returns>
+    /// <returns><see langword="false"/> when the claim was lost (another holder has it, or it completed).</returns>
     ValueTask<bool> RenewClaimAsync(CorrelationId id, string holder, TimeSpan timeToLive, CancellationToken cancellationToken);
 
     /// <summary>

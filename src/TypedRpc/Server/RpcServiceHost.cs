@@ -22,7 +22,9 @@ namespace TypedRpc.Server;
 /// Claims are short-lived and renewed: every running request's claim is extended every third of
 /// <see cref="TypedRpcOptions.ClaimTimeToLive"/> by one loop per host. A server that dies stops
 /// renewing, so its claims expire within that time, and a redelivered copy — which waits,
-/// unacknowledged, while the claim is held by someone else — takes the request over and runs it.
+/// unacknowledged and without a concurrency slot, while the claim is held by someone else — takes
+/// the request over and runs it. A live server that cannot renew (the store is unreachable) fences
+/// itself: it cancels the handler before the claim can expire, so the two never run side by side.
 /// The result is stored with the claim before the final reply is sent, so a server that dies
 /// after its handler finished is answered from the store, never run again.
 /// </remarks>
@@ -36,18 +38,25 @@ internal sealed class RpcServiceHost
     private readonly TypedRpcOptions _options;
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _concurrency;
+
+    // Stop, in three steps: waiting duplicates stop waiting at once (they stay unacknowledged for
+    // the next member); running handlers are cancelled after the drain timeout; claims are renewed
+    // until the handlers are gone.
+    private readonly CancellationTokenSource _stopRequested = new();
     private readonly CancellationTokenSource _stopping = new();
+    private readonly CancellationTokenSource _renewStop = new();
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Func<ServerCall, IReadOnlyList<RpcReply>, ValueTask> _completeClaim;
 
-    // The claims this host holds for requests running now (request → holder), renewed by one loop.
-    private readonly ConcurrentDictionary<CorrelationId, string> _held = new();
+    // The claims this host holds for requests running now, renewed by one loop.
+    private readonly ConcurrentDictionary<CorrelationId, HeldClaim> _held = new();
     private readonly TimeSpan _renewInterval;
+    private readonly TimeSpan _fenceAfter;
+    private readonly string _holderPrefix;
     private IAsyncDisposable? _subscription;
     private Task? _renewing;
     private long _deliveries;
     private int _running;
-    private volatile bool _stopRequested;
 
     public RpcServiceHost(RpcServerRegistration registration, IServiceProvider services, IRpcTransport transport, IRpcOwnershipStore? store,
         IRpcSerializer serializer, TypedRpcOptions options, ILogger logger)
@@ -62,11 +71,20 @@ internal sealed class RpcServiceHost
         _concurrency = new SemaphoreSlim(options.MaxConcurrentRequests, options.MaxConcurrentRequests);
         _completeClaim = CompleteClaimAsync;
         _renewInterval = options.ClaimTimeToLive / 3;
+
+        // The store expires a claim ClaimTimeToLive after the last renewal reached it, which is no
+        // earlier than when that renewal was sent: fencing half a renewal interval before that
+        // instant leaves the cancelled handler time to stop before another delivery can claim.
+        _fenceAfter = options.ClaimTimeToLive - _renewInterval / 2;
+
+        // Holder names must differ across processes that reuse an instance id (a restarted pod):
+        // a claim left by the dead process is then not mistaken for this one's.
+        _holderPrefix = string.Concat(options.InstanceId, "/", Random.Shared.Next().ToString("x8", CultureInfo.InvariantCulture), "-");
     }
 
     public RpcServiceDescriptor Descriptor => _registration.Descriptor;
 
-    /// <summary>Requests being handled right now.</summary>
+    /// <summary>Requests being handled right now (waiting duplicates not counted).</summary>
     public int Running => Volatile.Read(ref _running);
 
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -83,86 +101,164 @@ internal sealed class RpcServiceHost
     /// <summary>Stops taking requests, lets running ones finish (bounded by the drain timeout), then cancels the rest.</summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        _stopRequested = true;
+        _stopRequested.Cancel();
         if (_subscription is not null)
         {
             await _subscription.DisposeAsync().ConfigureAwait(false);
         }
 
-        if (Volatile.Read(ref _running) > 0)
+        if (!await DrainAsync(_options.ShutdownDrainTimeout, cancellationToken).ConfigureAwait(false))
         {
-            try
-            {
-                await _drained.Task.WaitAsync(_options.ShutdownDrainTimeout, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
-            {
-                Log.DrainTimedOut(_logger, Descriptor.ServiceName, Volatile.Read(ref _running));
-            }
+            Log.DrainTimedOut(_logger, Descriptor.ServiceName, Volatile.Read(ref _running));
         }
 
         _stopping.Cancel();
-        if (_renewing is not null)
+        if (_renewing is null)
         {
-            await _renewing.ConfigureAwait(false);
+            return;
+        }
+
+        // A cancelled handler may take a moment to stop. Its claim stays renewed meanwhile (at most
+        // one more time to live): were it dropped now, a redelivery elsewhere could run the request
+        // while this one still does.
+        if (!await DrainAsync(_options.ClaimTimeToLive, CancellationToken.None).ConfigureAwait(false))
+        {
+            Log.HandlersOutlivedStop(_logger, Descriptor.ServiceName, Volatile.Read(ref _running));
+        }
+
+        _renewStop.Cancel();
+        await _renewing.ConfigureAwait(false);
+
+        // Results not stored yet get one more try each.
+        var pending = new List<Task>();
+        foreach (var held in _held.Values)
+        {
+            if (held.State == HeldClaim.CompletionPending)
+            {
+                pending.Add(RetryCompletionAsync(held));
+            }
+        }
+
+        await Task.WhenAll(pending).ConfigureAwait(false);
+    }
+
+    private async Task<bool> DrainAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref _running) == 0)
+        {
+            return true;
+        }
+
+        try
+        {
+            await _drained.Task.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
+        {
+            return false;
         }
     }
 
     private async ValueTask HandleAsync(RpcRequest request, CancellationToken cancellationToken)
     {
-        await _concurrency.WaitAsync(cancellationToken).ConfigureAwait(false);
-        Interlocked.Increment(ref _running);
-        try
+        // One holder per delivery: a second delivery of the request to this same instance is told
+        // apart from the first, and a retried claim (after a timeout) is recognised.
+        var holder = _store is null ? null : string.Concat(_holderPrefix, Interlocked.Increment(ref _deliveries).ToString("x", CultureInfo.InvariantCulture));
+        var waited = false;
+        while (true)
         {
-            await ProcessAsync(request).ConfigureAwait(false);
-        }
-        finally
-        {
-            _concurrency.Release();
-            if (Interlocked.Decrement(ref _running) == 0 && _stopRequested)
+            await _concurrency.WaitAsync(cancellationToken).ConfigureAwait(false);
+            Interlocked.Increment(ref _running);
+            bool wait;
+            try
             {
-                _drained.TrySetResult();
+                wait = await ProcessAsync(request, holder, waited).ConfigureAwait(false);
             }
+            finally
+            {
+                _concurrency.Release();
+                if (Interlocked.Decrement(ref _running) == 0 && _stopRequested.IsCancellationRequested)
+                {
+                    _drained.TrySetResult();
+                }
+            }
+
+            if (!wait)
+            {
+                return;
+            }
+
+            // Running elsewhere. Its holder renews the claim while it runs; if the holder died, the
+            // claim expires within ClaimTimeToLive and this delivery takes the request over. Until
+            // then it waits, unacknowledged (skipping it would lose the request if the holder never
+            // finishes) but without a concurrency slot, so duplicates cannot starve other requests,
+            // and a stop ends the wait at once (the next member of the group gets the request).
+            if (!waited)
+            {
+                waited = true;
+                RpcMetrics.DuplicatesSuppressed.Add(1, new KeyValuePair<string, object?>("outcome", "running"));
+            }
+
+            var remaining = request.DeadlineUnixMs - DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            var pause = TimeSpan.FromMilliseconds(Math.Clamp(remaining, 0, _renewInterval.TotalMilliseconds));
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopRequested.Token);
+            await Task.Delay(pause, stop.Token).ConfigureAwait(false);
         }
     }
 
-    private async Task ProcessAsync(RpcRequest request)
+    /// <summary>Handles one delivery; <see langword="true"/> when another holder runs the request and this delivery must wait.</summary>
+    private async Task<bool> ProcessAsync(RpcRequest request, string? holder, bool waited)
     {
         if (request.DecodeError is { } problem)
         {
             await ReplyErrorAsync(request, new RpcStatus(RpcStatusCode.InvalidArgument, problem)).ConfigureAwait(false);
-            return;
+            return false;
         }
 
         if (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() >= request.DeadlineUnixMs)
         {
             // The caller has stopped waiting: running it would be wasted work.
-            Log.RequestExpired(_logger, request.Id, request.FullMethodName);
-            return;
+            if (waited)
+            {
+                Log.DuplicateExpired(_logger, request.Id, null);
+            }
+            else
+            {
+                Log.RequestExpired(_logger, request.Id, request.FullMethodName);
+            }
+
+            return false;
         }
 
         if (!string.Equals(request.Service, Descriptor.ServiceName, StringComparison.Ordinal) || !Descriptor.TryFindMethod(request.Method, out var method))
         {
             await ReplyErrorAsync(request, new RpcStatus(RpcStatusCode.NotFound, $"Unknown method '{request.FullMethodName}'.")).ConfigureAwait(false);
-            return;
+            return false;
         }
 
-        string? holder = null;
+        HeldClaim? held = null;
         if (_store is not null)
         {
-            // One holder per delivery: a second delivery of the request to this same instance is
-            // told apart from the first, and a retried claim (after a timeout) is recognised.
-            holder = string.Concat(_options.InstanceId, "/", Interlocked.Increment(ref _deliveries).ToString("x", CultureInfo.InvariantCulture));
-            if (!await ClaimAsync(_store, request, holder).ConfigureAwait(false))
+            var (outcome, claimed) = await ClaimAsync(_store, request, holder!, waited).ConfigureAwait(false);
+            if (outcome != ClaimOutcome.Run)
             {
-                return;
+                return outcome == ClaimOutcome.Wait;
             }
+
+            held = claimed;
         }
 
+        await RunAsync(request, method, held).ConfigureAwait(false);
+        return false;
+    }
+
+    private async Task RunAsync(RpcRequest request, RpcMethodDescriptor method, HeldClaim? held)
+    {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         using var activity = RpcTracing.StartServer(request);
         var call = new ServerCall(request, method, _transport, _serializer, _options.MaxCachedStreamReplies, _stopping.Token,
-            holder, holder is null ? null : _completeClaim);
+            held, held is null ? null : _completeClaim);
         var scope = _services.CreateAsyncScope();
         try
         {
@@ -178,6 +274,18 @@ internal sealed class RpcServiceHost
             catch (TransportSendException)
             {
                 throw;
+            }
+            catch (Exception ex) when (ex is OperationCanceledException && held is { Fenced: true } && !call.Ended)
+            {
+                // Fenced: another delivery has, or may soon have, the claim. No reply from here —
+                // the caller gets that delivery's — and the outer handler settles this delivery.
+                if (!held.Lost)
+                {
+                    RpcMetrics.ClaimEvents.Add(1, new KeyValuePair<string, object?>("event", "fenced"));
+                    Log.ClaimFenced(_logger, request.Id, held.Holder, System.Diagnostics.Stopwatch.GetElapsedTime(held.ConfirmedAt));
+                }
+
+                throw new ClaimFencedException(held.Lost);
             }
             catch (Exception ex) when (_stopping.IsCancellationRequested && ex is OperationCanceledException)
             {
@@ -202,6 +310,11 @@ internal sealed class RpcServiceHost
                 }
             }
         }
+        catch (ClaimFencedException fenced) when (fenced.Lost)
+        {
+            // Another delivery holds the claim and answers the caller: this one is done.
+            return;
+        }
         catch (Exception ex)
         {
             if (ex is TransportSendException)
@@ -209,15 +322,14 @@ internal sealed class RpcServiceHost
                 Log.ReplyFailed(_logger, ex, request.Id);
             }
 
-            if (_store is not null && holder is not null)
+            // A claim completed (the handler finished; only sending failed) keeps its replies, which
+            // the redelivery re-sends; one whose completion is still being retried stays held, so
+            // the redelivery waits for it; a running one is dropped so that the redelivery runs it.
+            if (held is not null && held.State != HeldClaim.CompletionPending && _held.TryRemove(new KeyValuePair<CorrelationId, HeldClaim>(request.Id, held)))
             {
-                // A claim already completed (the handler finished; only sending failed) keeps its
-                // replies, which the redelivery re-sends; a running one is dropped so that the
-                // redelivery runs the request.
-                _held.TryRemove(new KeyValuePair<CorrelationId, string>(request.Id, holder));
                 try
                 {
-                    await _store.ReleaseClaimAsync(request.Id, holder, CancellationToken.None).AsTask().WaitAsync(_options.StoreOperationTimeout).ConfigureAwait(false);
+                    await ReleaseAsync(_store!, request.Id, held.Holder).ConfigureAwait(false);
                 }
                 catch (Exception releaseError)
                 {
@@ -229,9 +341,14 @@ internal sealed class RpcServiceHost
         }
         finally
         {
-            if (holder is not null)
+            if (held is not null)
             {
-                _held.TryRemove(new KeyValuePair<CorrelationId, string>(request.Id, holder));
+                if (held.State != HeldClaim.CompletionPending)
+                {
+                    _held.TryRemove(new KeyValuePair<CorrelationId, HeldClaim>(request.Id, held));
+                }
+
+                held.Fence?.Dispose();
             }
 
             call.ServerContext.Dispose();
@@ -241,20 +358,36 @@ internal sealed class RpcServiceHost
         }
     }
 
-    /// <summary>
-    /// Claims the request for this delivery. Returns <see langword="true"/> to run it; otherwise it
-    /// was settled here: answered from the stored replies, answered Unavailable, or dropped at its
-    /// deadline while another holder ran it.
-    /// </summary>
-    private async Task<bool> ClaimAsync(IRpcOwnershipStore store, RpcRequest request, string holder)
+    private enum ClaimOutcome
+    {
+        /// <summary>Run the request (claimed, or the store failed and running without a claim is allowed).</summary>
+        Run,
+
+        /// <summary>Settled here: answered from the stored replies, or answered Unavailable.</summary>
+        Settled,
+
+        /// <summary>Another holder runs it: wait, then try again.</summary>
+        Wait,
+    }
+
+    /// <summary>Claims the request for this delivery, and registers the claim for renewal when it is to run.</summary>
+    private async Task<(ClaimOutcome Outcome, HeldClaim? Held)> ClaimAsync(IRpcOwnershipStore store, RpcRequest request, string holder, bool waited)
     {
         RpcClaim claim;
+        long sent;
         try
         {
-            claim = await TryClaimAsync(store, request.Id, holder).ConfigureAwait(false);
+            (claim, sent) = await TryClaimAsync(store, request.Id, holder).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
+            if (waited)
+            {
+                // The holder may still answer; keep waiting within the deadline.
+                Log.ClaimRenewFailed(_logger, ex, request.Id);
+                return (ClaimOutcome.Wait, null);
+            }
+
             Log.ClaimFailed(_logger, ex, request.Id);
             if (_options.WhenStoreUnavailable == StoreFailureMode.FailCall)
             {
@@ -262,86 +395,70 @@ internal sealed class RpcServiceHost
                 // may have been taken unseen (a timeout): let it go, so a redelivery is not held up.
                 ObserveLater(ReleaseAsync(store, request.Id, holder));
                 await ReplyErrorAsync(request, new RpcStatus(RpcStatusCode.Unavailable, "The server could not claim the request: the ownership store is unavailable.")).ConfigureAwait(false);
-                return false;
+                return (ClaimOutcome.Settled, null);
             }
 
-            return true;
+            // Run without a claim, as configured; the renewal loop takes the claim once the store
+            // answers, so later deliveries see it (there is nothing to fence against until then).
+            var unclaimed = new HeldClaim(request.Id, holder, fence: null);
+            _held[request.Id] = unclaimed;
+            return (ClaimOutcome.Run, unclaimed);
         }
 
-        var waited = false;
-        while (true)
+        switch (claim.State)
         {
-            switch (claim.State)
-            {
-                case RpcClaimState.Claimed:
-                    if (waited)
-                    {
-                        RpcMetrics.ClaimEvents.Add(1, new KeyValuePair<string, object?>("event", "taken_over"));
-                        Log.ClaimTakenOver(_logger, request.Id, claim.Holder);
-                    }
+            case RpcClaimState.Claimed:
+                if (waited)
+                {
+                    RpcMetrics.ClaimEvents.Add(1, new KeyValuePair<string, object?>("event", "taken_over"));
+                    Log.ClaimTakenOver(_logger, request.Id, claim.Holder);
+                }
 
-                    _held[request.Id] = holder;
-                    return true;
+                var fence = new CancellationTokenSource();
+                var held = new HeldClaim(request.Id, holder, fence) { ConfirmedAt = sent };
+                Fence(held, _fenceAfter - System.Diagnostics.Stopwatch.GetElapsedTime(sent));
+                _held[request.Id] = held;
+                return (ClaimOutcome.Run, held);
 
-                case RpcClaimState.Completed:
-                    foreach (var stored in claim.Replies)
-                    {
-                        await _transport.SendReplyAsync(request.ReplyTo, stored, CancellationToken.None).ConfigureAwait(false);
-                    }
+            case RpcClaimState.Completed:
+                foreach (var stored in claim.Replies)
+                {
+                    await _transport.SendReplyAsync(request.ReplyTo, stored, CancellationToken.None).ConfigureAwait(false);
+                }
 
-                    if (!waited)
-                    {
-                        RpcMetrics.DuplicatesSuppressed.Add(1, new KeyValuePair<string, object?>("outcome", "completed"));
-                    }
+                if (!waited)
+                {
+                    RpcMetrics.DuplicatesSuppressed.Add(1, new KeyValuePair<string, object?>("outcome", "completed"));
+                }
 
-                    Log.DuplicateCompleted(_logger, request.Id, claim.Replies.Count);
-                    return false;
-            }
+                Log.DuplicateCompleted(_logger, request.Id, claim.Replies.Count);
+                return (ClaimOutcome.Settled, null);
 
-            // Running elsewhere. Its holder renews the claim while it runs; if the holder died, the
-            // claim expires within ClaimTimeToLive and this delivery takes the request over. Until
-            // one of those happens (or the caller's deadline passes) this delivery waits,
-            // unacknowledged — skipping it would lose the request if the holder never finishes.
-            if (!waited)
-            {
-                waited = true;
-                RpcMetrics.DuplicatesSuppressed.Add(1, new KeyValuePair<string, object?>("outcome", "running"));
-                Log.DuplicateRunning(_logger, request.Id, claim.Holder);
-            }
+            default:
+                if (!waited)
+                {
+                    Log.DuplicateRunning(_logger, request.Id, claim.Holder);
+                }
 
-            var remaining = request.DeadlineUnixMs - DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-            if (remaining <= 0)
-            {
-                Log.DuplicateExpired(_logger, request.Id, claim.Holder);
-                return false;
-            }
-
-            // Stopping throws here: the request stays unacknowledged for the next member.
-            await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(remaining, _renewInterval.TotalMilliseconds)), _stopping.Token).ConfigureAwait(false);
-            try
-            {
-                claim = await TryClaimAsync(store, request.Id, holder).ConfigureAwait(false);
-            }
-            catch (Exception ex)
-            {
-                // The holder may still answer; keep waiting within the deadline.
-                Log.ClaimRenewFailed(_logger, ex, request.Id);
-            }
+                return (ClaimOutcome.Wait, null);
         }
     }
 
     /// <summary>
     /// One claim, bounded by the store timeout; after a timeout it is tried once more with the same
     /// holder — the first attempt may have succeeded unseen, and a claim by its own holder is Claimed.
+    /// Also returns when the successful attempt was sent (the claim's time to live counts from later).
     /// </summary>
-    private async Task<RpcClaim> TryClaimAsync(IRpcOwnershipStore store, CorrelationId id, string holder)
+    private async Task<(RpcClaim Claim, long Sent)> TryClaimAsync(IRpcOwnershipStore store, CorrelationId id, string holder)
     {
         for (var attempt = 1; ; attempt++)
         {
+            var sent = System.Diagnostics.Stopwatch.GetTimestamp();
             try
             {
-                return await store.TryClaimAsync(id, holder, _options.ClaimTimeToLive, CancellationToken.None).AsTask()
+                var claim = await store.TryClaimAsync(id, holder, _options.ClaimTimeToLive, CancellationToken.None).AsTask()
                     .WaitAsync(_options.StoreOperationTimeout).ConfigureAwait(false);
+                return (claim, sent);
             }
             catch (TimeoutException) when (attempt < 2)
             {
@@ -355,53 +472,137 @@ internal sealed class RpcServiceHost
     private static void ObserveLater(Task task) =>
         task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 
+    /// <summary>Cancels the handler of a claim after <paramref name="after"/> (at once when not positive), unless a later renewal pushes it back.</summary>
+    private static void Fence(HeldClaim held, TimeSpan after)
+    {
+        if (held.Fence is not { } fence)
+        {
+            return;
+        }
+
+        try
+        {
+            if (after > TimeSpan.Zero)
+            {
+                fence.CancelAfter(after);
+            }
+            else
+            {
+                // Off this thread: the renewal loop must not run handlers' cancellation callbacks.
+                ObserveLater(fence.CancelAsync());
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+            // The call ended meanwhile.
+        }
+    }
+
     /// <summary>Called by the call just before its final reply is sent: stores every reply with the claim.</summary>
     private async ValueTask CompleteClaimAsync(ServerCall call, IReadOnlyList<RpcReply> replies)
     {
-        var id = call.Request.Id;
-        var holder = call.ClaimHolder!;
+        var held = call.Claim!;
 
         // Not renewed from now on: the completed claim lives for ResultTimeToLive.
-        _held.TryRemove(new KeyValuePair<CorrelationId, string>(id, holder));
+        held.State = HeldClaim.Completing;
         try
         {
-            var written = await _store!.CompleteClaimAsync(id, holder, replies, _options.ResultTimeToLive, CancellationToken.None)
+            await CompleteAsync(held, replies).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            // The reply still goes out. The claim stays held — renewed, so a waiting duplicate keeps
+            // waiting rather than running the request again — and storing the result is retried.
+            Log.ClaimCompletionDeferred(_logger, ex, held.Id);
+            held.Replies = replies;
+            held.GiveUpAt = System.Diagnostics.Stopwatch.GetTimestamp() + (long)(_options.ResultTimeToLive.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
+            held.State = HeldClaim.CompletionPending;
+        }
+    }
+
+    // Throws when the store fails; otherwise the claim is settled and no longer held.
+    private async Task CompleteAsync(HeldClaim held, IReadOnlyList<RpcReply> replies)
+    {
+        var written = await _store!.CompleteClaimAsync(held.Id, held.Holder, replies, _options.ResultTimeToLive, CancellationToken.None)
+            .AsTask().WaitAsync(_options.StoreOperationTimeout).ConfigureAwait(false);
+        _held.TryRemove(new KeyValuePair<CorrelationId, HeldClaim>(held.Id, held));
+        if (!written)
+        {
+            // Another delivery took the request over (this one stalled past its claim, or was fenced
+            // but finished anyway); that one's result stands. This reply still goes out.
+            RpcMetrics.ClaimEvents.Add(1, new KeyValuePair<string, object?>("event", "lost"));
+            Log.ClaimLost(_logger, held.Id, held.Holder);
+        }
+    }
+
+    // Never throws.
+    private async Task RetryCompletionAsync(HeldClaim held)
+    {
+        if (System.Diagnostics.Stopwatch.GetTimestamp() > held.GiveUpAt)
+        {
+            _held.TryRemove(new KeyValuePair<CorrelationId, HeldClaim>(held.Id, held));
+            Log.ClaimCompletionAbandoned(_logger, held.Id, _options.ResultTimeToLive);
+            return;
+        }
+
+        try
+        {
+            await CompleteAsync(held, held.Replies!).ConfigureAwait(false);
+            return;
+        }
+        catch (Exception ex)
+        {
+            Log.ClaimRenewFailed(_logger, ex, held.Id);
+        }
+
+        // Still not stored: keep the claim alive meanwhile, or a waiting duplicate would take it
+        // over when it expires and run the request again.
+        try
+        {
+            var renewed = await _store!.RenewClaimAsync(held.Id, held.Holder, _options.ClaimTimeToLive, CancellationToken.None)
                 .AsTask().WaitAsync(_options.StoreOperationTimeout).ConfigureAwait(false);
-            if (!written)
+            if (!renewed)
             {
-                // This instance stalled past its claim's expiry and another delivery took it over;
-                // that one's result stands. This reply still goes out (the caller takes the first).
+                // Another delivery has it after all (it expired during an outage): its result stands.
+                _held.TryRemove(new KeyValuePair<CorrelationId, HeldClaim>(held.Id, held));
                 RpcMetrics.ClaimEvents.Add(1, new KeyValuePair<string, object?>("event", "lost"));
-                Log.ClaimLost(_logger, id, holder);
+                Log.ClaimLost(_logger, held.Id, held.Holder);
             }
         }
         catch (Exception ex)
         {
-            // The reply still goes out; only the dedupe of a later redelivery is weakened.
-            Log.ClaimFailed(_logger, ex, id);
+            Log.ClaimRenewFailed(_logger, ex, held.Id);
         }
     }
 
-    /// <summary>Renews every claim held by a running request, every third of the claim's time to live, until the host stops.</summary>
+    /// <summary>Renews every claim held by a running request, every third of the claim's time to live, until the host has stopped.</summary>
     private async Task RenewClaimsAsync()
     {
         using var timer = new PeriodicTimer(_renewInterval);
         try
         {
-            while (await timer.WaitForNextTickAsync(_stopping.Token).ConfigureAwait(false))
+            while (await timer.WaitForNextTickAsync(_renewStop.Token).ConfigureAwait(false))
             {
                 if (_held.IsEmpty)
                 {
                     continue;
                 }
 
-                var renewals = new List<Task>(_held.Count);
-                foreach (var (id, holder) in _held)
+                var work = new List<Task>(_held.Count);
+                foreach (var held in _held.Values)
                 {
-                    renewals.Add(RenewAsync(id, holder));
+                    switch (held.State)
+                    {
+                        case HeldClaim.Running:
+                            work.Add(RenewAsync(held));
+                            break;
+                        case HeldClaim.CompletionPending:
+                            work.Add(RetryCompletionAsync(held));
+                            break;
+                    }
                 }
 
-                await Task.WhenAll(renewals).ConfigureAwait(false);
+                await Task.WhenAll(work).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException)
@@ -411,21 +612,42 @@ internal sealed class RpcServiceHost
     }
 
     // Never throws.
-    private async Task RenewAsync(CorrelationId id, string holder)
+    private async Task RenewAsync(HeldClaim held)
     {
+        var sent = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
-            var renewed = await _store!.RenewClaimAsync(id, holder, _options.ClaimTimeToLive, CancellationToken.None)
+            var renewed = await _store!.RenewClaimAsync(held.Id, held.Holder, _options.ClaimTimeToLive, CancellationToken.None)
                 .AsTask().WaitAsync(_options.StoreOperationTimeout).ConfigureAwait(false);
-            if (!renewed && _held.TryRemove(new KeyValuePair<CorrelationId, string>(id, holder)))
+            if (held.State != HeldClaim.Running)
             {
-                RpcMetrics.ClaimEvents.Add(1, new KeyValuePair<string, object?>("event", "lost"));
-                Log.ClaimLost(_logger, id, holder);
+                // Completed meanwhile: the renewal raced the completion; nothing to do.
+                return;
             }
+
+            if (renewed)
+            {
+                held.ConfirmedAt = sent;
+                Fence(held, _fenceAfter - System.Diagnostics.Stopwatch.GetElapsedTime(sent));
+                return;
+            }
+
+            if (held.Fence is null)
+            {
+                // Running without a claim, and another delivery claimed it meanwhile: nothing to fence.
+                _held.TryRemove(new KeyValuePair<CorrelationId, HeldClaim>(held.Id, held));
+                return;
+            }
+
+            held.Lost = true;
+            RpcMetrics.ClaimEvents.Add(1, new KeyValuePair<string, object?>("event", "lost"));
+            Log.ClaimLost(_logger, held.Id, held.Holder);
+            Fence(held, TimeSpan.Zero);
         }
         catch (Exception ex)
         {
-            Log.ClaimRenewFailed(_logger, ex, id);
+            // The fence fires by itself if no renewal is confirmed in time.
+            Log.ClaimRenewFailed(_logger, ex, held.Id);
         }
     }
 
@@ -457,4 +679,10 @@ internal sealed class RpcServiceHost
                 : "The server failed while handling the call."),
         };
     }
+}
+
+/// <summary>The handler was cancelled because this delivery's claim was lost (<see cref="Lost"/>) or could not be confirmed in time.</summary>
+internal sealed class ClaimFencedException(bool lost) : Exception(lost ? "The claim was taken by another delivery." : "The claim could not be renewed in time.")
+{
+    public bool Lost { get; } = lost;
 }

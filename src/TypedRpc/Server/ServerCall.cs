@@ -22,15 +22,15 @@ internal sealed class ServerCall : RpcServerCall
     private int _sequence;
 
     public ServerCall(RpcRequest request, RpcMethodDescriptor method, IRpcTransport transport, IRpcSerializer serializer, int maxCachedReplies, CancellationToken serverStopping,
-        string? claimHolder = null, Func<ServerCall, IReadOnlyList<RpcReply>, ValueTask>? beforeFinal = null)
+        HeldClaim? claim = null, Func<ServerCall, IReadOnlyList<RpcReply>, ValueTask>? beforeFinal = null)
     {
-        ClaimHolder = claimHolder;
+        Claim = claim;
         _beforeFinal = beforeFinal;
         _request = request;
         _transport = transport;
         Serializer = serializer;
         _maxCached = maxCachedReplies;
-        _context = new ServerCallContext(request, method, serverStopping);
+        _context = new ServerCallContext(request, method, serverStopping, claim?.Fence?.Token ?? default);
     }
 
     public override RpcServerCallContext Context => _context;
@@ -38,8 +38,8 @@ internal sealed class ServerCall : RpcServerCall
     /// <summary>The request being handled.</summary>
     public RpcRequest Request => _request;
 
-    /// <summary>Who holds this request's claim (this delivery), or <see langword="null"/> without claims.</summary>
-    public string? ClaimHolder { get; }
+    /// <summary>This delivery's claim on the request, or <see langword="null"/> without claims.</summary>
+    public HeldClaim? Claim { get; }
 
     public ServerCallContext ServerContext => _context;
 
@@ -105,8 +105,10 @@ internal sealed class ServerCall : RpcServerCall
             {
                 // The result is recorded (the claim completed with every reply) before the final
                 // message goes out: if this instance dies after the handler finished, a redelivery
-                // re-sends the stored replies instead of running the handler again.
-                await _beforeFinal(this, CacheOverflowed ? Array.Empty<RpcReply>() : WithFinal(reply)).ConfigureAwait(false);
+                // re-sends the stored replies instead of running the handler again. A stream too long
+                // to keep stores its final message alone: every item before it was sent (a failed
+                // item send aborts the call), so re-sending the end is all a redelivery owes.
+                await _beforeFinal(this, CacheOverflowed ? [reply] : WithFinal(reply)).ConfigureAwait(false);
             }
         }
 

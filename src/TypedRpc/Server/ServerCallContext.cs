@@ -11,11 +11,13 @@ internal sealed class ServerCallContext : RpcServerCallContext, IDisposable
     private static readonly IReadOnlyDictionary<string, string> s_noHeaders = new Dictionary<string, string>();
     private readonly RpcRequest _request;
     private readonly CancellationToken _serverStopping;
+    private readonly CancellationToken _claimFence;
     private CancellationTokenSource? _cancellation;
     private string? _id;
 
-    public ServerCallContext(RpcRequest request, RpcMethodDescriptor method, CancellationToken serverStopping)
+    public ServerCallContext(RpcRequest request, RpcMethodDescriptor method, CancellationToken serverStopping, CancellationToken claimFence = default)
     {
+        _claimFence = claimFence;
         _request = request;
         Method = method;
         _serverStopping = serverStopping;
@@ -36,8 +38,11 @@ internal sealed class ServerCallContext : RpcServerCallContext, IDisposable
         {
             if (_cancellation is null)
             {
-                // Cancelled at the caller's deadline or when the server stops.
-                var cts = CancellationTokenSource.CreateLinkedTokenSource(_serverStopping);
+                // Cancelled at the caller's deadline, when the server stops, or when this delivery's
+                // claim is lost or cannot be confirmed (another delivery may take the request over).
+                var cts = _claimFence.CanBeCanceled
+                    ? CancellationTokenSource.CreateLinkedTokenSource(_serverStopping, _claimFence)
+                    : CancellationTokenSource.CreateLinkedTokenSource(_serverStopping);
                 var remaining = Deadline - DateTimeOffset.UtcNow;
                 cts.CancelAfter(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero);
                 _cancellation = cts;

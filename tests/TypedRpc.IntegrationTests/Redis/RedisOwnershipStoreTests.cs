@@ -230,6 +230,24 @@ public sealed class RedisOwnershipStoreTests(RedisServerFixture redis)
     }
 
     [Fact]
+    public async Task ClaimRenewal_TakesAGoneClaimAgain_ButNotOneAnotherHolderTookOrCompleted()
+    {
+        await using var store = redis.CreateStore();
+        var id = CorrelationId.NewId();
+        Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(id, "a", TimeSpan.FromMilliseconds(600), default)).State);
+
+        // Its renewals failed until it expired, and nobody took it: the next renewal takes it again.
+        await Task.Delay(900);
+        Assert.True(await store.RenewClaimAsync(id, "a", TimeSpan.FromMilliseconds(600), default));
+        Assert.Equal(RpcClaimState.Running, (await store.TryClaimAsync(id, "b", Ttl, default)).State);
+
+        // Once another holder took it after it expired, the old holder's renewal fails.
+        await Task.Delay(900);
+        Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(id, "b", Ttl, default)).State);
+        Assert.False(await store.RenewClaimAsync(id, "a", Ttl, default));
+    }
+
+    [Fact]
     public async Task CompletingAClaimAnotherHolderTookOver_LeavesItToThatHolder()
     {
         await using var store = redis.CreateStore();
