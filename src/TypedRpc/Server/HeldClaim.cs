@@ -8,16 +8,21 @@ namespace TypedRpc.Server;
 /// <summary>A claim this server holds: renewed while its request runs, completed when it ends.</summary>
 /// <remarks>
 /// The fence is what keeps a live holder and a taking-over delivery from running a request side
-/// by side. The store lets a claim expire <see cref="TypedRpcOptions.ClaimTimeToLive"/> after the
-/// last renewal reached it, so the holder cancels its handler a margin earlier unless a renewal is
-/// confirmed in time (and at once when a renewal reports the claim taken by another delivery).
+/// by side: the renewal loop fences a claim it could not confirm for most of its time to live (and
+/// one a renewal found taken by another delivery), which cancels the handler's token. The token
+/// source exists only once a handler asks for its token: most handlers never do, and they cost no
+/// timer or token source per request.
 /// </remarks>
-internal sealed class HeldClaim(CorrelationId id, string holder, CancellationTokenSource? fence)
+internal sealed class HeldClaim(CorrelationId id, string holder, bool canFence)
 {
     public const int Running = 0;
     public const int Completing = 1;
     public const int CompletionPending = 2;
 
+    private readonly object _lock = new();
+    private CancellationTokenSource? _fence;
+    private volatile bool _fenced;
+    private bool _released;
     private int _state;
 
     /// <summary>The request.</summary>
@@ -27,11 +32,11 @@ internal sealed class HeldClaim(CorrelationId id, string holder, CancellationTok
     public string Holder { get; } = holder;
 
     /// <summary>
-    /// Cancelled when the claim is lost or could not be confirmed before it may expire; <see
-    /// langword="null"/> for a request running without a claim (the store failed at claim time and
-    /// <see cref="StoreFailureMode.SendWithoutOwnership"/> is set), which renewal takes when it can.
+    /// <see langword="false"/> for a request running without a claim (the store failed at claim
+    /// time and <see cref="StoreFailureMode.SendWithoutOwnership"/> is set): renewal takes the claim
+    /// when it can, and there is nothing to fence.
     /// </summary>
-    public CancellationTokenSource? Fence { get; } = fence;
+    public bool CanFence { get; } = canFence;
 
     /// <summary>Running, Completing (the call is storing its result) or CompletionPending (storing failed; the renewal loop retries).</summary>
     public int State
@@ -52,6 +57,66 @@ internal sealed class HeldClaim(CorrelationId id, string holder, CancellationTok
     /// <summary>When to stop retrying the completion (a Stopwatch timestamp).</summary>
     public long GiveUpAt;
 
-    /// <summary>Whether the fence fired.</summary>
-    public bool Fenced => Fence is { IsCancellationRequested: true };
+    /// <summary>Whether the claim was fenced (the handler's token, if it asked for one, is cancelled).</summary>
+    public bool Fenced => _fenced;
+
+    /// <summary>Cancelled when the claim is fenced; <see langword="default"/> for a claim that cannot be.</summary>
+    public CancellationToken FenceToken
+    {
+        get
+        {
+            if (!CanFence)
+            {
+                return default;
+            }
+
+            lock (_lock)
+            {
+                if (_released)
+                {
+                    return default;
+                }
+
+                if (_fence is null)
+                {
+                    _fence = new CancellationTokenSource();
+                    if (_fenced)
+                    {
+                        _fence.Cancel();
+                    }
+                }
+
+                return _fence.Token;
+            }
+        }
+    }
+
+    /// <summary>Fences the claim: the handler's token is cancelled (its callbacks run on the thread pool, not here).</summary>
+    public void Fence()
+    {
+        CancellationTokenSource? fence;
+        lock (_lock)
+        {
+            if (_fenced || !CanFence)
+            {
+                return;
+            }
+
+            _fenced = true;
+            fence = _fence;
+        }
+
+        _ = fence?.CancelAsync();
+    }
+
+    /// <summary>Frees the token source once the call has ended.</summary>
+    public void Release()
+    {
+        lock (_lock)
+        {
+            _fence?.Dispose();
+            _fence = null;
+            _released = true;
+        }
+    }
 }

@@ -72,10 +72,12 @@ internal sealed class RpcServiceHost
         _completeClaim = CompleteClaimAsync;
         _renewInterval = options.ClaimTimeToLive / 3;
 
-        // The store expires a claim ClaimTimeToLive after the last renewal reached it, which is no
-        // earlier than when that renewal was sent: fencing half a renewal interval before that
-        // instant leaves the cancelled handler time to stop before another delivery can claim.
-        _fenceAfter = options.ClaimTimeToLive - _renewInterval / 2;
+        // The store expires a claim ClaimTimeToLive (three intervals) after the last renewal reached
+        // it, which is no earlier than when that renewal was sent. The loop fences a claim at the
+        // first tick at least one and a half intervals after its last confirmation: two renewals in
+        // a row failed, and there is still about an interval before the claim can expire — time
+        // for the cancelled handler to stop before another delivery can claim the request.
+        _fenceAfter = options.ClaimTimeToLive - _renewInterval * 1.5;
 
         // Holder names must differ across processes that reuse an instance id (a restarted pod):
         // a claim left by the dead process is then not mistaken for this one's.
@@ -275,7 +277,7 @@ internal sealed class RpcServiceHost
             {
                 throw;
             }
-            catch (Exception ex) when (ex is OperationCanceledException && held is { Fenced: true } && !call.Ended)
+            catch (Exception ex) when (ex is OperationCanceledException && held is { Fenced: true } && !call.Ended && !_stopping.IsCancellationRequested)
             {
                 // Fenced: another delivery has, or may soon have, the claim. No reply from here —
                 // the caller gets that delivery's — and the outer handler settles this delivery.
@@ -348,7 +350,7 @@ internal sealed class RpcServiceHost
                     _held.TryRemove(new KeyValuePair<CorrelationId, HeldClaim>(request.Id, held));
                 }
 
-                held.Fence?.Dispose();
+                held.Release();
             }
 
             call.ServerContext.Dispose();
@@ -400,7 +402,7 @@ internal sealed class RpcServiceHost
 
             // Run without a claim, as configured; the renewal loop takes the claim once the store
             // answers, so later deliveries see it (there is nothing to fence against until then).
-            var unclaimed = new HeldClaim(request.Id, holder, fence: null);
+            var unclaimed = new HeldClaim(request.Id, holder, canFence: false);
             _held[request.Id] = unclaimed;
             return (ClaimOutcome.Run, unclaimed);
         }
@@ -414,9 +416,7 @@ internal sealed class RpcServiceHost
                     Log.ClaimTakenOver(_logger, request.Id, claim.Holder);
                 }
 
-                var fence = new CancellationTokenSource();
-                var held = new HeldClaim(request.Id, holder, fence) { ConfirmedAt = sent };
-                Fence(held, _fenceAfter - System.Diagnostics.Stopwatch.GetElapsedTime(sent));
+                var held = new HeldClaim(request.Id, holder, canFence: true) { ConfirmedAt = sent };
                 _held[request.Id] = held;
                 return (ClaimOutcome.Run, held);
 
@@ -471,32 +471,6 @@ internal sealed class RpcServiceHost
 
     private static void ObserveLater(Task task) =>
         task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-
-    /// <summary>Cancels the handler of a claim after <paramref name="after"/> (at once when not positive), unless a later renewal pushes it back.</summary>
-    private static void Fence(HeldClaim held, TimeSpan after)
-    {
-        if (held.Fence is not { } fence)
-        {
-            return;
-        }
-
-        try
-        {
-            if (after > TimeSpan.Zero)
-            {
-                fence.CancelAfter(after);
-            }
-            else
-            {
-                // Off this thread: the renewal loop must not run handlers' cancellation callbacks.
-                ObserveLater(fence.CancelAsync());
-            }
-        }
-        catch (ObjectDisposedException)
-        {
-            // The call ended meanwhile.
-        }
-    }
 
     /// <summary>Called by the call just before its final reply is sent: stores every reply with the claim.</summary>
     private async ValueTask CompleteClaimAsync(ServerCall call, IReadOnlyList<RpcReply> replies)
@@ -614,6 +588,14 @@ internal sealed class RpcServiceHost
     // Never throws.
     private async Task RenewAsync(HeldClaim held)
     {
+        if (held.CanFence && !held.Fenced && System.Diagnostics.Stopwatch.GetElapsedTime(held.ConfirmedAt) >= _fenceAfter)
+        {
+            // Not confirmed for too long (the store does not answer): the claim may expire before the
+            // next renewal could save it. Stop the handler; the renewal below still tries, so that if
+            // the store answers the claim stays this delivery's until the handler has stopped.
+            held.Fence();
+        }
+
         var sent = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
@@ -628,11 +610,10 @@ internal sealed class RpcServiceHost
             if (renewed)
             {
                 held.ConfirmedAt = sent;
-                Fence(held, _fenceAfter - System.Diagnostics.Stopwatch.GetElapsedTime(sent));
                 return;
             }
 
-            if (held.Fence is null)
+            if (!held.CanFence)
             {
                 // Running without a claim, and another delivery claimed it meanwhile: nothing to fence.
                 _held.TryRemove(new KeyValuePair<CorrelationId, HeldClaim>(held.Id, held));
@@ -642,11 +623,11 @@ internal sealed class RpcServiceHost
             held.Lost = true;
             RpcMetrics.ClaimEvents.Add(1, new KeyValuePair<string, object?>("event", "lost"));
             Log.ClaimLost(_logger, held.Id, held.Holder);
-            Fence(held, TimeSpan.Zero);
+            held.Fence();
         }
         catch (Exception ex)
         {
-            // The fence fires by itself if no renewal is confirmed in time.
+            // Fenced at a later tick if no renewal is confirmed in time.
             Log.ClaimRenewFailed(_logger, ex, held.Id);
         }
     }

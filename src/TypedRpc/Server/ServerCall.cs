@@ -30,7 +30,7 @@ internal sealed class ServerCall : RpcServerCall
         _transport = transport;
         Serializer = serializer;
         _maxCached = maxCachedReplies;
-        _context = new ServerCallContext(request, method, serverStopping, claim?.Fence?.Token ?? default);
+        _context = new ServerCallContext(request, method, serverStopping, claim);
     }
 
     public override RpcServerCallContext Context => _context;

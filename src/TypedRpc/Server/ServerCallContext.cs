@@ -11,13 +11,13 @@ internal sealed class ServerCallContext : RpcServerCallContext, IDisposable
     private static readonly IReadOnlyDictionary<string, string> s_noHeaders = new Dictionary<string, string>();
     private readonly RpcRequest _request;
     private readonly CancellationToken _serverStopping;
-    private readonly CancellationToken _claimFence;
+    private readonly HeldClaim? _claim;
     private CancellationTokenSource? _cancellation;
     private string? _id;
 
-    public ServerCallContext(RpcRequest request, RpcMethodDescriptor method, CancellationToken serverStopping, CancellationToken claimFence = default)
+    public ServerCallContext(RpcRequest request, RpcMethodDescriptor method, CancellationToken serverStopping, HeldClaim? claim = null)
     {
-        _claimFence = claimFence;
+        _claim = claim;
         _request = request;
         Method = method;
         _serverStopping = serverStopping;
@@ -40,8 +40,8 @@ internal sealed class ServerCallContext : RpcServerCallContext, IDisposable
             {
                 // Cancelled at the caller's deadline, when the server stops, or when this delivery's
                 // claim is lost or cannot be confirmed (another delivery may take the request over).
-                var cts = _claimFence.CanBeCanceled
-                    ? CancellationTokenSource.CreateLinkedTokenSource(_serverStopping, _claimFence)
+                var cts = _claim is { CanFence: true }
+                    ? CancellationTokenSource.CreateLinkedTokenSource(_serverStopping, _claim.FenceToken)
                     : CancellationTokenSource.CreateLinkedTokenSource(_serverStopping);
                 var remaining = Deadline - DateTimeOffset.UtcNow;
                 cts.CancelAfter(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero);
