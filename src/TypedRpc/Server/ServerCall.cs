@@ -97,18 +97,23 @@ internal sealed class ServerCall : RpcServerCall
 
     private async ValueTask SendAsync(RpcReply reply)
     {
+        var completing = default(ValueTask);
         if (reply.IsEnd)
         {
             Ended = true;
             FinalStatus = reply.Status;
             if (_beforeFinal is not null)
             {
-                // The result is recorded (the claim completed with every reply) before the final
-                // message goes out: if this instance dies after the handler finished, a redelivery
-                // re-sends the stored replies instead of running the handler again. A stream too long
-                // to keep stores its final message alone: every item before it was sent (a failed
-                // item send aborts the call), so re-sending the end is all a redelivery owes.
-                await _beforeFinal(this, CacheOverflowed ? [reply] : WithFinal(reply)).ConfigureAwait(false);
+                // The result is recorded (the claim completed with every reply) while the final
+                // message goes out, and the request is acknowledged only once both are done: if this
+                // instance dies after that, a redelivery re-sends the stored replies instead of
+                // running the handler again. Storing first and sending after would add a store round
+                // trip to every call and save nothing: a crash before the result is stored means a
+                // second run either way — the only difference is whether the caller already had the
+                // first run's reply. A stream too long to keep stores its final message alone: every
+                // item before it was sent (a failed item send aborts the call), so re-sending the
+                // end is all a redelivery owes.
+                completing = _beforeFinal(this, CacheOverflowed ? [reply] : WithFinal(reply));
             }
         }
 
@@ -122,7 +127,9 @@ internal sealed class ServerCall : RpcServerCall
             // Refused for good (the reply is too large): the call has not ended after all. The host
             // turns the exception into the call's error status and sends that as the final message
             // instead — which also completes the claim again, with the error in place of the refused
-            // reply, so a redelivery re-sends the error. Otherwise the caller would wait for its deadline.
+            // reply (after this completion has landed, so that it cannot overwrite that one), and a
+            // redelivery re-sends the error. Otherwise the caller would wait for its deadline.
+            await completing.ConfigureAwait(false);
             Ended = false;
             FinalStatus = RpcStatusCode.Unknown;
             _sequence = reply.Sequence;
@@ -132,9 +139,12 @@ internal sealed class ServerCall : RpcServerCall
         {
             // A transport failure: the request must stay unacknowledged. An RpcException (say, the
             // reply is too large) is permanent and becomes the call's error status instead.
+            await completing.ConfigureAwait(false);
             throw new TransportSendException(ex);
         }
 
+        // Never throws: a failed completion is retried by the host, the claim kept meanwhile.
+        await completing.ConfigureAwait(false);
         if (!CacheOverflowed)
         {
             _sent ??= new List<RpcReply>(1);
