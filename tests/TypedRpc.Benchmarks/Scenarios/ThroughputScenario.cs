@@ -20,7 +20,7 @@ public sealed class ThroughputScenario : IScenario
 
     public async Task<ScenarioResult> RunAsync(RunSize size, IProgress<string> progress, CancellationToken cancellationToken)
     {
-        var (rounds, perRound, levels) = size == RunSize.Full ? (8, 3_000, new[] { 64, 256 }) : (2, 100, new[] { 64, 256 });
+        var (rounds, perRound, levels) = size == RunSize.Full ? (6, 3_000, new[] { 64, 256 }) : (2, 100, new[] { 64, 256 });
         var result = new ScenarioResult(Name, Title);
         await using var cluster = await BenchCluster.StartAsync();
 
