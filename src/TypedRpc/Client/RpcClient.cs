@@ -542,9 +542,20 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
     {
         // The client span (or the caller's own, when nobody listens to TypedRpc) travels with the request.
         var trace = activity ?? System.Diagnostics.Activity.Current;
+        Task? registering = null;
         try
         {
-            if (_store is not null)
+            if (_store is not null && options.IdempotencyKey is null && call.WaitUntilMs == long.MaxValue)
+            {
+                // Nothing can be stored for a new id yet, so there is nothing to look up first: the
+                // owner record is written while the request goes out, which keeps a store round trip
+                // off every call. It is only read when a reply lands on another instance's partition
+                // (rare, and late enough); a reply that beats it to the store is kept as unknown and
+                // found at the deadline. A failed write still fails the call Unavailable — possibly
+                // after the server got the request, as gRPC's UNAVAILABLE allows.
+                registering = RegisterOwnerAlongsideAsync(call, method);
+            }
+            else if (_store is not null)
             {
                 call.Phase = CallPhase.RegisteringOwner;
                 // The wheel bounds the store operation: the call's timer fires at the store timeout
@@ -609,6 +620,11 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
                 TraceState = trace?.TraceStateString,
             };
             await _transport.SendRequestAsync(method.Service, request, CancellationToken.None).ConfigureAwait(false);
+            if (registering is not null)
+            {
+                await registering.ConfigureAwait(false);
+            }
+
             if (call.WaitUntilMs != long.MaxValue && !call.IsTerminal)
             {
                 // The caller waits less than the deadline: only now that the request is out (so the
@@ -625,6 +641,36 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
         finally
         {
             payload.Dispose();
+        }
+    }
+
+    /// <summary>Records the call's owner while its request is sent. Never throws: a failure ends the call (unless running without ownership is allowed).</summary>
+    private async Task RegisterOwnerAlongsideAsync(PendingCall call, RpcMethodDescriptor method)
+    {
+        // The wheel bounds the store operation, as for a registration before the send: the call's
+        // timer fires at the store timeout (or the deadline, if sooner) while the owner is recorded.
+        call.Phase = CallPhase.RegisteringOwner;
+        _wheel.Schedule(call, Math.Min(call.DeadlineMs, TimerWheel.NowMs + (long)_options.StoreOperationTimeout.TotalMilliseconds));
+        try
+        {
+            var ttl = TimeSpan.FromMilliseconds(Math.Max(0, call.DeadlineMs - TimerWheel.NowMs)) + method.ExtendBy + _options.OwnerGracePeriod;
+            await _store!.RegisterOwnerAsync(call.Id, new RpcOwner(InstanceId, ReplyAddress), ttl, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (_options.WhenStoreUnavailable == StoreFailureMode.SendWithoutOwnership)
+        {
+            Log.OwnershipSkipped(_logger, ex, call.Id);
+        }
+        catch (Exception ex)
+        {
+            Log.OwnerNotRecorded(_logger, ex, call.Id);
+            call.TryEnd(CallState.Failed, new RpcStatus(RpcStatusCode.Unavailable, "The ownership store could not record the call: " + ex.Message));
+            return;
+        }
+
+        if (!call.IsTerminal)
+        {
+            call.Phase = CallPhase.Waiting;
+            _wheel.Schedule(call, call.DeadlineMs);
         }
     }
 

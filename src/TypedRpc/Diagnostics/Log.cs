@@ -89,4 +89,7 @@ internal static partial class Log
 
     [LoggerMessage(32, LogLevel.Warning, "Stopping {Service}: {Running} handlers still run after being cancelled; their claims are no longer renewed")]
     public static partial void HandlersOutlivedStop(ILogger logger, string service, int running);
+
+    [LoggerMessage(33, LogLevel.Warning, "Could not record the owner of {CorrelationId} while its request was sent; the call fails Unavailable")]
+    public static partial void OwnerNotRecorded(ILogger logger, Exception exception, CorrelationId correlationId);
 }
