@@ -142,8 +142,12 @@ public sealed class DemoInstance : IAsyncDisposable
         return instance;
     }
 
-    /// <summary>Leaves the cluster gracefully: servers drain, the client fails what still waits and releases its partition.</summary>
-    public async Task StopAsync()
+    /// <summary>
+    /// Leaves the cluster gracefully: servers drain, the client waits for the replies of its waiting
+    /// calls (unless <paramref name="waitForCalls"/> is false: then it fails them with Unavailable at
+    /// once, as a deploy with no grace period would) and releases its partition.
+    /// </summary>
+    public async Task StopAsync(bool waitForCalls = true)
     {
         if (_stopped)
         {
@@ -152,6 +156,12 @@ public sealed class DemoInstance : IAsyncDisposable
 
         _stopped = true;
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        if (!waitForCalls)
+        {
+            // The stop token cuts every drain short.
+            timeout.Cancel();
+        }
+
         try
         {
             await _host.StopAsync(timeout.Token);

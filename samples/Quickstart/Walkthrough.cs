@@ -386,14 +386,14 @@ public sealed class Walkthrough(IAnsiConsole console, DemoSettings settings, IRe
         const int Orders = 12;
         var leaver = clients[^1];
         var stayers = clients.Take(clients.Count - 1).ToArray();
-        Scene("6 · A client instance leaves", $"{leaver.Name} places {Orders} orders that take 1.5 s each, then shuts down. Its callers retry with the same order ids through {string.Join(" and ", stayers.Select(s => s.Name))}: each order is taken over, runs once, and its reply — sent to {leaver.Name}'s partition — is forwarded to the new owner.");
+        Scene("6 · A client instance leaves", $"{leaver.Name} places {Orders} orders that take 1.5 s each, then shuts down without waiting for them (no grace period). Its callers retry with the same order ids through {string.Join(" and ", stayers.Select(s => s.Name))}: each order is taken over, runs once, and its reply — sent to {leaver.Name}'s partition — is forwarded to the new owner.");
         var before = totals.Snapshot();
         var ids = Enumerable.Range(1, Orders).Select(i => $"o-{_run}-leave-{i}").ToArray();
         var firstTries = ids.Select(id => Try(() => leaver.Pricing!.PlaceOrderAsync(id, 2_000m, Once(id), cancellationToken))).ToArray();
         await Task.Delay(400, cancellationToken);
 
         var watch = Stopwatch.StartNew();
-        await leaver.StopAsync();
+        await leaver.StopAsync(waitForCalls: false);
         var ended = await Task.WhenAll(firstTries);
         var statuses = ended.GroupBy(r => r.IsFailed ? r.Status.StatusCode.ToString() : r.State.ToString()).Select(g => $"{g.Count()} × {g.Key}");
         console.MarkupLine($"  {leaver.Name} left in {watch.Elapsed.TotalSeconds:0.0} s; its waiting calls ended: {string.Join(", ", statuses)} [grey](\"{Markup.Escape(ended.FirstOrDefault(r => r.IsFailed).Status.Detail)}\")[/]");

@@ -75,7 +75,7 @@ public sealed class TypedRpcOptions
     /// <summary>Send exception messages to callers. Default off: callers see a generic Internal status.</summary>
     public bool IncludeExceptionDetails { get; set; }
 
-    /// <summary>How long a stopping server waits for running requests to finish. Default 10 s.</summary>
+    /// <summary>How long a stopping server waits for running requests to finish, and a stopping client for the replies of its waiting calls. Default 10 s.</summary>
     public TimeSpan ShutdownDrainTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>The most reply messages of one streaming call a server keeps for redelivered duplicates. Default 1,000.</summary>

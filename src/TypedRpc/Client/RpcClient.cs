@@ -45,7 +45,10 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
     private Task? _resubscribing;
     private RpcReplyAddress _replyAddress;
     private volatile bool _started;
+    private int _stopRequested;
+    private volatile bool _stopping;
     private volatile bool _stopped;
+    private TaskCompletionSource? _drained;
 
     /// <summary>Creates a client.</summary>
     /// <param name="transport">Carries requests and replies.</param>
@@ -103,7 +106,7 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
                 return;
             }
 
-            ObjectDisposedException.ThrowIf(_stopped, this);
+            ObjectDisposedException.ThrowIf(_stopping, this);
             _replies = await _transport.SubscribeRepliesAsync(_options.InstanceId, OnReplyAsync, cancellationToken).ConfigureAwait(false);
             _replyAddress = _replies.Address;
             if (_store is not null)
@@ -160,19 +163,51 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
         }
     }
 
-    /// <summary>Stops receiving replies and fails every pending call with <see cref="RpcStatusCode.Unavailable"/>.</summary>
-    /// <param name="cancellationToken">Unused; stopping does not wait for replies.</param>
+    /// <summary>
+    /// Stops the client. New calls are refused at once with <see cref="RpcStatusCode.Unavailable"/>
+    /// ("The client is shutting down.", nothing sent); calls already waiting get up to
+    /// <see cref="TypedRpcOptions.ShutdownDrainTimeout"/> for their replies, so a graceful leave
+    /// loses none; those still waiting then fail with <see cref="RpcStatusCode.Unavailable"/>.
+    /// Then replies and wake-ups are unsubscribed.
+    /// </summary>
+    /// <param name="cancellationToken">Ends the wait for waiting calls early.</param>
     /// <returns>A task that completes when stopped.</returns>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        if (_stopped)
+        if (Interlocked.Exchange(ref _stopRequested, 1) != 0)
         {
             return;
         }
 
+        if (!_pending.IsEmpty && _options.ShutdownDrainTimeout > TimeSpan.Zero)
+        {
+            _drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+
+        _stopping = true;
+
+        if (_drained is { } drained)
+        {
+            // Replies keep arriving (the subscription is still open) while the waiting calls end.
+            Log.ClientDraining(_logger, _options.InstanceId, _pending.Count, _options.ShutdownDrainTimeout);
+            if (_pending.IsEmpty)
+            {
+                drained.TrySetResult();
+            }
+
+            try
+            {
+                await drained.Task.WaitAsync(_options.ShutdownDrainTimeout, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
+            {
+                // Those still waiting fail below.
+            }
+        }
+
         _stopped = true;
         Log.ClientStopping(_logger, _options.InstanceId, _pending.Count);
-        var status = new RpcStatus(RpcStatusCode.Unavailable, "The client is shutting down.");
+        var status = new RpcStatus(RpcStatusCode.Unavailable, "The client stopped before the reply arrived (TypedRpc:ShutdownDrainTimeout).");
         foreach (var call in _pending.Values)
         {
             call.TryEnd(CallState.Failed, status);
@@ -316,6 +351,10 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
         if (_pending.TryRemove(new KeyValuePair<CorrelationId, PendingCall>(call.Id, call)))
         {
             RpcMetrics.PendingChanged(-1);
+            if (_drained is { } drained && _pending.IsEmpty)
+            {
+                drained.TrySetResult();
+            }
         }
 
         _wheel.Cancel(call);
@@ -739,7 +778,7 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
 
     private async ValueTask EnsureStartedAsync(CancellationToken cancellationToken)
     {
-        if (_stopped)
+        if (_stopping)
         {
             throw new RpcException(new RpcStatus(RpcStatusCode.Unavailable, "The client is shutting down."), null);
         }

@@ -92,4 +92,7 @@ internal static partial class Log
 
     [LoggerMessage(33, LogLevel.Warning, "Could not record the owner of {CorrelationId} while its request was sent; the call fails Unavailable")]
     public static partial void OwnerNotRecorded(ILogger logger, Exception exception, CorrelationId correlationId);
+
+    [LoggerMessage(34, LogLevel.Information, "TypedRpc client {InstanceId} stopping; waiting up to {DrainTimeout} for {Count} pending calls")]
+    public static partial void ClientDraining(ILogger logger, string instanceId, int count, TimeSpan drainTimeout);
 }

@@ -16,8 +16,8 @@ namespace TypedRpc.Hosting;
 
 /// <summary>
 /// Starts and stops TypedRpc with the host: the client first (so replies can be received before
-/// any server answers), then each server; on stop, servers drain (bounded) and the client fails its
-/// pending calls with <see cref="RpcStatusCode.Unavailable"/>.
+/// any server answers), then each server; on stop, servers drain (bounded), then the client refuses
+/// new calls and waits (bounded) for the replies of its waiting calls.
 /// </summary>
 public sealed class TypedRpcRuntime : IHostedService, IAsyncDisposable
 {

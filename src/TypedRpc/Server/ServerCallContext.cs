@@ -53,7 +53,16 @@ internal sealed class ServerCallContext : RpcServerCallContext, IDisposable
     }
 
     /// <summary>Whether the handler's token fired because the caller's deadline passed.</summary>
-    public bool DeadlinePassed => DateTimeOffset.UtcNow >= Deadline;
+    /// <remarks>
+    /// The token's timer may fire a little before the wall clock reaches the deadline (timer and
+    /// clock differ by up to a tick), so a token cancelled by neither the stop nor the fence counts
+    /// too — otherwise a handler cut off at its deadline would be reported as Internal.
+    /// </remarks>
+    public bool DeadlinePassed =>
+        DateTimeOffset.UtcNow >= Deadline
+        || (_cancellation is { IsCancellationRequested: true }
+            && !_serverStopping.IsCancellationRequested
+            && _claim is not { Fenced: true });
 
     public void Dispose() => _cancellation?.Dispose();
 }

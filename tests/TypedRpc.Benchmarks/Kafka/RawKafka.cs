@@ -26,6 +26,7 @@ internal static class RawKafkaConfig
         MessageTimeoutMs = 10_000,
         MessageMaxBytes = 1_064_576,
         SocketNagleDisable = true,
+        ReconnectBackoffMaxMs = 1_000,
     };
 
     /// <summary>The consumer settings TypedRpc's transport uses (KafkaClientConfig.Consumer, with the benchmarks' 1 ms fetch wait).</summary>
@@ -38,6 +39,7 @@ internal static class RawKafkaConfig
         AutoOffsetReset = AutoOffsetReset.Earliest,
         FetchWaitMaxMs = 1,
         SocketNagleDisable = true,
+        ReconnectBackoffMaxMs = 1_000,
         EnablePartitionEof = false,
     };
 

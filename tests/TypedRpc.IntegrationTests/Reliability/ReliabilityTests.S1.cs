@@ -37,7 +37,13 @@ public sealed partial class ReliabilityTests
             Assert.Equal("shop", produced["sasl.username"]);
             Assert.Equal("s3cret", produced["sasl.password"]);
             Assert.Equal("/etc/ssl/certs/ca.pem", produced["ssl.ca.location"]);
+            Assert.Equal("1000", produced["reconnect.backoff.max.ms"]); // TypedRpc's default (R5)
         }
+
+        // A pass-through setting wins over TypedRpc's defaults.
+        kafka.Settings["reconnect.backoff.max.ms"] = "5000";
+        Assert.Equal("5000", KafkaClientConfig.Producer(kafka).Get("reconnect.backoff.max.ms"));
+        Assert.Equal("5000", KafkaClientConfig.Consumer(kafka, "trpc.pricing").Get("reconnect.backoff.max.ms"));
 
         var redisOptions = RedisConfiguration.Create("redis-1:6380,password=s3cret,ssl=true,sslHost=redis.internal", TimeSpan.FromSeconds(2));
         Assert.Equal("s3cret", redisOptions.Password);

@@ -37,7 +37,7 @@ public sealed class HostingTests
     {
         await using var cluster = new TestCluster();
         var server = await cluster.StartAsync(client: false, server: true, configure: o => o.ShutdownDrainTimeout = TimeSpan.FromMilliseconds(300));
-        var client = await cluster.StartAsync(client: true, server: false);
+        var client = await cluster.StartAsync(client: true, server: false, configure: o => o.ShutdownDrainTimeout = TimeSpan.FromMilliseconds(300));
 
         // A handler that never finishes on its own.
         var call = client.Client.WaitForGateAsync("never");
@@ -50,7 +50,7 @@ public sealed class HostingTests
     }
 
     [Fact]
-    public async Task StoppingAClient_FailsItsPendingCalls_WithUnavailable()
+    public async Task StoppingAClient_WaitsForItsPendingCalls_AndRefusesNewOnes()
     {
         await using var cluster = new TestCluster();
         await cluster.StartAsync(client: false, server: true);
@@ -58,11 +58,40 @@ public sealed class HostingTests
 
         var call = client.Client.WaitForGateAsync("held");
         await WaitUntilAsync(() => cluster.State.Gates.ContainsKey("held"));
-        await client.StopAsync();
+        var stopping = client.StopAsync();
+        await WaitUntilAsync(() => client.RpcClient.PendingCount == 1 && !stopping.IsCompleted);
 
+        // A new call is refused at once, before anything is sent.
+        var sentBefore = cluster.Transport.RequestsSent;
+        var refused = await Assert.ThrowsAsync<RpcException>(() => client.Client.EchoAsync(1, delayMs: 0)).WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal(RpcStatusCode.Unavailable, refused.StatusCode);
+        Assert.Equal("The client is shutting down.", refused.Status.Detail);
+        Assert.Equal(sentBefore, cluster.Transport.RequestsSent);
+
+        // The waiting call still gets its reply; then the stop completes.
+        Assert.False(stopping.IsCompleted);
+        cluster.State.Gate("held").TrySetResult();
+        await call.WaitAsync(TimeSpan.FromSeconds(5));
+        await stopping.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal(0, client.RpcClient.PendingCount);
+    }
+
+    [Fact]
+    public async Task StoppingAClient_FailsCallsStillWaitingAfterTheDrainTimeout_WithUnavailable()
+    {
+        await using var cluster = new TestCluster();
+        await cluster.StartAsync(client: false, server: true);
+        var client = await cluster.StartAsync(client: true, server: false, configure: o => o.ShutdownDrainTimeout = TimeSpan.FromMilliseconds(300));
+
+        var call = client.Client.WaitForGateAsync("held");
+        await WaitUntilAsync(() => cluster.State.Gates.ContainsKey("held"));
+        var watch = Stopwatch.StartNew();
+        await client.StopAsync().WaitAsync(TimeSpan.FromSeconds(5));
+
+        Assert.InRange(watch.ElapsedMilliseconds, 250, 5_000);
         var ex = await Assert.ThrowsAsync<RpcException>(() => call).WaitAsync(TimeSpan.FromSeconds(5));
         Assert.Equal(RpcStatusCode.Unavailable, ex.StatusCode);
-        Assert.Contains("shutting down", ex.Status.Detail, StringComparison.Ordinal);
+        Assert.Contains("stopped before the reply arrived", ex.Status.Detail, StringComparison.Ordinal);
         Assert.NotNull(ex.CorrelationId);
         Assert.Equal(0, client.RpcClient.PendingCount);
         cluster.State.Gate("held").TrySetResult();

@@ -1,0 +1,116 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using TypedRpc.IntegrationTests.Support;
+using Xunit;
+
+namespace TypedRpc.IntegrationTests.Reliability;
+
+public sealed partial class ReliabilityTests
+{
+    // Counts the keys under a prefix and those without an expiry, in one pass on the server (SCAN, so
+    // it works at a million keys without shipping them to the test).
+    private const string CountKeysWithoutTtl = """
+        local total, without = 0, 0
+        local cursor = '0'
+        repeat
+          local page = redis.call('SCAN', cursor, 'MATCH', ARGV[1], 'COUNT', 10000)
+          cursor = page[1]
+          for _, key in ipairs(page[2]) do
+            total = total + 1
+            if redis.call('PTTL', key) < 0 then without = without + 1 end
+          end
+        until cursor == '0'
+        return {total, without}
+        """;
+
+    /// <summary>
+    /// Calls that all time out: the handler takes longer than every caller waits, so each call ends
+    /// DeadlineExceeded on the caller while its request is claimed, cut off or skipped as expired on
+    /// the server, and a reply that still comes is stored as late. One in ten carries an
+    /// idempotency key. Afterwards no client has a pending call and every Redis key the run wrote
+    /// expires by itself.
+    /// </summary>
+    [Fact]
+    public async Task R7_AMillionCallsTimeOut_PendingTableEndsEmpty_EveryRedisKeyHasATtl()
+    {
+        var calls = ReliabilitySize.Pick(1_000_000, 20_000);
+        await using var cluster = new ReliabilityCluster(redis.Configuration);
+        await cluster.StartAsync(client: false, server: true);
+        var clients = new[]
+        {
+            await cluster.StartAsync(client: true, server: false),
+            await cluster.StartAsync(client: true, server: false),
+        };
+        await cluster.WaitForServersAsync(Settle);
+        await Task.WhenAll(clients.Select(c => Service(c).ProcessAsync(0, RpcCallOptions.Default.WithTimeout(Settle))));
+
+        var timeout = TimeSpan.FromMilliseconds(100);
+        var outcomes = new CallOutcomes();
+        var lateness = new double[calls];
+        var issued = -1;
+        var clock = Stopwatch.StartNew();
+        var load = Task.WhenAll(Enumerable.Range(0, 2_000).Select(w => Task.Run(async () =>
+        {
+            int n;
+            while ((n = Interlocked.Increment(ref issued)) < calls)
+            {
+                var options = RpcCallOptions.Default.WithTimeout(timeout);
+                if (n % 10 == 0)
+                {
+                    options = options.WithIdempotencyKey("r7-" + n.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                }
+
+                var started = Stopwatch.GetTimestamp();
+                Exception? error = null;
+                try
+                {
+                    await Service(clients[n % clients.Length]).ProcessAsync(250, options);
+                }
+                catch (Exception ex)
+                {
+                    error = ex;
+                }
+
+                var elapsed = Stopwatch.GetElapsedTime(started);
+                lateness[n] = elapsed.TotalMilliseconds - timeout.TotalMilliseconds;
+                outcomes.Record(error, elapsed, timeout, TimeSpan.FromSeconds(2));
+                if (n % 100_000 == 99_999)
+                {
+                    Print("R7", $"{n + 1} calls in {clock.Elapsed.TotalSeconds:0} s");
+                }
+            }
+        })));
+        await load;
+        var elapsed = clock.Elapsed;
+
+        var pending = clients.Select(c => ((RpcClient)c.GetService(typeof(RpcClient))!).PendingCount).ToArray();
+        Array.Sort(lateness);
+        await using var admin = await RedisAdmin.ConnectAsync(redis.Configuration);
+        var scan = Stopwatch.StartNew();
+        var counts = (RedisResultPair)await admin.Database.ScriptEvaluateAsync(CountKeysWithoutTtl, values: [cluster.Settings.Namespace + ":*"]).WaitAsync(TimeSpan.FromMinutes(2));
+        Print("R7", $"{calls} calls in {elapsed.TotalSeconds:0.0} s ({calls / elapsed.TotalSeconds:0} calls/s), timeout {timeout.TotalMilliseconds:0} ms; outcomes: {outcomes}");
+        Print("R7", $"timeouts fired late by p50 {Pct(lateness, 50):0.0} ms, p99 {Pct(lateness, 99):0.0} ms, max {Pct(lateness, 100):0} ms; pending calls after: {string.Join(" + ", pending)}; "
+            + $"Redis keys of the run: {counts.Total}, without a TTL: {counts.WithoutTtl} (counted in {scan.ElapsedMilliseconds} ms); "
+            + $"replies stored as late: {_metrics["typedrpc.client.replies.stored[reason=late]"]}, unknown: {_metrics["typedrpc.client.replies.stored[reason=unknown]"]}");
+
+        Assert.Empty(outcomes.Unexplained);
+        Assert.Equal(calls, outcomes.Count(RpcStatusCode.DeadlineExceeded));
+        Assert.Equal(0, outcomes.Late);
+        Assert.All(pending, p => Assert.Equal(0, p));
+        Assert.True(counts.Total > 0, "The run wrote no Redis keys: the check would prove nothing.");
+        Assert.Equal(0, counts.WithoutTtl);
+    }
+
+    private readonly record struct RedisResultPair(long Total, long WithoutTtl)
+    {
+        public static explicit operator RedisResultPair(StackExchange.Redis.RedisResult result)
+        {
+            var values = (long[])result;
+            return new RedisResultPair(values[0], values[1]);
+        }
+    }
+}
