@@ -230,30 +230,94 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
     public async ValueTask DisposeAsync() => await StopAsync(CancellationToken.None).ConfigureAwait(false);
 
     /// <inheritdoc />
-    public async ValueTask<TResult> InvokeAsync<TArgs, TResult>(RpcMethodDescriptor method, TArgs args, RpcCallOptions options, CancellationToken cancellationToken)
+    public ValueTask<TResult> InvokeAsync<TArgs, TResult>(RpcMethodDescriptor method, TArgs args, RpcCallOptions options, CancellationToken cancellationToken)
         where TArgs : struct, IRpcArguments
     {
-        CheckKind(method, RpcMethodKind.Unary);
-        var outcome = await CallAsync(method, args, options, cancellationToken).ConfigureAwait(false);
-        var reply = Unwrap(outcome, method);
-        return PayloadCodec.DecodeValue<TResult>(reply.Payload, _serializer, reply.Id);
+        try
+        {
+            CheckKind(method, RpcMethodKind.Unary);
+            if (TryStart(method, args, options, cancellationToken, Results<TResult>.Value) is { } call)
+            {
+                return call.Result;
+            }
+        }
+        catch (Exception ex)
+        {
+            return ValueTask.FromException<TResult>(ex);
+        }
+
+        return InvokeSlowAsync<TArgs, TResult>(method, args, options, cancellationToken);
     }
 
     /// <inheritdoc />
-    public async ValueTask InvokeNoResultAsync<TArgs>(RpcMethodDescriptor method, TArgs args, RpcCallOptions options, CancellationToken cancellationToken)
+    public ValueTask InvokeNoResultAsync<TArgs>(RpcMethodDescriptor method, TArgs args, RpcCallOptions options, CancellationToken cancellationToken)
         where TArgs : struct, IRpcArguments
     {
-        CheckKind(method, RpcMethodKind.NoResult);
+        try
+        {
+            CheckKind(method, RpcMethodKind.NoResult);
+            if (TryStart(method, args, options, cancellationToken, s_noResult) is { } call)
+            {
+                return call.Done;
+            }
+        }
+        catch (Exception ex)
+        {
+            return ValueTask.FromException(ex);
+        }
+
+        return InvokeNoResultSlowAsync(method, args, options, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<RpcResult<TResult>> InvokeForResultAsync<TArgs, TResult>(RpcMethodDescriptor method, TArgs args, RpcCallOptions options, CancellationToken cancellationToken)
+        where TArgs : struct, IRpcArguments
+    {
+        try
+        {
+            CheckKind(method, RpcMethodKind.Unary);
+            if (TryStart(method, args, options, cancellationToken, Results<TResult>.ForResult) is { } call)
+            {
+                return call.Result;
+            }
+        }
+        catch (Exception ex)
+        {
+            return ValueTask.FromException<RpcResult<TResult>>(ex);
+        }
+
+        return InvokeForResultSlowAsync<TArgs, TResult>(method, args, options, cancellationToken);
+    }
+
+    private async ValueTask<TResult> InvokeSlowAsync<TArgs, TResult>(RpcMethodDescriptor method, TArgs args, RpcCallOptions options, CancellationToken cancellationToken)
+        where TArgs : struct, IRpcArguments
+    {
+        var outcome = await CallAsync(method, args, options, cancellationToken).ConfigureAwait(false);
+        return DecodeValue<TResult>(outcome, method);
+    }
+
+    private async ValueTask InvokeNoResultSlowAsync<TArgs>(RpcMethodDescriptor method, TArgs args, RpcCallOptions options, CancellationToken cancellationToken)
+        where TArgs : struct, IRpcArguments
+    {
         var outcome = await CallAsync(method, args, options, cancellationToken).ConfigureAwait(false);
         Unwrap(outcome, method);
     }
 
-    /// <inheritdoc />
-    public async ValueTask<RpcResult<TResult>> InvokeForResultAsync<TArgs, TResult>(RpcMethodDescriptor method, TArgs args, RpcCallOptions options, CancellationToken cancellationToken)
+    private async ValueTask<RpcResult<TResult>> InvokeForResultSlowAsync<TArgs, TResult>(RpcMethodDescriptor method, TArgs args, RpcCallOptions options, CancellationToken cancellationToken)
         where TArgs : struct, IRpcArguments
     {
-        CheckKind(method, RpcMethodKind.Unary);
         var outcome = await CallAsync(method, args, options, cancellationToken).ConfigureAwait(false);
+        return ToResult<TResult>(outcome);
+    }
+
+    private TResult DecodeValue<TResult>(in CallResult outcome, RpcMethodDescriptor method)
+    {
+        var reply = Unwrap(outcome, method);
+        return PayloadCodec.DecodeValue<TResult>(reply.Payload, _serializer, reply.Id);
+    }
+
+    private RpcResult<TResult> ToResult<TResult>(in CallResult outcome)
+    {
         var id = outcome.Id.ToString();
         switch (outcome.Outcome.State)
         {
@@ -273,6 +337,88 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
 
             default:
                 return RpcResult<TResult>.Failed(outcome.Outcome.Status, id);
+        }
+    }
+
+    private static CallResult Ended(UnaryCall call) => new(call.Id, call.Outcome, call.CancelledBy);
+
+    private static readonly Func<UnaryCall, byte> s_noResult = static call =>
+    {
+        Unwrap(Ended(call), call.Method!);
+        return 0;
+    };
+
+    /// <summary>What a call started without an async frame turns its outcome into, per result type (one delegate each, made once).</summary>
+    private static class Results<TResult>
+    {
+        public static readonly Func<UnaryCall, TResult> Value = static call => call.Client.DecodeValue<TResult>(Ended(call), call.Method!);
+
+        public static readonly Func<UnaryCall, RpcResult<TResult>> ForResult = static call => call.Client.ToResult<TResult>(Ended(call));
+    }
+
+    /// <summary>
+    /// Starts a plain call (no idempotency key, a free in-flight slot, the client started) without
+    /// an async frame: the call object itself is what the caller awaits, so a waiting call costs
+    /// that object and its table entry. Anything else returns <see langword="null"/> and takes
+    /// the general path (<see cref="CallAsync"/>).
+    /// </summary>
+    private UnaryCall<TOut>? TryStart<TArgs, TOut>(RpcMethodDescriptor method, TArgs args, in RpcCallOptions options, CancellationToken cancellationToken, Func<UnaryCall, TOut> result)
+        where TArgs : struct, IRpcArguments
+    {
+        if (!_started || _stopping || options.IdempotencyKey is not null || cancellationToken.IsCancellationRequested
+            || options.CancellationToken.IsCancellationRequested || !_slots.Wait(0))
+        {
+            return null;
+        }
+
+        long deadlineMs, deadlineUnixMs;
+        try
+        {
+            (deadlineMs, deadlineUnixMs) = Deadline(method, options);
+        }
+        catch
+        {
+            _slots.Release();
+            throw;
+        }
+
+        var id = CorrelationId.NewId();
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var previous = System.Diagnostics.Activity.Current;
+        var activity = RpcTracing.StartClient(method, id);
+        var call = new UnaryCall<TOut>(this, id, method, deadlineMs, result) { HoldsSlot = true, RecordFrom = started, Span = activity };
+        if (options.MaxWait is { } maxWait && TimerWheel.NowMs + (long)maxWait.TotalMilliseconds < deadlineMs)
+        {
+            call.WaitUntilMs = TimerWheel.NowMs + (long)maxWait.TotalMilliseconds;
+        }
+
+        try
+        {
+            Register(call);
+            call.RegisterCancellation(cancellationToken, options.CancellationToken);
+
+            // Encoding is the caller's code (serializers, argument types): its errors are the caller's.
+            PooledBufferWriter payload;
+            try
+            {
+                payload = PayloadCodec.EncodeArguments(args, _serializer);
+            }
+            catch (Exception ex)
+            {
+                call.TryEnd(CallState.Failed, new RpcStatus(RpcStatusCode.InvalidArgument, "The arguments could not be serialized."));
+                throw new RpcException(new RpcStatus(RpcStatusCode.InvalidArgument, "The arguments could not be serialized: " + ex.Message), id.ToString(), ex);
+            }
+
+            _ = SendAsync(call, method, args.Key, payload, deadlineUnixMs, options, activity);
+            return call;
+        }
+        finally
+        {
+            if (activity is not null)
+            {
+                // This method is not async: the span must not stay current in the caller's context.
+                System.Diagnostics.Activity.Current = previous;
+            }
         }
     }
 
@@ -452,7 +598,7 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
         // An idempotent call already in flight on this instance is joined, not sent again.
         if (options.IdempotencyKey is not null && _pending.TryGetValue(id, out var existing) && existing is UnaryCall joined)
         {
-            var joinedOutcome = await joined.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
+            var joinedOutcome = await joined.JoinAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
             return new CallResult(id, joinedOutcome, joined.CancelledBy);
         }
 
