@@ -210,9 +210,10 @@ internal sealed class KafkaRequestConsumer : IAsyncDisposable
                     offsets.Complete(record.Offset.Value);
                     return;
                 }
-                catch (Exception) when (_stop.IsCancellationRequested)
+                catch (Exception ex) when (_stop.IsCancellationRequested || ex is RpcDeliveryAbandonedException)
                 {
-                    // Shutting down: leave it uncommitted so the next member of the group runs it.
+                    // Shutting down (this consumer, or the engine before it): leave it uncommitted
+                    // so the next member of the group runs it — not a failed attempt.
                     return;
                 }
                 catch (Exception ex) when (attempt < _options.MaxDeliveryAttempts)

@@ -205,7 +205,15 @@ internal sealed class RpcServiceHost
             var remaining = request.DeadlineUnixMs - DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
             var pause = TimeSpan.FromMilliseconds(Math.Clamp(remaining, 0, _renewInterval.TotalMilliseconds));
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopRequested.Token);
-            await Task.Delay(pause, stop.Token).ConfigureAwait(false);
+            try
+            {
+                await Task.Delay(pause, stop.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException ex) when (_stopRequested.IsCancellationRequested)
+            {
+                // Not a failure: the transport leaves the delivery for the next member, quietly.
+                throw new RpcDeliveryAbandonedException(ex);
+            }
         }
     }
 
@@ -292,7 +300,7 @@ internal sealed class RpcServiceHost
             catch (Exception ex) when (_stopping.IsCancellationRequested && ex is OperationCanceledException)
             {
                 // Cut off by shutdown: leave the request unacknowledged so another instance runs it.
-                throw;
+                throw ex as RpcDeliveryAbandonedException ?? new RpcDeliveryAbandonedException(ex);
             }
             catch (Exception ex)
             {

@@ -113,7 +113,12 @@ public sealed class ReviewClaimTests
     public async Task AWaitingDuplicate_DoesNotHoldUpAStop()
     {
         await using var cluster = new TestCluster();
-        var node = await cluster.StartAsync(configure: o => { ShortClaims(o); o.ShutdownDrainTimeout = TimeSpan.FromSeconds(3); });
+        var observing = new HandlerObservingTransport(cluster.Transport);
+        var node = await cluster.StartAsync(configure: o => { ShortClaims(o); o.ShutdownDrainTimeout = TimeSpan.FromSeconds(3); }, decorate: s =>
+        {
+            s.RemoveAll<IRpcTransport>();
+            s.AddSingleton<IRpcTransport>(observing);
+        });
         var key = "held-" + Guid.NewGuid().ToString("N");
         var id = CorrelationId.FromIdempotencyKey(TestServiceDescriptor.OptionsMethod.FullName, key);
         await cluster.Store.TryClaimAsync(id, "other-server/1", TimeSpan.FromMinutes(1), default);
@@ -128,6 +133,37 @@ public sealed class ReviewClaimTests
         await node.StopAsync();
 
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(1.5), watch.Elapsed.ToString());
+
+        // The delivery is handed back as abandoned, which a transport leaves uncommitted without
+        // retrying it, dead-lettering it or logging a failure (before, a bare TaskCanceledException
+        // reached the Kafka consumer before its own stop and was logged as a failed attempt).
+        var thrown = await observing.Thrown.Task.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.IsType<RpcDeliveryAbandonedException>(thrown);
+    }
+
+    private sealed class HandlerObservingTransport(IRpcTransport inner) : IRpcTransport
+    {
+        public TaskCompletionSource<Exception> Thrown { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public ValueTask SendRequestAsync(RpcServiceDescriptor service, RpcRequest request, CancellationToken cancellationToken) => inner.SendRequestAsync(service, request, cancellationToken);
+
+        public ValueTask SendReplyAsync(RpcReplyAddress address, RpcReply reply, CancellationToken cancellationToken) => inner.SendReplyAsync(address, reply, cancellationToken);
+
+        public ValueTask<IAsyncDisposable> SubscribeRequestsAsync(RpcServiceDescriptor service, RpcRequestHandler handler, CancellationToken cancellationToken) =>
+            inner.SubscribeRequestsAsync(service, async (request, token) =>
+            {
+                try
+                {
+                    await handler(request, token);
+                }
+                catch (Exception ex)
+                {
+                    Thrown.TrySetResult(ex);
+                    throw;
+                }
+            }, cancellationToken);
+
+        public ValueTask<IRpcReplySubscription> SubscribeRepliesAsync(string instanceId, RpcReplyHandler handler, CancellationToken cancellationToken) => inner.SubscribeRepliesAsync(instanceId, handler, cancellationToken);
     }
 
     // (5) Storing the result failed once: the claim was dropped from renewal while still "running",
