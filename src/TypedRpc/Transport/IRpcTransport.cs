@@ -4,7 +4,12 @@ using System.Threading.Tasks;
 
 namespace TypedRpc.Transport;
 
-/// <summary>Handles one request delivered to a server; the transport acknowledges it (commits) when the returned task completes.</summary>
+/// <summary>
+/// Handles one request delivered to a server; the transport acknowledges it (commits) when the
+/// returned task completes. When it faults, the transport retries the delivery (bounded) — except
+/// with <see cref="RpcDeliveryAbandonedException"/>: then it leaves the delivery unacknowledged for
+/// another member, without a retry or a failure report.
+/// </summary>
 /// <param name="request">The request.</param>
 /// <param name="cancellationToken">Signalled when the subscription stops.</param>
 /// <returns>A task that completes when the request is fully handled (its reply handed to the transport).</returns>
