@@ -95,6 +95,14 @@ internal sealed class InMemoryRequestGroup
     {
         lock (_lock)
         {
+            if (error is TypedRpc.Transport.RpcDeliveryAbandonedException)
+            {
+                // Left for the next member, as an uncommitted record is: not a failed attempt. It
+                // stays in flight until its subscription leaves (the engine is stopping), which
+                // queues it again.
+                return;
+            }
+
             // Not in flight any more: its subscription left and already queued it again, so this
             // late acknowledgement (or failure) is ignored, as a broker rejects a commit after a rebalance.
             if (!delivery.Subscription.InFlight.Remove(delivery) || error is null)
