@@ -13,6 +13,7 @@ public sealed class CallOutcomes
     private readonly ConcurrentDictionary<string, int> _byStatus = new();
     private readonly ConcurrentBag<double> _latencies = new();
     private readonly ConcurrentBag<string> _unexplained = new();
+    private readonly ConcurrentQueue<string> _failures = new();
     private int _late;
 
     public int Total => _byStatus.Values.Sum();
@@ -22,6 +23,9 @@ public sealed class CallOutcomes
     public int Late => Volatile.Read(ref _late);
 
     public IReadOnlyCollection<string> Unexplained => _unexplained;
+
+    /// <summary>The first failures with an explicit status: "Status: detail (correlation id)".</summary>
+    public IReadOnlyCollection<string> Failures => _failures;
 
     public int Count(RpcStatusCode status) => _byStatus.GetValueOrDefault(status.ToString());
 
@@ -37,6 +41,10 @@ public sealed class CallOutcomes
         if (error is not null and not RpcException)
         {
             _unexplained.Add(error.GetType().Name + ": " + error.Message);
+        }
+        else if (error is RpcException failed && _failures.Count < 20)
+        {
+            _failures.Enqueue($"{failed.StatusCode}: {failed.Status.Detail} ({failed.CorrelationId})");
         }
 
         _byStatus.AddOrUpdate(key, 1, (_, c) => c + 1);
