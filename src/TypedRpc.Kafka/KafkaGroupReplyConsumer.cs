@@ -84,7 +84,7 @@ internal sealed class KafkaGroupReplyConsumer : IRpcReplySubscription
                 ChooseAddress();
             }))
             .SetErrorHandler((_, error) => Log.ConsumeError(_logger, _topic, error.Reason))
-            .SetLogHandler((_, _) => { })
+            .SetLogHandler((_, message) => Log.Librdkafka(_logger, message.Name, message.Facility, message.Message))
             .Build();
         _thread = new Thread(Run) { IsBackground = true, Name = "TypedRpc replies (group) " + instanceId };
     }

@@ -51,7 +51,7 @@ internal sealed class KafkaReplyConsumer : IRpcReplySubscription
         // An Assign-only consumer still needs a group id (for its commits); it never joins the group.
         _consumer = new ConsumerBuilder<byte[]?, byte[]?>(KafkaClientConfig.Consumer(options, "trpc.replies." + options.ClientGroup))
             .SetErrorHandler((_, error) => Log.ConsumeError(_logger, _topic, error.Reason))
-            .SetLogHandler((_, _) => { })
+            .SetLogHandler((_, message) => Log.Librdkafka(_logger, message.Name, message.Facility, message.Message))
             .Build();
     }
 

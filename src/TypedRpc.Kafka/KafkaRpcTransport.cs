@@ -45,7 +45,7 @@ public sealed class KafkaRpcTransport : IRpcTransport, IAsyncDisposable
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _producer = new Lazy<IProducer<byte[]?, byte[]?>>(() => new ProducerBuilder<byte[]?, byte[]?>(KafkaClientConfig.Producer(_options))
             .SetErrorHandler((_, error) => Log.ConsumeError(_logger, "(producer)", error.Reason))
-            .SetLogHandler((_, _) => { })
+            .SetLogHandler((_, message) => Log.Librdkafka(_logger, message.Name, message.Facility, message.Message))
             .Build());
     }
 

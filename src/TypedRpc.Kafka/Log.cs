@@ -65,4 +65,10 @@ internal static partial class Log
 
     [LoggerMessage(114, LogLevel.Information, "Instance {InstanceId} let go of adopted {Topic}[{Partition}]")]
     public static partial void PartitionReleased(ILogger logger, string instanceId, string topic, int partition);
+
+    // librdkafka's own log lines (connection state, group membership; more with the `debug`
+    // setting, e.g. "cgrp,eos"), all at Debug: they are for diagnosing the client, and a broker
+    // restart alone writes dozens of them.
+    [LoggerMessage(115, LogLevel.Debug, "librdkafka {Client} {Facility}: {Message}")]
+    public static partial void Librdkafka(ILogger logger, string client, string facility, string message);
 }

@@ -51,6 +51,12 @@ public sealed record ReliabilitySettings(string Bootstrap, string Name, string R
         o.CloseTimeout = TimeSpan.FromSeconds(3);
         o.Settings["session.timeout.ms"] = SessionTimeoutMs.ToString(CultureInfo.InvariantCulture);
         o.Settings["heartbeat.interval.ms"] = "500";
+        if (Environment.GetEnvironmentVariable("TYPEDRPC_KAFKA_DEBUG") is { Length: > 0 } debug)
+        {
+            // librdkafka's debug contexts (e.g. "cgrp,eos") for diagnosing a fault test; its lines
+            // reach the instance's logger at Debug.
+            o.Settings["debug"] = debug;
+        }
     }
 
     /// <summary>Redis settings: the shared server, the deployment's namespace.</summary>

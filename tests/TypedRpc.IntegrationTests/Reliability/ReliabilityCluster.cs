@@ -73,6 +73,12 @@ public sealed class ReliabilityCluster : IAsyncDisposable
         var services = new ServiceCollection();
         services.AddSingleton<IEffectLog>(new CountingEffectLog(Effects));
         var id = $"{Settings.Name}-{Interlocked.Increment(ref _nextInstance)}";
+        if (FileLoggerFactory.For(id) is { } logs)
+        {
+            services.AddSingleton<Microsoft.Extensions.Logging.ILoggerFactory>(logs);
+            services.AddSingleton(typeof(Microsoft.Extensions.Logging.ILogger<>), typeof(Microsoft.Extensions.Logging.Logger<>));
+        }
+
         var builder = services.AddTypedRpc(o =>
         {
             Settings.Configure(o);
