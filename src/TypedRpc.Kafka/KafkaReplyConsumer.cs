@@ -202,7 +202,18 @@ internal sealed class KafkaReplyConsumer : IRpcReplySubscription
             for (var i = 0; i < partitions; i++)
             {
                 var candidate = (start + i) % partitions;
-                if (candidate == exclude)
+                bool adopted;
+                lock (_adopted)
+                {
+                    adopted = _adopted.ContainsKey(candidate);
+                }
+
+                // A partition this instance holds as an adopter is not free: leasing it too would
+                // assign it twice (refused) and, once the adoption ends, let go of the new lease as
+                // well — the instance would wait for replies on a partition nobody reads (R5: after
+                // a broker outage, leases expired, one instance adopted the partition another then
+                // moved to, and every call of that instance timed out from then on).
+                if (candidate == exclude || adopted)
                 {
                     continue;
                 }
