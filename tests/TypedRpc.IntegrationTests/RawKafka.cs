@@ -1,7 +1,9 @@
 using System;
 using System.Buffers.Binary;
 using System.Collections.Generic;
+using System.Linq;
 using System.Text;
+using System.Threading;
 using System.Threading.Tasks;
 using Confluent.Kafka;
 
@@ -27,14 +29,7 @@ public sealed class RawKafka : IDisposable
     /// <summary>Reads up to <paramref name="max"/> records of one partition from the beginning, for at most <paramref name="timeout"/>.</summary>
     public List<ConsumeResult<byte[]?, byte[]?>> Read(string topic, int partition, int max, TimeSpan timeout)
     {
-        using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(new ConsumerConfig
-        {
-            BootstrapServers = _bootstrap,
-            GroupId = "raw-reader-" + Guid.NewGuid().ToString("N"),
-            EnableAutoCommit = false,
-            FetchWaitMaxMs = 1,
-        }).SetLogHandler((_, _) => { }).Build();
-        consumer.Assign(new TopicPartitionOffset(topic, partition, Offset.Beginning));
+        using var consumer = Reader(topic, [partition]);
         var records = new List<ConsumeResult<byte[]?, byte[]?>>();
         var until = DateTime.UtcNow + timeout;
         while (records.Count < max && DateTime.UtcNow < until)
@@ -53,20 +48,7 @@ public sealed class RawKafka : IDisposable
     /// <summary>Reads every partition of a topic from the beginning until <paramref name="match"/> accepts a record.</summary>
     public ConsumeResult<byte[]?, byte[]?>? Find(string topic, int partitions, Func<ConsumeResult<byte[]?, byte[]?>, bool> match, TimeSpan timeout)
     {
-        using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(new ConsumerConfig
-        {
-            BootstrapServers = _bootstrap,
-            GroupId = "raw-finder-" + Guid.NewGuid().ToString("N"),
-            EnableAutoCommit = false,
-            FetchWaitMaxMs = 1,
-        }).SetLogHandler((_, _) => { }).Build();
-        var assignment = new List<TopicPartitionOffset>();
-        for (var p = 0; p < partitions; p++)
-        {
-            assignment.Add(new TopicPartitionOffset(topic, p, Offset.Beginning));
-        }
-
-        consumer.Assign(assignment);
+        using var consumer = Reader(topic, Enumerable.Range(0, partitions));
         var until = DateTime.UtcNow + timeout;
         try
         {
@@ -85,6 +67,46 @@ public sealed class RawKafka : IDisposable
         {
             consumer.Close();
         }
+    }
+
+    /// <summary>Reads every record of a topic from the beginning on a thread of its own until <paramref name="stop"/>, handing each to <paramref name="onRecord"/>.</summary>
+    public Task Follow(string topic, int partitions, CancellationToken stop, Action<ConsumeResult<byte[]?, byte[]?>> onRecord) =>
+        Task.Factory.StartNew(() =>
+        {
+            using var consumer = Reader(topic, Enumerable.Range(0, partitions));
+            while (!stop.IsCancellationRequested)
+            {
+                if (consumer.Consume(TimeSpan.FromMilliseconds(100)) is { Message: not null } record)
+                {
+                    onRecord(record);
+                }
+            }
+
+            consumer.Close();
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    /// <summary>The first offset still held of each partition of a topic (above 0 once retention trimmed it).</summary>
+    public long[] LowWatermarks(string topic, int partitions)
+    {
+        using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(new ConsumerConfig { BootstrapServers = _bootstrap, GroupId = "raw-watermarks" })
+            .SetLogHandler((_, _) => { }).Build();
+        return Enumerable.Range(0, partitions)
+            .Select(p => consumer.QueryWatermarkOffsets(new TopicPartition(topic, p), TimeSpan.FromSeconds(10)).Low.Value)
+            .ToArray();
+    }
+
+    /// <summary>A consumer outside any group (nothing committed) assigned to the partitions from their beginning.</summary>
+    private IConsumer<byte[]?, byte[]?> Reader(string topic, IEnumerable<int> partitions)
+    {
+        var consumer = new ConsumerBuilder<byte[]?, byte[]?>(new ConsumerConfig
+        {
+            BootstrapServers = _bootstrap,
+            GroupId = "raw-reader-" + Guid.NewGuid().ToString("N"),
+            EnableAutoCommit = false,
+            FetchWaitMaxMs = 1,
+        }).SetLogHandler((_, _) => { }).Build();
+        consumer.Assign(partitions.Select(p => new TopicPartitionOffset(topic, p, Offset.Beginning)));
+        return consumer;
     }
 
     /// <summary>The headers of a valid request, for the tests to break one at a time.</summary>

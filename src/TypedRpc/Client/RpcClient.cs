@@ -46,8 +46,10 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
     private RpcReplyAddress _replyAddress;
     private volatile bool _started;
     private int _stopRequested;
-    private volatile bool _stopping;
     private volatile bool _stopped;
+
+    /// <summary>Whether a stop was requested: new calls are refused from then on.</summary>
+    private bool Stopping => Volatile.Read(ref _stopRequested) != 0;
     private TaskCompletionSource? _drained;
 
     /// <summary>Creates a client.</summary>
@@ -106,7 +108,7 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
                 return;
             }
 
-            ObjectDisposedException.ThrowIf(_stopping, this);
+            ObjectDisposedException.ThrowIf(Stopping, this);
             _replies = await _transport.SubscribeRepliesAsync(_options.InstanceId, OnReplyAsync, cancellationToken).ConfigureAwait(false);
             _replyAddress = _replies.Address;
             if (_store is not null)
@@ -179,12 +181,12 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
             return;
         }
 
+        // New calls are refused from here on (Stopping). A call that ends before the drain signal
+        // exists is covered by the emptiness check after it is made.
         if (!_pending.IsEmpty && _options.ShutdownDrainTimeout > TimeSpan.Zero)
         {
             _drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         }
-
-        _stopping = true;
 
         if (_drained is { } drained)
         {
@@ -365,7 +367,7 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
     private UnaryCall<TOut>? TryStart<TArgs, TOut>(RpcMethodDescriptor method, TArgs args, in RpcCallOptions options, CancellationToken cancellationToken, Func<UnaryCall, TOut> result)
         where TArgs : struct, IRpcArguments
     {
-        if (!_started || _stopping || options.IdempotencyKey is not null || cancellationToken.IsCancellationRequested
+        if (!_started || Stopping || options.IdempotencyKey is not null || cancellationToken.IsCancellationRequested
             || options.CancellationToken.IsCancellationRequested || !_slots.Wait(0))
         {
             return null;
@@ -387,29 +389,12 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
         var previous = System.Diagnostics.Activity.Current;
         var activity = RpcTracing.StartClient(method, id);
         var call = new UnaryCall<TOut>(this, id, method, deadlineMs, result) { HoldsSlot = true, RecordFrom = started, Span = activity };
-        if (options.MaxWait is { } maxWait && TimerWheel.NowMs + (long)maxWait.TotalMilliseconds < deadlineMs)
-        {
-            call.WaitUntilMs = TimerWheel.NowMs + (long)maxWait.TotalMilliseconds;
-        }
-
+        LimitWait(call, options);
         try
         {
             Register(call);
             call.RegisterCancellation(cancellationToken, options.CancellationToken);
-
-            // Encoding is the caller's code (serializers, argument types): its errors are the caller's.
-            PooledBufferWriter payload;
-            try
-            {
-                payload = PayloadCodec.EncodeArguments(args, _serializer);
-            }
-            catch (Exception ex)
-            {
-                call.TryEnd(CallState.Failed, new RpcStatus(RpcStatusCode.InvalidArgument, "The arguments could not be serialized."));
-                throw new RpcException(new RpcStatus(RpcStatusCode.InvalidArgument, "The arguments could not be serialized: " + ex.Message), id.ToString(), ex);
-            }
-
-            _ = SendAsync(call, method, args.Key, payload, deadlineUnixMs, options, activity);
+            EncodeAndSend(call, method, args, deadlineUnixMs, options, activity);
             return call;
         }
         finally
@@ -605,28 +590,11 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         using var activity = RpcTracing.StartClient(method, id);
         var call = new UnaryCall(this, id, method, deadlineMs);
-        if (options.MaxWait is { } maxWait && TimerWheel.NowMs + (long)maxWait.TotalMilliseconds < deadlineMs)
-        {
-            call.WaitUntilMs = TimerWheel.NowMs + (long)maxWait.TotalMilliseconds;
-        }
-
+        LimitWait(call, options);
         await AcquireSlotAsync(call, deadlineMs, cancellationToken, options.CancellationToken).ConfigureAwait(false);
         Register(call);
         call.RegisterCancellation(cancellationToken, options.CancellationToken);
-
-        // Encoding is the caller's code (serializers, argument types): its errors are the caller's.
-        PooledBufferWriter payload;
-        try
-        {
-            payload = PayloadCodec.EncodeArguments(args, _serializer);
-        }
-        catch (Exception ex)
-        {
-            call.TryEnd(CallState.Failed, default);
-            throw new RpcException(new RpcStatus(RpcStatusCode.InvalidArgument, "The arguments could not be serialized: " + ex.Message), id.ToString(), ex);
-        }
-
-        _ = SendAsync(call, method, args.Key, payload, deadlineUnixMs, options, activity);
+        EncodeAndSend(call, method, args, deadlineUnixMs, options, activity);
         var outcome = await call.Completion.ConfigureAwait(false);
         RpcMetrics.RecordClient(method, outcome.Status.StatusCode, started);
         RpcTracing.End(activity, outcome.Status.StatusCode);
@@ -656,18 +624,7 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
             ? options.CancellationToken.UnsafeRegister(static s => ((StreamCall)s!).TryEnd(CallState.Cancelled, new RpcStatus(RpcStatusCode.Cancelled, "The call was cancelled by the caller.")), call)
             : default;
 
-        PooledBufferWriter payload;
-        try
-        {
-            payload = PayloadCodec.EncodeArguments(args, _serializer);
-        }
-        catch (Exception ex)
-        {
-            call.TryEnd(CallState.Failed, default);
-            throw new RpcException(new RpcStatus(RpcStatusCode.InvalidArgument, "The arguments could not be serialized: " + ex.Message), id.ToString(), ex);
-        }
-
-        _ = SendAsync(call, method, args.Key, payload, deadlineUnixMs, options, activity);
+        EncodeAndSend(call, method, args, deadlineUnixMs, options, activity);
         try
         {
             var reader = call.Messages;
@@ -721,6 +678,34 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
             RpcMetrics.RecordClient(method, status, started);
             RpcTracing.End(activity, status);
         }
+    }
+
+    /// <summary>MaxWait: the caller stops waiting before the request's deadline (the call runs on).</summary>
+    private static void LimitWait(UnaryCall call, in RpcCallOptions options)
+    {
+        if (options.MaxWait is { } maxWait && TimerWheel.NowMs + (long)maxWait.TotalMilliseconds < call.DeadlineMs)
+        {
+            call.WaitUntilMs = TimerWheel.NowMs + (long)maxWait.TotalMilliseconds;
+        }
+    }
+
+    /// <summary>Encodes the arguments of a registered call and sends its request without awaiting the send.</summary>
+    private void EncodeAndSend<TArgs>(PendingCall call, RpcMethodDescriptor method, TArgs args, long deadlineUnixMs, in RpcCallOptions options, System.Diagnostics.Activity? activity)
+        where TArgs : struct, IRpcArguments
+    {
+        // Encoding is the caller's code (serializers, argument types): its errors are the caller's.
+        PooledBufferWriter payload;
+        try
+        {
+            payload = PayloadCodec.EncodeArguments(args, _serializer);
+        }
+        catch (Exception ex)
+        {
+            call.TryEnd(CallState.Failed, new RpcStatus(RpcStatusCode.InvalidArgument, "The arguments could not be serialized."));
+            throw new RpcException(new RpcStatus(RpcStatusCode.InvalidArgument, "The arguments could not be serialized: " + ex.Message), call.Id.ToString(), ex);
+        }
+
+        _ = SendAsync(call, method, args.Key, payload, deadlineUnixMs, options, activity);
     }
 
     private async Task SendAsync(PendingCall call, RpcMethodDescriptor method, string? key, PooledBufferWriter payload, long deadlineUnixMs, RpcCallOptions options, System.Diagnostics.Activity? activity)
@@ -924,7 +909,7 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
 
     private async ValueTask EnsureStartedAsync(CancellationToken cancellationToken)
     {
-        if (_stopping)
+        if (Stopping)
         {
             throw new RpcException(new RpcStatus(RpcStatusCode.Unavailable, "The client is shutting down."), null);
         }

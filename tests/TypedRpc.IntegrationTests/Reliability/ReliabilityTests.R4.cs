@@ -38,51 +38,9 @@ public sealed partial class ReliabilityTests
         await Task.WhenAll(clients.Select(c => Service(c).ProcessAsync(0, RpcCallOptions.Default.WithTimeout(Settle))));
 
         var timeout = TimeSpan.FromSeconds(5);
-        var calls = new ConcurrentBag<(double Start, double End, RpcStatusCode Status, string? Other)>();
-        var clock = Stopwatch.StartNew();
-        using var stop = new CancellationTokenSource();
-        var load = Task.WhenAll(Enumerable.Range(0, 24).Select(w => Task.Run(async () =>
-        {
-            while (!stop.IsCancellationRequested)
-            {
-                var start = clock.Elapsed.TotalMilliseconds;
-                RpcStatusCode status;
-                string? other = null;
-                try
-                {
-                    await Service(clients[w % 3]).ProcessAsync(5, RpcCallOptions.Default.WithTimeout(timeout));
-                    status = RpcStatusCode.OK;
-                }
-                catch (RpcException ex)
-                {
-                    status = ex.StatusCode;
-                }
-                catch (Exception ex)
-                {
-                    status = RpcStatusCode.Unknown;
-                    other = ex.GetType().Name + ": " + ex.Message;
-                }
-
-                calls.Add((start, clock.Elapsed.TotalMilliseconds, status, other));
-                if (status != RpcStatusCode.OK)
-                {
-                    // A failing caller backs off a little, as a real one would.
-                    await Task.Delay(20);
-                }
-            }
-        })));
-
-        // Thread-pool responsiveness: how late a 20 ms timer fires, all through the run.
-        var lateness = new ConcurrentBag<double>();
-        var probe = Task.Run(async () =>
-        {
-            while (!stop.IsCancellationRequested)
-            {
-                var t = Stopwatch.StartNew();
-                await Task.Delay(20);
-                lateness.Add(t.Elapsed.TotalMilliseconds - 20);
-            }
-        });
+        var load = new SteadyLoad(clients, workers: 24, timeout);
+        var calls = load.Calls;
+        var clock = load.Clock;
 
         await Task.Delay(2_000);
         var down = clock.Elapsed.TotalMilliseconds;
@@ -97,9 +55,7 @@ public sealed partial class ReliabilityTests
         await server.StartAgainAsync();
         var up = clock.Elapsed.TotalMilliseconds;
         await Task.Delay(5_000);
-        stop.Cancel();
-        await load;
-        await probe;
+        await load.StopAsync();
         var lateClientWorks = await Service(late).ProcessAsync(0, RpcCallOptions.Default.WithTimeout(TimeSpan.FromSeconds(10)));
 
         var during = calls.Where(c => c.Start >= down + 1_500 && c.Start < upStarted).ToArray();
@@ -109,7 +65,7 @@ public sealed partial class ReliabilityTests
         var pastDeadline = calls.Count(c => c.End - c.Start > timeout.TotalMilliseconds + 2_000);
         var failures = calls.Where(c => c.Status != RpcStatusCode.OK).ToArray();
         var failureLatencies = failures.Select(c => c.End - c.Start).OrderBy(x => x).ToArray();
-        var maxLate = lateness.DefaultIfEmpty(0).Max();
+        var maxLate = load.Lateness.Select(l => l.Late).DefaultIfEmpty(0).Max();
         Print("R4", $"{calls.Count} calls; Redis down {upStarted - down:0} ms; outcomes: "
             + string.Join(", ", calls.GroupBy(c => c.Status).OrderBy(g => g.Key).Select(g => $"{g.Key}={g.Count()}")));
         Print("R4", $"during the outage: {during.Length} calls, {during.Count(c => c.Status == RpcStatusCode.Unavailable)} Unavailable, {during.Count(c => c.Status == RpcStatusCode.OK)} OK; "

@@ -44,49 +44,10 @@ public sealed partial class ReliabilityTests
         cluster.Effects.Clear();
 
         var timeout = TimeSpan.FromSeconds(1);
-        var calls = new ConcurrentBag<(double Start, double End, RpcStatusCode Status, string? Other, int Client)>();
-        var clock = Stopwatch.StartNew();
-        using var stop = new CancellationTokenSource();
-        var load = Task.WhenAll(Enumerable.Range(0, 32).Select(w => Task.Run(async () =>
-        {
-            while (!stop.IsCancellationRequested)
-            {
-                var start = clock.Elapsed.TotalMilliseconds;
-                RpcStatusCode status;
-                string? other = null;
-                try
-                {
-                    await Service(clients[w % clients.Length]).ProcessAsync(5, RpcCallOptions.Default.WithTimeout(timeout));
-                    status = RpcStatusCode.OK;
-                }
-                catch (RpcException ex)
-                {
-                    status = ex.StatusCode;
-                }
-                catch (Exception ex)
-                {
-                    status = RpcStatusCode.Unknown;
-                    other = ex.GetType().Name + ": " + ex.Message;
-                }
-
-                calls.Add((start, clock.Elapsed.TotalMilliseconds, status, other, w % clients.Length));
-                if (status != RpcStatusCode.OK)
-                {
-                    await Task.Delay(20);
-                }
-            }
-        })));
-
-        var lateness = new ConcurrentBag<(double At, double Late)>();
-        var probe = Task.Run(async () =>
-        {
-            while (!stop.IsCancellationRequested)
-            {
-                var t = Stopwatch.StartNew();
-                await Task.Delay(20);
-                lateness.Add((clock.Elapsed.TotalMilliseconds, t.Elapsed.TotalMilliseconds - 20));
-            }
-        });
+        var load = new SteadyLoad(clients, workers: 32, timeout);
+        var calls = load.Calls;
+        var lateness = load.Lateness;
+        var clock = load.Clock;
 
         await Task.Delay(2_000);
         var down = clock.Elapsed.TotalMilliseconds;
@@ -110,9 +71,7 @@ public sealed partial class ReliabilityTests
         }
 
         await Task.Delay(2_000);
-        stop.Cancel();
-        await load;
-        await probe;
+        await load.StopAsync();
         await Task.Delay(1_000);
 
         // Calls that started with the broker down and whose deadline came before it returned.

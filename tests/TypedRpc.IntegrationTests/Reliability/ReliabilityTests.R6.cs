@@ -121,7 +121,7 @@ public sealed partial class ReliabilityTests
         // next owner. Each record counts once; repeats are reported.
         var seen = new ConcurrentDictionary<string, bool>();
         using var reading = new CancellationTokenSource();
-        var replyReader = Follow(cluster.Settings.Bootstrap, rawReplies, 4, reading.Token, reply =>
+        var replyReader = raw.Follow(rawReplies, 4, reading.Token, reply =>
         {
             if (reply.Message.Headers.TryGetLastBytes("trpc-id", out var idBytes) && idBytes.Length == 16 && requestIds.TryGetValue(CorrelationId.FromBytes(idBytes), out var kind))
             {
@@ -144,7 +144,7 @@ public sealed partial class ReliabilityTests
                 }
             }
         });
-        var deadReader = Follow(cluster.Settings.Bootstrap, cluster.Settings.DeadLetterTopic, 1, reading.Token, dead =>
+        var deadReader = raw.Follow(cluster.Settings.DeadLetterTopic, 1, reading.Token, dead =>
         {
             if (RawKafka.Header(dead, "trpc-dead-letter-reason").Length == 0)
             {
@@ -240,8 +240,8 @@ public sealed partial class ReliabilityTests
 
         // The mock trims its bounded logs all the time (valid traffic included); what matters is that
         // nothing was trimmed before it was read, which the accounting below checks record by record.
-        var trimmed = LowWatermarks(cluster.Settings.Bootstrap, cluster.Settings.RequestTopic, ReliabilitySettings.RequestPartitions)
-            .Concat(LowWatermarks(cluster.Settings.Bootstrap, cluster.Settings.ReplyTopic, ReliabilitySettings.ReplyPartitions)).Sum();
+        var trimmed = raw.LowWatermarks(cluster.Settings.RequestTopic, ReliabilitySettings.RequestPartitions)
+            .Concat(raw.LowWatermarks(cluster.Settings.ReplyTopic, ReliabilitySettings.ReplyPartitions)).Sum();
         Print("R6", $"handled again after a partition moved (counted once): {repeated}; OK replies to hostile requests: {okReplies}; dead letters without a reason: {unreasoned}; reply partitions adopted: {_metrics["typedrpc.kafka.leases[event=adopted]"]}, leases lost: {_metrics["typedrpc.kafka.leases[event=lost]"]}; records trimmed from the mock's logs by the end (read or not): {trimmed}");
         Print("R6", $"valid calls during the attack: {outcomes}" + (failedIds.IsEmpty ? "" : "; failed: " + string.Join("; ", failedIds.Take(10))));
 
@@ -257,38 +257,6 @@ public sealed partial class ReliabilityTests
         Assert.True(outcomes.Ok > 0);
         Assert.Empty(outcomes.Unexplained);
         Assert.Equal(outcomes.Total, outcomes.Ok);
-    }
-
-    /// <summary>Reads every record of a topic from the beginning on a thread of its own until <paramref name="stop"/>, handing each to <paramref name="onRecord"/>.</summary>
-    private static Task Follow(string bootstrap, string topic, int partitions, CancellationToken stop, Action<ConsumeResult<byte[]?, byte[]?>> onRecord) =>
-        Task.Factory.StartNew(() =>
-        {
-            using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(new ConsumerConfig
-            {
-                BootstrapServers = bootstrap,
-                GroupId = "raw-follower-" + Guid.NewGuid().ToString("N"),
-                EnableAutoCommit = false,
-                FetchWaitMaxMs = 1,
-            }).SetLogHandler((_, _) => { }).Build();
-            consumer.Assign(Enumerable.Range(0, partitions).Select(p => new TopicPartitionOffset(topic, p, Offset.Beginning)));
-            while (!stop.IsCancellationRequested)
-            {
-                if (consumer.Consume(TimeSpan.FromMilliseconds(100)) is { Message: not null } record)
-                {
-                    onRecord(record);
-                }
-            }
-
-            consumer.Close();
-        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-
-    private static long[] LowWatermarks(string bootstrap, string topic, int partitions)
-    {
-        using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(new ConsumerConfig { BootstrapServers = bootstrap, GroupId = "raw-watermarks" })
-            .SetLogHandler((_, _) => { }).Build();
-        return Enumerable.Range(0, partitions)
-            .Select(p => consumer.QueryWatermarkOffsets(new TopicPartition(topic, p), TimeSpan.FromSeconds(10)).Low.Value)
-            .ToArray();
     }
 
     private static byte[] Tag(string topic, int kind, int n) => Encoding.UTF8.GetBytes($"{topic}|{kind}|{n}");

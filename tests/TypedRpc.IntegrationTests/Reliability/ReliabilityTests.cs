@@ -36,18 +36,21 @@ public sealed partial class ReliabilityTests(RedisServerFixture redis, ITestOutp
     private static IReliabilityService Service(IServiceProvider instance) => instance.GetRequiredService<IReliabilityService>();
 
     /// <summary>
-    /// Calls from <paramref name="clients"/> until <paramref name="count"/> were made, <paramref name="workers"/>
-    /// at a time; records each outcome and the correlation id of each success.
+    /// Calls from <paramref name="client"/> until <paramref name="count"/> were made, <paramref name="workers"/>
+    /// at a time; records each outcome and the correlation id of each success. A failure that
+    /// <paramref name="notSent"/> recognizes (refused before anything was sent) is counted apart, not recorded.
     /// </summary>
-    private static async Task LoadAsync(Func<int, IServiceProvider> client, int count, int workers, TimeSpan timeout, CallOutcomes outcomes,
-        ConcurrentBag<string> succeeded, Func<int, int> delayMs, double perSecond = 0, CancellationToken stop = default)
+    /// <returns>How many calls <paramref name="notSent"/> recognized.</returns>
+    private static async Task<int> LoadAsync(Func<int, IServiceProvider> client, int count, int workers, TimeSpan timeout, CallOutcomes outcomes,
+        ConcurrentBag<string> succeeded, Func<int, int> delayMs, double perSecond = 0, Func<RpcException, bool>? notSent = null)
     {
         var issued = -1;
+        var refused = 0;
         var started = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, workers).Select(w => Task.Run(async () =>
         {
             int n;
-            while (!stop.IsCancellationRequested && (n = Interlocked.Increment(ref issued)) < count)
+            while ((n = Interlocked.Increment(ref issued)) < count)
             {
                 // Paced, so that a run spans the faults it is meant to see.
                 var due = perSecond > 0 ? TimeSpan.FromSeconds(n / perSecond) - started.Elapsed : TimeSpan.Zero;
@@ -63,12 +66,92 @@ public sealed partial class ReliabilityTests(RedisServerFixture redis, ITestOutp
                     outcomes.Record(null, clock.Elapsed, timeout, TimeSpan.FromSeconds(5));
                     succeeded.Add(result.Split('|')[1]);
                 }
+                catch (RpcException ex) when (notSent?.Invoke(ex) == true)
+                {
+                    Interlocked.Increment(ref refused);
+                }
                 catch (Exception ex)
                 {
                     outcomes.Record(ex, clock.Elapsed, timeout, TimeSpan.FromSeconds(5));
                 }
             }
         })));
+        return refused;
+    }
+
+    /// <summary>One call of a <see cref="SteadyLoad"/>: when it started and ended (ms on the load's clock), how, and from which client.</summary>
+    private readonly record struct TimedCall(double Start, double End, RpcStatusCode Status, string? Other, int Client);
+
+    /// <summary>
+    /// Callers that call without pause until stopped (worker w through client w mod n; a failed
+    /// caller backs off 20 ms, as a real one would), and a probe of thread-pool responsiveness: how
+    /// late a 20 ms timer fires, all through the run. For the outage tests, which look at calls by
+    /// the time they started.
+    /// </summary>
+    private sealed class SteadyLoad
+    {
+        private readonly CancellationTokenSource _stop = new();
+        private readonly Task _running;
+
+        public SteadyLoad(IServiceProvider[] clients, int workers, TimeSpan timeout)
+        {
+            var load = Enumerable.Range(0, workers).Select(w => Task.Run(async () =>
+            {
+                while (!_stop.IsCancellationRequested)
+                {
+                    var start = Now;
+                    RpcStatusCode status;
+                    string? other = null;
+                    try
+                    {
+                        await Service(clients[w % clients.Length]).ProcessAsync(5, RpcCallOptions.Default.WithTimeout(timeout));
+                        status = RpcStatusCode.OK;
+                    }
+                    catch (RpcException ex)
+                    {
+                        status = ex.StatusCode;
+                    }
+                    catch (Exception ex)
+                    {
+                        status = RpcStatusCode.Unknown;
+                        other = ex.GetType().Name + ": " + ex.Message;
+                    }
+
+                    Calls.Add(new TimedCall(start, Now, status, other, w % clients.Length));
+                    if (status != RpcStatusCode.OK)
+                    {
+                        await Task.Delay(20);
+                    }
+                }
+            }));
+            var probe = Task.Run(async () =>
+            {
+                while (!_stop.IsCancellationRequested)
+                {
+                    var t = Stopwatch.StartNew();
+                    await Task.Delay(20);
+                    Lateness.Add((Now, t.Elapsed.TotalMilliseconds - 20));
+                }
+            });
+            _running = Task.WhenAll(load.Append(probe));
+        }
+
+        /// <summary>Milliseconds since the load started.</summary>
+        public double Now => Clock.Elapsed.TotalMilliseconds;
+
+        public Stopwatch Clock { get; } = Stopwatch.StartNew();
+
+        public ConcurrentBag<TimedCall> Calls { get; } = new();
+
+        /// <summary>When each probe fired and how late (ms).</summary>
+        public ConcurrentBag<(double At, double Late)> Lateness { get; } = new();
+
+        public async Task StopAsync()
+        {
+            _stop.Cancel();
+            await _running;
+            _stop.Dispose();
+        }
     }
 
     [Fact]
