@@ -12,6 +12,19 @@ internal static class KafkaClientConfig
     // after the broker returned; 0.6-1 s with 1 s). Callers wait on this path, so retry sooner.
     private const int ReconnectBackoffMaxMs = 1_000;
 
+    /// <summary>
+    /// The partition assignment of TypedRpc's consumer groups unless <c>partition.assignment.strategy</c>
+    /// is set: eager (range). With cooperative-sticky, librdkafka before the fix of its issue #4059
+    /// (Debian's 2.0.2, and the 1.9 that Confluent.Kafka 1.9.3 ships) drops a member's whole
+    /// assignment and rejoins when an offset commit sent during a rebalance comes back "illegal
+    /// generation" — and members commit while they keep their partitions through a cooperative
+    /// rebalance, so every rebalance could start the next: after a broker outage (R5) the server
+    /// group rebalanced every ~2 s for over 30 s and callers timed out every few seconds. An eager
+    /// member gives its partitions up (committing what is done) before it rejoins, so it has nothing
+    /// to commit while the group forms.
+    /// </summary>
+    public const PartitionAssignmentStrategy GroupAssignmentStrategy = PartitionAssignmentStrategy.Range;
+
     public static ProducerConfig Producer(KafkaTransportOptions options)
     {
         var config = new ProducerConfig

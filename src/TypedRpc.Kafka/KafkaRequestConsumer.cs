@@ -43,9 +43,9 @@ internal sealed class KafkaRequestConsumer : IAsyncDisposable
         _topic = options.RequestTopic(service);
         _group = options.ServerGroupPrefix + service.ServiceName;
         var config = KafkaClientConfig.Consumer(options, _group);
-        config.PartitionAssignmentStrategy ??= PartitionAssignmentStrategy.CooperativeSticky;
-        // Cooperative rebalancing with Confluent.Kafka 1.9.3: Action-style handlers only, and they
-        // must never throw (an exception inside one aborts the process).
+        config.PartitionAssignmentStrategy ??= KafkaClientConfig.GroupAssignmentStrategy;
+        // Action-style handlers that never throw (with cooperative rebalancing in Confluent.Kafka
+        // 1.9.3, which a user may still choose, an exception inside one aborts the process).
         _consumer = new ConsumerBuilder<byte[]?, byte[]?>(config)
             .SetPartitionsAssignedHandler((_, partitions) => Guard(() =>
             {

@@ -99,6 +99,11 @@ public sealed partial class ReliabilityTests
         Assert.All(during, c => Assert.NotEqual(RpcStatusCode.OK, c.Status));
         Assert.All(calls.Where(c => c.Status != RpcStatusCode.OK), c => Assert.True(c.Status is RpcStatusCode.DeadlineExceeded or RpcStatusCode.Unavailable, c.Status.ToString()));
         Assert.False(double.IsNaN(recovered), "Calls did not succeed steadily within 60 s of the broker's return.");
+        // The server group rejoins after its sessions expired (~3 s on the mock); each further round
+        // costs ~2 s when the mock refuses a follower's late SyncGroup (a mock quirk: a real broker
+        // hands it its assignment). A rebalance storm (librdkafka #4059 with cooperative members,
+        // before range became the default) lasted 7-60 s and shows here.
+        Assert.True(recovered <= 15_000, $"Calls succeeded steadily only {recovered:0} ms after the broker's return.");
         Assert.NotEmpty(tail);
         Assert.Equal(0, twice);
         // Starvation (threads blocked on a dead broker) would show as seconds of lateness that grow
