@@ -99,7 +99,12 @@ public sealed class WaitersScenario : IScenario
             }, (ended, i), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
 
+        // What the runtime spent in GC pauses while the deadlines came due (for reading lateness).
+        var pausedBefore = GC.GetTotalPauseDuration();
+        var gen2Before = GC.CollectionCount(2);
         var results = await Task.WhenAll(tasks);
+        var paused = GC.GetTotalPauseDuration() - pausedBefore;
+        var gen2 = GC.CollectionCount(2) - gen2Before;
         var notPending = 0;
         var late = new double[count];
         for (var i = 0; i < count; i++)
@@ -122,12 +127,13 @@ public sealed class WaitersScenario : IScenario
         var p50 = Stats.Percentile(late, 0.50);
         var p99 = Stats.Percentile(late, 0.99);
         result.Row($"{count:N0} pending calls").Add("MB in all", (after - before) / 1048576d).Add("bytes/call", bytesPerCall).Add("heap MB", heap / 1048576d)
-            .Add("calls made/s", count / makeSeconds).Add("late p50 ms", p50).Add("late p99 ms", p99).Add("late max ms", late[^1]).Add("early max ms", Math.Max(0, -late[0]));
+            .Add("calls made/s", count / makeSeconds).Add("late p50 ms", p50).Add("late p99 ms", p99).Add("late max ms", late[^1]).Add("early max ms", Math.Max(0, -late[0]))
+            .Add("GC paused ms", paused.TotalMilliseconds).Add("gen2 GCs", gen2);
         var scale = 1_000_000d / count;
         result.Claim("managed memory for 1,000,000 pending calls", (after - before) * scale / 1048576d, TargetKind.AtMost, 250, " MB");
         result.Claim("timeouts fire late by, p99", p99, TargetKind.AtMost, 20, " ms");
         result.Notes.Add($"One client, in-memory transport, no ownership store; a server that takes each request and never answers. Timeouts {baseTimeoutMs / 1000d:0.#}–{(baseTimeoutMs + spreadMs) / 1000d:0.#} s, spread evenly; each call's result is Pending (RpcResult), so no exception per timeout.");
-        result.Notes.Add("Memory: GC.GetTotalMemory(forceFullCollection) after all calls were taken by the server, minus before (the benchmark's own arrays are allocated first). Lateness: the moment the caller's task completed minus (call start + timeout).");
+        result.Notes.Add("Memory: GC.GetTotalMemory(forceFullCollection) after all calls were taken by the server, minus before (the benchmark's own arrays are allocated first). Lateness: the moment the caller's task completed minus (call start + timeout). GC paused / gen2 GCs: while the deadlines came due.");
         if (!full)
         {
             result.Notes.Add($"Smoke size: {count:N0} calls; the memory figure is scaled to 1,000,000.");
