@@ -13,8 +13,8 @@ internal static class KafkaClientConfig
     private const int ReconnectBackoffMaxMs = 1_000;
 
     /// <summary>
-    /// The partition assignment of TypedRpc's consumer groups unless <c>partition.assignment.strategy</c>
-    /// is set: eager (range). With cooperative-sticky, librdkafka before the fix of its issue #4059
+    /// The partition assignment of the server groups (request consumers) unless
+    /// <c>partition.assignment.strategy</c> is set: eager (range). With cooperative-sticky, librdkafka before the fix of its issue #4059
     /// (Debian's 2.0.2, and the 1.9 that Confluent.Kafka 1.9.3 ships) drops a member's whole
     /// assignment and rejoins when an offset commit sent during a rebalance comes back "illegal
     /// generation" — and members commit while they keep their partitions through a cooperative

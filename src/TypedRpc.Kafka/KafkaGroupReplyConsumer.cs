@@ -11,7 +11,7 @@ namespace TypedRpc.Kafka;
 
 /// <summary>
 /// Replies through a consumer group (the two non-default routings). <see cref="ReplyRouting.ConsumerGroup"/>:
-/// one consumer group per client group, the address is one of this instance's assigned
+/// one cooperative-sticky group per client group, the address is one of this instance's assigned
 /// partitions, and replies on partitions that moved are forwarded by their new reader.
 /// <see cref="ReplyRouting.Broadcast"/>: every partition assigned by hand, so this instance reads
 /// every reply; the owner record decides who completes.
@@ -49,7 +49,11 @@ internal sealed class KafkaGroupReplyConsumer : IRpcReplySubscription
         // has none is read from its beginning rather than risk skipping a reply. (Broadcast assigns
         // explicit offsets and never consults this.)
         config.AutoOffsetReset = AutoOffsetReset.Earliest;
-        config.PartitionAssignmentStrategy ??= KafkaClientConfig.GroupAssignmentStrategy;
+        // Cooperative, unlike the server group (KafkaClientConfig.GroupAssignmentStrategy): with an
+        // eager assignment every join or leave would stop every caller's replies for the whole
+        // rebalance. The price is librdkafka #4059 (a commit overtaken by a rebalance can start
+        // another) — one more reason leased partitions are the default routing.
+        config.PartitionAssignmentStrategy ??= PartitionAssignmentStrategy.CooperativeSticky;
         _consumer = new ConsumerBuilder<byte[]?, byte[]?>(config)
             .SetPartitionsAssignedHandler((_, partitions) => Guard(() =>
             {

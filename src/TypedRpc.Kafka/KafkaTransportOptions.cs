@@ -106,7 +106,7 @@ public enum ReplyRouting
     LeasedPartitions,
 
     /// <summary>
-    /// One consumer group per client group spreads the reply partitions over the
+    /// One cooperative-sticky consumer group per client group spreads the reply partitions over the
     /// instances; the reply address is one of the sender's partitions. Simpler, but every
     /// membership change stalls the moved partitions while the group rebalances.
     /// </summary>

@@ -1,7 +1,7 @@
 namespace TypedRpc.Client;
 
 /// <summary>Where a call's send pipeline is; decides what an expiry of its timer means.</summary>
-internal enum CallPhase
+internal enum CallPhase : byte
 {
     /// <summary>Registering the owner record: the timer bounds the store operation.</summary>
     RegisteringOwner,

@@ -1,5 +1,7 @@
 using System;
+using System.Diagnostics;
 using System.Threading;
+using System.Threading.Tasks;
 using TypedRpc.Transport;
 
 namespace TypedRpc.Client;
@@ -15,9 +17,10 @@ internal abstract class PendingCall : TimerWheel.Entry
 {
     private int _state;
 
-    // Made only for a call with a token that can be cancelled (most calls have none): a waiting
-    // call is kept as small as it can be — a million of them wait at once in the waiters benchmark.
-    private Cancellation? _cancellation;
+    // What few calls need (cancellable tokens, MaxWait, joiners, a span) lives in a side object
+    // made on first use: a waiting call is kept as small as it can be — a million of them wait at
+    // once in the waiters benchmark.
+    private CallExtras? _extras;
 
     protected PendingCall(RpcClient client, CorrelationId id, RpcMethodDescriptor? method, long deadlineMs)
     {
@@ -43,7 +46,11 @@ internal abstract class PendingCall : TimerWheel.Entry
     /// When this caller stops waiting (<see cref="RpcCallOptions.MaxWait"/>), if before
     /// <see cref="DeadlineMs"/>; otherwise <see cref="long.MaxValue"/>. Armed once the request is sent.
     /// </summary>
-    public long WaitUntilMs = long.MaxValue;
+    public long WaitUntilMs
+    {
+        get => Volatile.Read(ref _extras)?.WaitUntilMs ?? long.MaxValue;
+        set => Extras.WaitUntilMs = value;
+    }
 
     /// <summary>Whether the one-time <c>ExtendByMs</c> extension was used.</summary>
     public bool Extended;
@@ -56,7 +63,13 @@ internal abstract class PendingCall : TimerWheel.Entry
     public bool IsTerminal => Volatile.Read(ref _state) >= (int)CallState.Completed;
 
     /// <summary>The token that cancelled the call, for the exception the caller sees.</summary>
-    public CancellationToken CancelledBy => _cancellation?.By ?? default;
+    public CancellationToken CancelledBy => Volatile.Read(ref _extras)?.By ?? default;
+
+    /// <summary>The side object if it was made.</summary>
+    protected CallExtras? ExistingExtras => Volatile.Read(ref _extras);
+
+    /// <summary>The side object, made on first use (by whichever thread comes first).</summary>
+    protected CallExtras Extras => Volatile.Read(ref _extras) ?? Interlocked.CompareExchange(ref _extras, new CallExtras(), null) ?? _extras!;
 
     /// <summary>Offers a reply message; <see langword="false"/> when the call refuses it (already ended).</summary>
     public abstract bool TryDeliver(RpcReply reply);
@@ -72,23 +85,23 @@ internal abstract class PendingCall : TimerWheel.Entry
             return;
         }
 
-        // Assigned before registering: a token cancelled already runs the callback at once.
-        var cancellation = _cancellation = new Cancellation();
+        // Made before registering: a token cancelled already runs the callback at once.
+        var extras = Extras;
         if (callerToken.CanBeCanceled)
         {
-            cancellation.Caller = callerToken.UnsafeRegister(static (state, token) => ((PendingCall)state!).OnCancelled(token), this);
+            extras.Caller = callerToken.UnsafeRegister(static (state, token) => ((PendingCall)state!).OnCancelled(token), this);
         }
 
         if (options)
         {
-            cancellation.Options = optionsToken.UnsafeRegister(static (state, token) => ((PendingCall)state!).OnCancelled(token), this);
+            extras.Options = optionsToken.UnsafeRegister(static (state, token) => ((PendingCall)state!).OnCancelled(token), this);
         }
 
         if (IsTerminal)
         {
             // Ended while registering (or by the registration itself): TryFinish may have run
             // before the registrations were stored.
-            cancellation.Dispose();
+            extras.DisposeRegistrations();
         }
     }
 
@@ -109,7 +122,7 @@ internal abstract class PendingCall : TimerWheel.Entry
             {
                 Client.Release(this);
                 // Disposing a registration from inside its own callback is safe: it does not wait for itself.
-                Volatile.Read(ref _cancellation)?.Dispose();
+                Volatile.Read(ref _extras)?.DisposeRegistrations();
                 return true;
             }
         }
@@ -121,17 +134,25 @@ internal abstract class PendingCall : TimerWheel.Entry
 
     private void OnCancelled(CancellationToken token)
     {
-        _cancellation!.By = token;
+        Extras.By = token;
         TryEnd(CallState.Cancelled, new RpcStatus(RpcStatusCode.Cancelled, "The call was cancelled by the caller."));
     }
 
-    private sealed class Cancellation
+    /// <summary>The parts of a call that few calls need.</summary>
+    protected sealed class CallExtras
     {
         public CancellationTokenRegistration Caller;
         public CancellationTokenRegistration Options;
         public CancellationToken By;
+        public long WaitUntilMs = long.MaxValue;
 
-        public void Dispose()
+        /// <summary>Second callers of an idempotent call in flight on this instance.</summary>
+        public TaskCompletionSource<CallOutcome>? Joiners;
+
+        /// <summary>The client span a call started without an async frame ends itself.</summary>
+        public Activity? Span;
+
+        public void DisposeRegistrations()
         {
             Caller.Dispose();
             Options.Dispose();

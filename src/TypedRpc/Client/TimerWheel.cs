@@ -54,7 +54,7 @@ internal sealed class TimerWheel : IDisposable
     {
         lock (_lock)
         {
-            if (entry.Slot >= 0)
+            if (entry.DueTick >= 0)
             {
                 Unlink(entry);
             }
@@ -63,7 +63,6 @@ internal sealed class TimerWheel : IDisposable
             var tick = Math.Max((dueMs - _startMs + TickMilliseconds - 1) / TickMilliseconds, _processedTick + 1);
             entry.DueTick = tick;
             var slot = (int)(tick % SlotCount);
-            entry.Slot = slot;
             entry.Previous = null;
             entry.Next = _slots[slot];
             if (entry.Next is not null)
@@ -79,14 +78,14 @@ internal sealed class TimerWheel : IDisposable
     /// <summary>Removes <paramref name="entry"/> if it is scheduled.</summary>
     public void Cancel(Entry entry)
     {
-        if (entry.Slot < 0)
+        if (entry.DueTick < 0)
         {
             return;
         }
 
         lock (_lock)
         {
-            if (entry.Slot >= 0)
+            if (entry.DueTick >= 0)
             {
                 Unlink(entry);
             }
@@ -103,7 +102,7 @@ internal sealed class TimerWheel : IDisposable
         }
         else
         {
-            _slots[entry.Slot] = entry.Next;
+            _slots[(int)(entry.DueTick % SlotCount)] = entry.Next;
         }
 
         if (entry.Next is not null)
@@ -113,7 +112,7 @@ internal sealed class TimerWheel : IDisposable
 
         entry.Next = null;
         entry.Previous = null;
-        entry.Slot = -1;
+        entry.DueTick = -1;
         _count--;
     }
 
@@ -167,8 +166,9 @@ internal sealed class TimerWheel : IDisposable
     {
         internal Entry? Next;
         internal Entry? Previous;
-        internal int Slot = -1;
-        internal long DueTick;
+
+        // The tick it is due at (its slot is that modulo the slot count), or -1 when not scheduled.
+        internal long DueTick = -1;
 
         /// <summary>Called on the wheel thread when the deadline passes. Keep it short.</summary>
         public abstract void OnExpired();

@@ -15,10 +15,10 @@ namespace TypedRpc.Client;
 /// </summary>
 internal class UnaryCall : PendingCall, IValueTaskSource<CallOutcome>
 {
-    private ManualResetValueTaskSourceCore<bool> _core = new() { RunContinuationsAsynchronously = true };
-    private TaskCompletionSource<CallOutcome>? _joiners;
-    private CallOutcome _outcome;
-    private int _ended;
+    // The reply the call completed with, or a LocalEnd: null while waiting. One reference rather
+    // than the whole outcome (state, reply, status) — the state is the call's own.
+    private object? _end;
+    private OneShotCompletion _core;
 
     public UnaryCall(RpcClient client, CorrelationId id, RpcMethodDescriptor? method, long deadlineMs)
         : base(client, id, method, deadlineMs)
@@ -31,28 +31,34 @@ internal class UnaryCall : PendingCall, IValueTaskSource<CallOutcome>
     /// </summary>
     public long RecordFrom;
 
-    /// <summary>The client span ended with the call, when <see cref="RecordFrom"/> is set.</summary>
-    public Activity? Span;
+    /// <summary>Gives the call its client span to end when it ends (with <see cref="RecordFrom"/>).</summary>
+    public void SetSpan(Activity span) => Extras.Span = span;
 
     /// <summary>The outcome; valid once the call has ended.</summary>
-    public CallOutcome Outcome => _outcome;
+    public CallOutcome Outcome => Volatile.Read(ref _end) switch
+    {
+        RpcReply reply => new CallOutcome(State, reply, reply.ToStatus()),
+        LocalEnd local => new CallOutcome(State, null, local.Status),
+        _ => default,
+    };
 
     /// <summary>Completes with the outcome (never faults: failures are outcomes too). Awaited once, by the call's own caller.</summary>
-    public ValueTask<CallOutcome> Completion => new(this, _core.Version);
+    public ValueTask<CallOutcome> Completion => new(this, 0);
 
     /// <summary>The outcome for a second caller joining the call (an idempotent retry on the same instance).</summary>
     public Task<CallOutcome> JoinAsync()
     {
-        if (Volatile.Read(ref _ended) != 0)
+        if (Volatile.Read(ref _end) is not null)
         {
-            return Task.FromResult(_outcome);
+            return Task.FromResult(Outcome);
         }
 
-        var joiners = Interlocked.CompareExchange(ref _joiners, new TaskCompletionSource<CallOutcome>(TaskCreationOptions.RunContinuationsAsynchronously), null) ?? _joiners!;
-        if (Volatile.Read(ref _ended) != 0)
+        var extras = Extras;
+        var joiners = Interlocked.CompareExchange(ref extras.Joiners, new TaskCompletionSource<CallOutcome>(TaskCreationOptions.RunContinuationsAsynchronously), null) ?? extras.Joiners!;
+        if (Volatile.Read(ref _end) is not null)
         {
             // Ended while the source was made: Complete may have missed it.
-            joiners.TrySetResult(_outcome);
+            joiners.TrySetResult(Outcome);
         }
 
         return joiners.Task;
@@ -67,7 +73,7 @@ internal class UnaryCall : PendingCall, IValueTaskSource<CallOutcome>
             return false;
         }
 
-        Complete(new CallOutcome(CallState.Completed, reply, reply.ToStatus()));
+        Complete(reply, reply.Status);
         return true;
     }
 
@@ -78,50 +84,54 @@ internal class UnaryCall : PendingCall, IValueTaskSource<CallOutcome>
             return false;
         }
 
-        Complete(new CallOutcome(state, null, status));
+        Complete(LocalEnd.For(status), status.StatusCode);
         return true;
     }
 
-    private void Complete(CallOutcome outcome)
+    private void Complete(object end, RpcStatusCode code)
     {
-        _outcome = outcome;
+        // A full fence, not just a release: a joiner publishes itself and then reads _end, while
+        // this publishes _end and then reads the joiners — one of the two must see the other.
+        Interlocked.Exchange(ref _end, end);
+        var extras = ExistingExtras;
         if (RecordFrom != 0 && Method is { } method)
         {
-            RpcMetrics.RecordClient(method, outcome.Status.StatusCode, RecordFrom);
-            if (Span is { } span)
+            RpcMetrics.RecordClient(method, code, RecordFrom);
+            if (extras?.Span is { } span)
             {
                 // Stopping a span makes its parent current on this thread (a reply consumer's or the
                 // timer wheel's): put back what was there.
                 var current = Activity.Current;
-                RpcTracing.End(span, outcome.Status.StatusCode);
+                RpcTracing.End(span, code);
                 Activity.Current = current;
             }
         }
 
-        Volatile.Write(ref _ended, 1);
-        Volatile.Read(ref _joiners)?.TrySetResult(outcome);
-        _core.SetResult(true);
+        if (extras is not null && Volatile.Read(ref extras.Joiners) is { } joiners)
+        {
+            joiners.TrySetResult(Outcome);
+        }
+
+        _core.Complete();
     }
 
-    ValueTaskSourceStatus IValueTaskSource<CallOutcome>.GetStatus(short token) => _core.GetStatus(token);
+    ValueTaskSourceStatus IValueTaskSource<CallOutcome>.GetStatus(short token) => _core.Status;
 
     void IValueTaskSource<CallOutcome>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
-        _core.OnCompleted(continuation, state, token, flags);
+        _core.OnCompleted(continuation, state, flags);
 
     CallOutcome IValueTaskSource<CallOutcome>.GetResult(short token)
     {
-        _core.GetResult(token);
-        return _outcome;
+        _core.EnsureCompleted();
+        return Outcome;
     }
 
-    protected ValueTaskSourceStatus CoreStatus(short token) => _core.GetStatus(token);
+    protected ValueTaskSourceStatus CoreStatus(short token) => _core.Status;
 
     protected void CoreOnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
-        _core.OnCompleted(continuation, state, token, flags);
+        _core.OnCompleted(continuation, state, flags);
 
-    protected void CoreGetResult(short token) => _core.GetResult(token);
-
-    protected short Version => _core.Version;
+    protected void CoreGetResult(short token) => _core.EnsureCompleted();
 }
 
 /// <summary>
@@ -129,18 +139,18 @@ internal class UnaryCall : PendingCall, IValueTaskSource<CallOutcome>
 /// <typeparamref name="TOut"/> (decoded, or thrown as an <see cref="RpcException"/>) when the caller
 /// reads it, on the caller's continuation.
 /// </summary>
-internal sealed class UnaryCall<TOut> : UnaryCall, IValueTaskSource<TOut>, IValueTaskSource
+internal abstract class UnaryCall<TOut> : UnaryCall, IValueTaskSource<TOut>, IValueTaskSource
 {
-    private readonly Func<UnaryCall, TOut> _result;
-
-    public UnaryCall(RpcClient client, CorrelationId id, RpcMethodDescriptor method, long deadlineMs, Func<UnaryCall, TOut> result)
-        : base(client, id, method, deadlineMs) => _result = result;
+    protected UnaryCall(RpcClient client, CorrelationId id, RpcMethodDescriptor method, long deadlineMs)
+        : base(client, id, method, deadlineMs)
+    {
+    }
 
     /// <summary>The caller's awaitable.</summary>
-    public ValueTask<TOut> Result => new(this, Version);
+    public ValueTask<TOut> Result => new(this, 0);
 
     /// <summary>The caller's awaitable, for a method without a result.</summary>
-    public ValueTask Done => new(this, Version);
+    public ValueTask Done => new(this, 0);
 
     ValueTaskSourceStatus IValueTaskSource<TOut>.GetStatus(short token) => CoreStatus(token);
 
@@ -150,7 +160,7 @@ internal sealed class UnaryCall<TOut> : UnaryCall, IValueTaskSource<TOut>, IValu
     TOut IValueTaskSource<TOut>.GetResult(short token)
     {
         CoreGetResult(token);
-        return _result(this);
+        return Produce();
     }
 
     ValueTaskSourceStatus IValueTaskSource.GetStatus(short token) => CoreStatus(token);
@@ -161,8 +171,24 @@ internal sealed class UnaryCall<TOut> : UnaryCall, IValueTaskSource<TOut>, IValu
     void IValueTaskSource.GetResult(short token)
     {
         CoreGetResult(token);
-        _result(this);
+        Produce();
     }
+
+    /// <summary>Turns the outcome into what the caller gets (decoded, or thrown), on the caller's continuation.</summary>
+    protected abstract TOut Produce();
+}
+
+/// <summary>How a unary call ended without a reply (timeout, failure, cancellation, shutdown).</summary>
+internal sealed class LocalEnd(RpcStatus status)
+{
+    // The deadline's status is the one a million waiting calls end with: one shared instance.
+    private static readonly LocalEnd s_deadline = new(RpcClient.DeadlineStatus);
+
+    public RpcStatus Status { get; } = status;
+
+    public static LocalEnd For(RpcStatus status) => status.StatusCode == RpcStatusCode.DeadlineExceeded && ReferenceEquals(status.Detail, RpcClient.DeadlineStatus.Detail)
+        ? s_deadline
+        : new LocalEnd(status);
 }
 
 /// <summary>How a unary call ended: the reply when one arrived, or the local status.</summary>

@@ -33,6 +33,78 @@ public sealed class ShapeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AwaitingAValueTaskCall_ResumesOnTheCallersSynchronizationContext_AndKeepsItsAsyncLocals()
+    {
+        // A plain call is its own awaitable: what a caller's await captures must be honoured by it.
+        using var context = new CountingContext();
+        var local = new AsyncLocal<string>();
+        var result = await Task.Factory.StartNew(async () =>
+        {
+            SynchronizationContext.SetSynchronizationContext(context);
+            local.Value = "caller";
+            var echoed = await _node.Shapes.EchoAsync("hi", RpcCallOptions.Default);
+            return (echoed, SynchronizationContext.Current, local.Value);
+        }, CancellationToken.None, TaskCreationOptions.None, TaskScheduler.Default).Unwrap();
+
+        Assert.Equal("hi", result.echoed);
+        Assert.Same(context, result.Current);
+        Assert.Equal("caller", result.Value);
+        Assert.True(context.Posts >= 1, "The continuation did not go through the caller's context.");
+
+        // ConfigureAwait(false): the thread pool, not the context.
+        var postsBefore = context.Posts;
+        var plain = await Task.Factory.StartNew(async () =>
+        {
+            SynchronizationContext.SetSynchronizationContext(context);
+            return await _node.Shapes.EchoAsync("again", RpcCallOptions.Default).ConfigureAwait(false);
+        }, CancellationToken.None, TaskCreationOptions.None, TaskScheduler.Default).Unwrap();
+        Assert.Equal("again", plain);
+        Assert.Equal(postsBefore, context.Posts);
+    }
+
+    [Fact]
+    public async Task ACallAwaitedAfterItEnded_ReturnsAtOnce()
+    {
+        var call = _node.Shapes.EchoAsync("late", RpcCallOptions.Default);
+        while (!call.IsCompleted)
+        {
+            await Task.Delay(5);
+        }
+
+        Assert.Equal("late", await call);
+    }
+
+    /// <summary>Runs posted work on the thread pool, counting the posts, and is current while it runs.</summary>
+    private sealed class CountingContext : SynchronizationContext, IDisposable
+    {
+        private int _posts;
+
+        public int Posts => Volatile.Read(ref _posts);
+
+        public override void Post(SendOrPostCallback d, object? state)
+        {
+            Interlocked.Increment(ref _posts);
+            ThreadPool.QueueUserWorkItem(_ =>
+            {
+                var previous = Current;
+                SetSynchronizationContext(this);
+                try
+                {
+                    d(state);
+                }
+                finally
+                {
+                    SetSynchronizationContext(previous);
+                }
+            });
+        }
+
+        public void Dispose()
+        {
+        }
+    }
+
+    [Fact]
     public async Task RpcResultShapes_ReturnCompletedAndFailed()
     {
         var payload = new Payload("p", new[] { 1 }, new Dictionary<string, decimal>(), Region.Asia, Guid.Empty, DateTime.UnixEpoch, DateTimeOffset.UnixEpoch, TimeSpan.Zero, 1m, new byte[] { 1 }, null);
