@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using System.Linq;
 
 namespace TypedRpc.Diagnostics;
 
@@ -56,15 +57,45 @@ public static class RpcMetrics
 
     internal static void RecordClient(RpcMethodDescriptor method, RpcStatusCode status, long startTimestamp)
     {
-        var tags = new System.Diagnostics.TagList { { "rpc.method", method.FullName }, { "rpc.status", status.ToString() } };
+        // Nothing is built when nobody listens (the tags cost a boxed enum per call otherwise).
+        if (!ClientCalls.Enabled && !ClientDuration.Enabled)
+        {
+            return;
+        }
+
+        var tags = new System.Diagnostics.TagList { { "rpc.method", method.FullName }, { "rpc.status", StatusName(status) } };
         ClientCalls.Add(1, tags);
         ClientDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(startTimestamp).TotalMilliseconds, tags);
     }
 
     internal static void RecordServer(string method, RpcStatusCode status, long startTimestamp)
     {
-        var tags = new System.Diagnostics.TagList { { "rpc.method", method }, { "rpc.status", status.ToString() } };
+        if (!ServerRequests.Enabled && !ServerDuration.Enabled)
+        {
+            return;
+        }
+
+        var tags = new System.Diagnostics.TagList { { "rpc.method", method }, { "rpc.status", StatusName(status) } };
         ServerRequests.Add(1, tags);
         ServerDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(startTimestamp).TotalMilliseconds, tags);
+    }
+
+    // Indexed by code (the codes are small and dense, as gRPC's are).
+    private static readonly string?[] s_statusNames = NameStatuses();
+
+    /// <summary>The status's name without boxing it (enum ToString boxes); a code outside the enum is its number.</summary>
+    private static string StatusName(RpcStatusCode status) =>
+        (uint)status < (uint)s_statusNames.Length && s_statusNames[(int)status] is { } name ? name : status.ToString();
+
+    private static string?[] NameStatuses()
+    {
+        var codes = System.Enum.GetValues<RpcStatusCode>();
+        var names = new string?[(int)codes.Max() + 1];
+        foreach (var code in codes)
+        {
+            names[(int)code] = code.ToString();
+        }
+
+        return names;
     }
 }

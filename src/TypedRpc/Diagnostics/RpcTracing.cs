@@ -29,15 +29,20 @@ public static class RpcTracing
         return activity;
     }
 
-    internal static Activity? StartServer(Transport.RpcRequest request)
+    internal static Activity? StartServer(Transport.RpcRequest request, RpcMethodDescriptor method)
     {
+        if (!Source.HasListeners())
+        {
+            return null;
+        }
+
         ActivityContext parent = default;
         if (request.TraceParent is not null)
         {
             ActivityContext.TryParse(request.TraceParent, request.TraceState, isRemote: true, out parent);
         }
 
-        var activity = Source.StartActivity(request.FullMethodName, ActivityKind.Server, parent);
+        var activity = Source.StartActivity(method.FullName, ActivityKind.Server, parent);
         if (activity is { IsAllDataRequested: true })
         {
             activity.SetTag("rpc.system", "typedrpc");

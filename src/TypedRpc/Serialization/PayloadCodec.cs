@@ -8,13 +8,20 @@ internal static class PayloadCodec
 {
     private static readonly JsonWriterOptions s_writerOptions = new() { SkipValidation = true };
 
+    // One writer per thread, reset onto each buffer: a Utf8JsonWriter is ~140 bytes and every call
+    // encodes twice (arguments, reply) — a tenth of what an in-memory call allocated (overhead
+    // benchmark). Taken out while in use, so a serializer that encodes again on the same thread
+    // gets a writer of its own.
+    [ThreadStatic]
+    private static Utf8JsonWriter? t_writer;
+
     public static PooledBufferWriter EncodeArguments<TArgs>(in TArgs args, IRpcSerializer serializer)
         where TArgs : struct, IRpcArguments
     {
         var buffer = new PooledBufferWriter();
+        var writer = RentWriter(buffer);
         try
         {
-            using var writer = new Utf8JsonWriter(buffer, s_writerOptions);
             args.WriteTo(writer, serializer);
             writer.Flush();
             return buffer;
@@ -24,17 +31,47 @@ internal static class PayloadCodec
             buffer.Dispose();
             throw;
         }
+        finally
+        {
+            ReturnWriter(writer);
+        }
     }
 
     public static byte[] EncodeValue<T>(T value, IRpcSerializer serializer)
     {
         using var buffer = new PooledBufferWriter();
-        using (var writer = new Utf8JsonWriter(buffer, s_writerOptions))
+        var writer = RentWriter(buffer);
+        try
         {
             serializer.Serialize(writer, value);
+            writer.Flush();
+        }
+        finally
+        {
+            ReturnWriter(writer);
         }
 
         return buffer.ToArray();
+    }
+
+    private static Utf8JsonWriter RentWriter(PooledBufferWriter buffer)
+    {
+        var writer = t_writer;
+        if (writer is null)
+        {
+            return new Utf8JsonWriter(buffer, s_writerOptions);
+        }
+
+        t_writer = null;
+        writer.Reset(buffer);
+        return writer;
+    }
+
+    private static void ReturnWriter(Utf8JsonWriter writer)
+    {
+        // Let go of the buffer (it goes back to its pool) and of anything written but not flushed.
+        writer.Reset();
+        t_writer = writer;
     }
 
     /// <summary>Decodes a reply value; any failure is <see cref="RpcStatusCode.DataLoss"/> naming the call.</summary>

@@ -266,7 +266,7 @@ internal sealed class RpcServiceHost
     private async Task RunAsync(RpcRequest request, RpcMethodDescriptor method, HeldClaim? held)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        using var activity = RpcTracing.StartServer(request);
+        using var activity = RpcTracing.StartServer(request, method);
         var call = new ServerCall(request, method, _transport, _serializer, _options.MaxCachedStreamReplies, _stopping.Token,
             held, held is null ? null : _completeClaim);
         var scope = _services.CreateAsyncScope();
@@ -363,7 +363,8 @@ internal sealed class RpcServiceHost
 
             call.ServerContext.Dispose();
             await scope.DisposeAsync().ConfigureAwait(false);
-            RpcMetrics.RecordServer(request.FullMethodName, call.FinalStatus, started);
+            // The descriptor's name is made once; the request's would be concatenated per call.
+            RpcMetrics.RecordServer(method.FullName, call.FinalStatus, started);
             RpcTracing.End(activity, call.FinalStatus);
         }
     }
