@@ -46,6 +46,12 @@ internal struct OneShotCompletion
             state = captured;
         }
 
+        // A second await would overwrite the first one's state below: refuse it first.
+        if (Volatile.Read(ref _continuation) is { } existing && !ReferenceEquals(existing, s_completed))
+        {
+            throw new InvalidOperationException("A call can be awaited only once.");
+        }
+
         // The state is written before the continuation is published (the exchange is a full
         // fence), so whoever takes the continuation also sees its state.
         _state = state;
