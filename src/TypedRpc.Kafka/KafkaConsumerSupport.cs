@@ -82,6 +82,12 @@ internal static class KafkaConsumerSupport
         {
             consumer.Commit(positions);
         }
+        catch (KafkaException ex) when (ex.Error.Code is ErrorCode.RebalanceInProgress or ErrorCode.IllegalGeneration or ErrorCode.UnknownMemberId)
+        {
+            // Part of every eager rebalance (a commit between the group starting to form and this
+            // member hearing of it): expected, so not a warning.
+            Log.CommitDuringRebalance(logger, topic, ex.Error.Reason);
+        }
         catch (KafkaException ex)
         {
             // A revoked partition or a broker hiccup: the records are committed by whoever reads them next.

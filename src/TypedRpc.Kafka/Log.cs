@@ -36,6 +36,9 @@ internal static partial class Log
     [LoggerMessage(104, LogLevel.Warning, "Committing offsets on {Topic} failed: {Reason}")]
     public static partial void CommitFailed(ILogger logger, string topic, string reason);
 
+    [LoggerMessage(116, LogLevel.Debug, "Offsets on {Topic} not committed while the group rebalances ({Reason}); their records go to the next owner and are deduplicated there")]
+    public static partial void CommitDuringRebalance(ILogger logger, string topic, string reason);
+
     [LoggerMessage(105, LogLevel.Warning, "Closing the Kafka consumer of {Topic} took longer than {TimeoutMs} ms; abandoned")]
     public static partial void CloseTimedOut(ILogger logger, string topic, double timeoutMs);
 
