@@ -34,6 +34,10 @@ internal abstract class PendingCall : TimerWheel.Entry
 
     public CorrelationId Id { get; }
 
+    /// <summary>The correlation id, formatted: a pending <see cref="RpcResult{T}"/> reads it through this (see <c>RpcResult.PendingFor</c>).</summary>
+    /// <returns>The call's correlation id as text.</returns>
+    public sealed override string ToString() => Id.ToString();
+
     /// <summary>The method, or <see langword="null"/> for a result watcher.</summary>
     public RpcMethodDescriptor? Method { get; }
 

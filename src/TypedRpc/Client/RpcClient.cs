@@ -318,13 +318,20 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
         return PayloadCodec.DecodeValue<TResult>(reply.Payload, _serializer, reply.Id);
     }
 
-    private RpcResult<TResult> ToResult<TResult>(in CallResult outcome)
+    /// <param name="outcome">How the call ended.</param>
+    /// <param name="call">The call, when in hand (not after a slow-path join).</param>
+    private RpcResult<TResult> ToResult<TResult>(in CallResult outcome, PendingCall? call = null)
     {
+        if (outcome.Outcome.State == CallState.TimedOut)
+        {
+            // The call formats its id when the result's CorrelationId is read: nothing is allocated
+            // per deadline that the caller's task would keep alive.
+            return call is null ? RpcResult<TResult>.Pending(outcome.Id.ToString()) : RpcResult<TResult>.PendingFor(call);
+        }
+
         var id = outcome.Id.ToString();
         switch (outcome.Outcome.State)
         {
-            case CallState.TimedOut:
-                return RpcResult<TResult>.Pending(id);
             case CallState.Cancelled:
                 throw new OperationCanceledException("The call was cancelled by the caller.", outcome.CancelledBy);
             case CallState.Completed when outcome.Outcome.Status.StatusCode == RpcStatusCode.OK:
@@ -367,7 +374,7 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
     private sealed class ForResultCall<TResult>(RpcClient client, CorrelationId id, RpcMethodDescriptor method, long deadlineMs)
         : UnaryCall<RpcResult<TResult>>(client, id, method, deadlineMs)
     {
-        protected override RpcResult<TResult> Produce() => Client.ToResult<TResult>(Ended(this));
+        protected override RpcResult<TResult> Produce() => Client.ToResult<TResult>(Ended(this), this);
     }
 
     /// <summary>A method without a result: only a failure is thrown.</summary>
