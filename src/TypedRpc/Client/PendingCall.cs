@@ -81,6 +81,9 @@ internal abstract class PendingCall : TimerWheel.Entry
     /// <summary>Ends the call locally with <paramref name="status"/> (timeout, failure, shutdown).</summary>
     public abstract bool TryEnd(CallState state, RpcStatus status);
 
+    /// <summary>Ends the call because its deadline passed without a reply.</summary>
+    public virtual bool TryEndAtDeadline() => TryEnd(CallState.TimedOut, RpcClient.DeadlineStatus);
+
     public void RegisterCancellation(CancellationToken callerToken, CancellationToken optionsToken)
     {
         var options = optionsToken.CanBeCanceled && optionsToken != callerToken;

@@ -612,7 +612,7 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
             return;
         }
 
-        call.TryEnd(CallState.TimedOut, DeadlineStatus);
+        call.TryEndAtDeadline();
     }
 
     /// <summary>How a call ends when its deadline passes without a reply.</summary>

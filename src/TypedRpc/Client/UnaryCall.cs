@@ -84,7 +84,20 @@ internal class UnaryCall : PendingCall, IValueTaskSource<CallOutcome>
             return false;
         }
 
-        Complete(LocalEnd.For(status), status.StatusCode);
+        Complete(new LocalEnd(status), status.StatusCode);
+        return true;
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Every call that times out ends with the same status: one shared <see cref="LocalEnd"/> (a million waiting calls may end so).</remarks>
+    public override bool TryEndAtDeadline()
+    {
+        if (!TryFinish(CallState.TimedOut))
+        {
+            return false;
+        }
+
+        Complete(LocalEnd.Deadline, RpcStatusCode.DeadlineExceeded);
         return true;
     }
 
@@ -126,12 +139,12 @@ internal class UnaryCall : PendingCall, IValueTaskSource<CallOutcome>
         return Outcome;
     }
 
-    protected ValueTaskSourceStatus CoreStatus(short token) => _core.Status;
+    protected ValueTaskSourceStatus CoreStatus() => _core.Status;
 
-    protected void CoreOnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+    protected void CoreOnCompleted(Action<object?> continuation, object? state, ValueTaskSourceOnCompletedFlags flags) =>
         _core.OnCompleted(continuation, state, flags);
 
-    protected void CoreGetResult(short token) => _core.EnsureCompleted();
+    protected void CoreGetResult() => _core.EnsureCompleted();
 }
 
 /// <summary>
@@ -152,25 +165,25 @@ internal abstract class UnaryCall<TOut> : UnaryCall, IValueTaskSource<TOut>, IVa
     /// <summary>The caller's awaitable, for a method without a result.</summary>
     public ValueTask Done => new(this, 0);
 
-    ValueTaskSourceStatus IValueTaskSource<TOut>.GetStatus(short token) => CoreStatus(token);
+    ValueTaskSourceStatus IValueTaskSource<TOut>.GetStatus(short token) => CoreStatus();
 
     void IValueTaskSource<TOut>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
-        CoreOnCompleted(continuation, state, token, flags);
+        CoreOnCompleted(continuation, state, flags);
 
     TOut IValueTaskSource<TOut>.GetResult(short token)
     {
-        CoreGetResult(token);
+        CoreGetResult();
         return Produce();
     }
 
-    ValueTaskSourceStatus IValueTaskSource.GetStatus(short token) => CoreStatus(token);
+    ValueTaskSourceStatus IValueTaskSource.GetStatus(short token) => CoreStatus();
 
     void IValueTaskSource.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
-        CoreOnCompleted(continuation, state, token, flags);
+        CoreOnCompleted(continuation, state, flags);
 
     void IValueTaskSource.GetResult(short token)
     {
-        CoreGetResult(token);
+        CoreGetResult();
         Produce();
     }
 
@@ -181,14 +194,10 @@ internal abstract class UnaryCall<TOut> : UnaryCall, IValueTaskSource<TOut>, IVa
 /// <summary>How a unary call ended without a reply (timeout, failure, cancellation, shutdown).</summary>
 internal sealed class LocalEnd(RpcStatus status)
 {
-    // The deadline's status is the one a million waiting calls end with: one shared instance.
-    private static readonly LocalEnd s_deadline = new(RpcClient.DeadlineStatus);
+    /// <summary>The deadline's end, which a million waiting calls may share.</summary>
+    public static readonly LocalEnd Deadline = new(RpcClient.DeadlineStatus);
 
     public RpcStatus Status { get; } = status;
-
-    public static LocalEnd For(RpcStatus status) => status.StatusCode == RpcStatusCode.DeadlineExceeded && ReferenceEquals(status.Detail, RpcClient.DeadlineStatus.Detail)
-        ? s_deadline
-        : new LocalEnd(status);
 }
 
 /// <summary>How a unary call ended: the reply when one arrived, or the local status.</summary>

@@ -55,29 +55,23 @@ public static class RpcMetrics
 
     internal static void PendingChanged(long delta) => System.Threading.Interlocked.Add(ref s_pending, delta);
 
-    internal static void RecordClient(RpcMethodDescriptor method, RpcStatusCode status, long startTimestamp)
+    internal static void RecordClient(RpcMethodDescriptor method, RpcStatusCode status, long startTimestamp) =>
+        Record(ClientCalls, ClientDuration, method.FullName, status, startTimestamp);
+
+    internal static void RecordServer(string method, RpcStatusCode status, long startTimestamp) =>
+        Record(ServerRequests, ServerDuration, method, status, startTimestamp);
+
+    private static void Record(Counter<long> count, Histogram<double> duration, string method, RpcStatusCode status, long startTimestamp)
     {
         // Nothing is built when nobody listens (the tags cost a boxed enum per call otherwise).
-        if (!ClientCalls.Enabled && !ClientDuration.Enabled)
-        {
-            return;
-        }
-
-        var tags = new System.Diagnostics.TagList { { "rpc.method", method.FullName }, { "rpc.status", StatusName(status) } };
-        ClientCalls.Add(1, tags);
-        ClientDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(startTimestamp).TotalMilliseconds, tags);
-    }
-
-    internal static void RecordServer(string method, RpcStatusCode status, long startTimestamp)
-    {
-        if (!ServerRequests.Enabled && !ServerDuration.Enabled)
+        if (!count.Enabled && !duration.Enabled)
         {
             return;
         }
 
         var tags = new System.Diagnostics.TagList { { "rpc.method", method }, { "rpc.status", StatusName(status) } };
-        ServerRequests.Add(1, tags);
-        ServerDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(startTimestamp).TotalMilliseconds, tags);
+        count.Add(1, tags);
+        duration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(startTimestamp).TotalMilliseconds, tags);
     }
 
     // Indexed by code (the codes are small and dense, as gRPC's are).
