@@ -2,8 +2,9 @@ using System;
 
 namespace TypedRpc.Server;
 
-/// <summary>A server class registered with <c>AddServer&lt;TImpl&gt;()</c>: its contract and how to create it per request.</summary>
+/// <summary>A server class registered with <c>AddServer&lt;TImpl&gt;()</c>: its contract and how to make it per request.</summary>
 /// <param name="Descriptor">The contract it implements.</param>
 /// <param name="ImplementationType">The server class.</param>
-/// <param name="Factory">Resolves an instance from a request's service scope.</param>
-internal sealed record RpcServerRegistration(RpcServiceDescriptor Descriptor, Type ImplementationType, Func<IServiceProvider, IRpcServiceBinding> Factory);
+/// <param name="Resolve">Resolves the instance from a request's scope, when the application registered the class itself.</param>
+/// <param name="Create">Creates an instance with its constructor's parameters from a request's scope; the host disposes it.</param>
+internal sealed record RpcServerRegistration(RpcServiceDescriptor Descriptor, Type ImplementationType, Func<IServiceProvider, IRpcServiceBinding> Resolve, Func<IServiceProvider, IRpcServiceBinding> Create);

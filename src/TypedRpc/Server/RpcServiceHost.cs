@@ -31,6 +31,10 @@ namespace TypedRpc.Server;
 internal sealed class RpcServiceHost
 {
     private readonly RpcServerRegistration _registration;
+
+    // Set when the application registered the server class itself (it chose the lifetime):
+    // resolved from the request's scope then, created per request (and disposed here) otherwise.
+    private readonly Func<IServiceProvider, IRpcServiceBinding>? _resolve;
     private readonly IServiceProvider _services;
     private readonly IRpcTransport _transport;
     private readonly IRpcOwnershipStore? _store;
@@ -62,6 +66,7 @@ internal sealed class RpcServiceHost
         IRpcSerializer serializer, TypedRpcOptions options, ILogger logger)
     {
         _registration = registration;
+        _resolve = services.GetService<IServiceProviderIsService>()?.IsService(registration.ImplementationType) == true ? registration.Resolve : null;
         _services = services;
         _transport = transport;
         _store = options.EnableClaims ? store : null;
@@ -270,11 +275,12 @@ internal sealed class RpcServiceHost
         var call = new ServerCall(request, method, _transport, _serializer, _options.MaxCachedStreamReplies, _stopping.Token,
             held, held is null ? null : _completeClaim);
         var scope = _services.CreateAsyncScope();
+        IRpcServiceBinding? binding = null;
         try
         {
             try
             {
-                var binding = _registration.Factory(scope.ServiceProvider);
+                binding = (_resolve ?? _registration.Create)(scope.ServiceProvider);
                 await binding.DispatchAsync(call).ConfigureAwait(false);
                 if (!call.Ended)
                 {
@@ -362,6 +368,19 @@ internal sealed class RpcServiceHost
             }
 
             call.ServerContext.Dispose();
+            if (_resolve is null)
+            {
+                // Created here, so disposed here (the scope disposes only what it resolved).
+                if (binding is IAsyncDisposable asyncDisposable)
+                {
+                    await asyncDisposable.DisposeAsync().ConfigureAwait(false);
+                }
+                else if (binding is IDisposable disposable)
+                {
+                    disposable.Dispose();
+                }
+            }
+
             await scope.DisposeAsync().ConfigureAwait(false);
             // The descriptor's name is made once; the request's would be concatenated per call.
             RpcMetrics.RecordServer(method.FullName, call.FinalStatus, started);

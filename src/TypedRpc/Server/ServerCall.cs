@@ -53,9 +53,6 @@ internal sealed class ServerCall : RpcServerCall
     /// <summary>The status of the final message sent (Unknown until one is sent).</summary>
     public RpcStatusCode FinalStatus { get; private set; } = RpcStatusCode.Unknown;
 
-    /// <summary>The replies sent, for the claim; <see langword="null"/> when there were too many to keep.</summary>
-    public IReadOnlyList<RpcReply>? SentReplies => _sent;
-
     public bool CacheOverflowed { get; private set; }
 
     public override ValueTask ReplyAsync<T>(T value)
@@ -145,7 +142,9 @@ internal sealed class ServerCall : RpcServerCall
 
         // Never throws: a failed completion is retried by the host, the claim kept meanwhile.
         await completing.ConfigureAwait(false);
-        if (!CacheOverflowed)
+
+        // Only a claim needs the replies sent before the final one (WithFinal adds that one).
+        if (_beforeFinal is not null && !reply.IsEnd && !CacheOverflowed)
         {
             _sent ??= new List<RpcReply>(1);
             if (_sent.Count <= _maxCached)
