@@ -54,21 +54,21 @@ public sealed class WaiterTests : IAsyncLifetime
     [Fact]
     public async Task RpcResult_TimesOutAsPending_AndTheLateResultIsFetchedById()
     {
-        var result = await _node.Client.ResultAsync(700);
+        var result = await _node.Client.ResultAsync(1_200);
 
         Assert.True(result.IsPending);
         var id = result.CorrelationId!;
         Assert.True((await _node.Results.GetAsync<string>(id)).IsPending);
 
         var later = await _node.Results.WaitAsync<string>(id, TimeSpan.FromSeconds(5));
-        Assert.Equal("result:700", later.Value);
-        Assert.Equal("result:700", (await _node.Results.GetAsync<string>(id)).Value);
+        Assert.Equal("result:1200", later.Value);
+        Assert.Equal("result:1200", (await _node.Results.GetAsync<string>(id)).Value);
     }
 
     [Fact]
     public async Task RpcResult_StoresALateFailureToo()
     {
-        var result = await _node.Client.ResultAsync(600, "bad state");
+        var result = await _node.Client.ResultAsync(1_100, "bad state");
         var later = await _node.Results.WaitAsync<string>(result.CorrelationId!, TimeSpan.FromSeconds(5));
 
         Assert.True(later.IsFailed);
