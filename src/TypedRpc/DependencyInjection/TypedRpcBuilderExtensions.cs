@@ -65,7 +65,11 @@ public static class TypedRpcBuilderExtensions
         // resolved services for every request (~240 bytes a call in the overhead benchmark).
         var create = ActivatorUtilities.CreateFactory<TImpl>(Type.EmptyTypes);
         builder.Services.AddSingleton(new RpcServerRegistration(
-            descriptor, typeof(TImpl), static sp => sp.GetRequiredService<TImpl>(), sp => create(sp, null)));
+            descriptor,
+            typeof(TImpl),
+            static sp => sp.GetRequiredService<TImpl>(),
+            sp => create(sp, null),
+            static sp => ServerActivation.ThrowIfUnresolvable(typeof(TImpl), sp)));
         return builder;
     }
 

@@ -52,6 +52,13 @@ public sealed class TypedRpcRuntime : IHostedService, IAsyncDisposable
             log.LogWarning("TypedRpc runs without an ownership store: no forwarding of replies read by another instance, no stored results, no dedupe of redelivered requests. Register one (AddRedis, UseInMemoryOwnershipStore) or set TypedRpc:EnableOwnership and TypedRpc:EnableClaims to false.");
         }
 
+        // Before anything subscribes: a server class that cannot be created fails the start, not its first request.
+        var registrations = _services.GetServices<RpcServerRegistration>().ToArray();
+        foreach (var registration in registrations)
+        {
+            registration.Validate(_services);
+        }
+
         // Resolved now so that stopping never needs the container (it may be disposing by then).
         _client = _services.GetRequiredService<RpcClient>();
         if (_services.GetServices<ClientRegistration>().Any())
@@ -61,7 +68,7 @@ public sealed class TypedRpcRuntime : IHostedService, IAsyncDisposable
 
         var logger = _services.GetService<ILogger<RpcServiceHost>>() ?? (ILogger)NullLogger.Instance;
         var serializer = _services.GetRequiredService<IRpcSerializer>();
-        foreach (var registration in _services.GetServices<RpcServerRegistration>())
+        foreach (var registration in registrations)
         {
             var host = new RpcServiceHost(registration, _services, transport, store, serializer, options, logger);
             await host.StartAsync(cancellationToken).ConfigureAwait(false);

@@ -7,4 +7,10 @@ namespace TypedRpc.Server;
 /// <param name="ImplementationType">The server class.</param>
 /// <param name="Resolve">Resolves the instance from a request's scope, when the application registered the class itself.</param>
 /// <param name="Create">Creates an instance with its constructor's parameters from a request's scope; the host disposes it.</param>
-internal sealed record RpcServerRegistration(RpcServiceDescriptor Descriptor, Type ImplementationType, Func<IServiceProvider, IRpcServiceBinding> Resolve, Func<IServiceProvider, IRpcServiceBinding> Create);
+/// <param name="Validate">Throws, at start, when <paramref name="Create"/> could not resolve a constructor parameter.</param>
+internal sealed record RpcServerRegistration(
+    RpcServiceDescriptor Descriptor,
+    Type ImplementationType,
+    Func<IServiceProvider, IRpcServiceBinding> Resolve,
+    Func<IServiceProvider, IRpcServiceBinding> Create,
+    Action<IServiceProvider> Validate);

@@ -84,6 +84,23 @@ public sealed class ServerLifetimeTests
         Assert.False(probe.Disposed.ContainsKey(int.Parse(first[0])), "the host disposed a singleton it did not create");
     }
 
+    [Fact]
+    public async Task AServerClassWhoseConstructorCannotBeSatisfied_FailsTheStart_NamingTheMissingService()
+    {
+        IServiceCollection services = new ServiceCollection();
+        services.AddSingleton(new LifetimeProbe());
+        services.AddTypedRpc(o =>
+        {
+            o.EnableOwnership = false;
+            o.EnableClaims = false;
+        }).UseInMemoryTransport().AddServer<LifetimeService>();
+        await using var provider = services.BuildServiceProvider();
+
+        var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => provider.GetRequiredService<TypedRpcRuntime>().StartAsync(CancellationToken.None));
+        Assert.Contains(typeof(ScopedDependency).FullName!, ex.Message, StringComparison.Ordinal);
+        Assert.Contains(nameof(LifetimeService), ex.Message, StringComparison.Ordinal);
+    }
+
     private static ServiceProvider Build(LifetimeProbe probe, ServiceLifetime? registerYourself)
     {
         IServiceCollection services = new ServiceCollection();
