@@ -77,27 +77,21 @@ internal class UnaryCall : PendingCall, IValueTaskSource<CallOutcome>
         return true;
     }
 
-    public override bool TryEnd(CallState state, RpcStatus status)
+    public override bool TryEnd(CallState state, RpcStatus status) => End(state, null, status);
+
+    /// <inheritdoc />
+    /// <remarks>Every call that times out ends with the same status: one shared <see cref="LocalEnd"/> (a million waiting calls may end so).</remarks>
+    public override bool TryEndAtDeadline() => End(CallState.TimedOut, LocalEnd.Deadline, LocalEnd.Deadline.Status);
+
+    // A shared end when given; otherwise one made for the status, once the call is known to end here.
+    private bool End(CallState state, LocalEnd? shared, RpcStatus status)
     {
         if (!TryFinish(state))
         {
             return false;
         }
 
-        Complete(new LocalEnd(status), status.StatusCode);
-        return true;
-    }
-
-    /// <inheritdoc />
-    /// <remarks>Every call that times out ends with the same status: one shared <see cref="LocalEnd"/> (a million waiting calls may end so).</remarks>
-    public override bool TryEndAtDeadline()
-    {
-        if (!TryFinish(CallState.TimedOut))
-        {
-            return false;
-        }
-
-        Complete(LocalEnd.Deadline, RpcStatusCode.DeadlineExceeded);
+        Complete(shared ?? new LocalEnd(status), status.StatusCode);
         return true;
     }
 
@@ -128,14 +122,14 @@ internal class UnaryCall : PendingCall, IValueTaskSource<CallOutcome>
         _core.Complete();
     }
 
-    ValueTaskSourceStatus IValueTaskSource<CallOutcome>.GetStatus(short token) => _core.Status;
+    ValueTaskSourceStatus IValueTaskSource<CallOutcome>.GetStatus(short token) => CoreStatus();
 
     void IValueTaskSource<CallOutcome>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
-        _core.OnCompleted(continuation, state, flags);
+        CoreOnCompleted(continuation, state, flags);
 
     CallOutcome IValueTaskSource<CallOutcome>.GetResult(short token)
     {
-        _core.EnsureCompleted();
+        CoreGetResult();
         return Outcome;
     }
 
