@@ -20,6 +20,7 @@ internal static class KafkaHeaders
     public const string Reply = "trpc-reply";
     public const string Owner = "trpc-owner";
     public const string Deadline = "trpc-deadline";
+    public const string Fingerprint = "trpc-fp";
     public const string Status = "trpc-status";
     public const string Detail = "trpc-detail";
     public const string Sequence = "trpc-seq";
@@ -45,6 +46,11 @@ internal static class KafkaHeaders
             { Owner, Encoding.UTF8.GetBytes(request.Owner) },
             { Deadline, Int64(request.DeadlineUnixMs) },
         };
+        if (request.Fingerprint is not null)
+        {
+            headers.Add(Fingerprint, Convert.FromHexString(request.Fingerprint));
+        }
+
         if (request.TraceParent is not null)
         {
             headers.Add(TraceParent, Encoding.UTF8.GetBytes(request.TraceParent));
@@ -166,6 +172,19 @@ internal static class KafkaHeaders
             problem = $"missing or malformed {Owner}";
         }
 
+        string? fingerprint = null;
+        if (h.TryGetValue(Fingerprint, out var fp))
+        {
+            if (fp.Length == 16)
+            {
+                fingerprint = Convert.ToHexStringLower(fp);
+            }
+            else if (problem is null)
+            {
+                problem = $"malformed {Fingerprint} (expected 16 bytes)";
+            }
+        }
+
         string? traceParent = null;
         string? traceState = null;
         if (h.TryGetValue(TraceParent, out var tp) && TryText(tp, out var tpText))
@@ -202,6 +221,7 @@ internal static class KafkaHeaders
             Headers = application,
             TraceParent = traceParent,
             TraceState = traceState,
+            Fingerprint = fingerprint,
             DecodeError = problem,
         };
     }

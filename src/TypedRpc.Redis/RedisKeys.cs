@@ -10,8 +10,10 @@ namespace TypedRpc.Redis;
 /// <item><term><c>ns:own:{id}</c></term><description>the owner record (a string)</description></item>
 /// <item><term><c>ns:res:{id}</c></term><description>the call's stored replies (a sorted set scored by sequence)</description></item>
 /// <item><term><c>ns:claim:{id}</c></term><description>a server's claim: hash with the holder <c>h</c> and, once completed, the replies <c>r</c></description></item>
+/// <item><term><c>ns:cancel:{id}</c></term><description>a cancel marker: the deadline of the request its caller cancelled (a string)</description></item>
 /// <item><term><c>ns:lease:group:partition</c></term><description>a reply-partition lease (a string: the holder)</description></item>
 /// <item><term><c>ns:wake:instance</c></term><description>an instance's wake-up channel (pub/sub, not a key)</description></item>
+/// <item><term><c>ns:cancel:service</c></term><description>a service's cancellation channel (pub/sub, not a key)</description></item>
 /// </list>
 /// The braces around the id are literal: Redis Cluster hashes only what is inside them, so the
 /// keys of one call share a slot and a script may touch several of them.
@@ -23,6 +25,7 @@ internal sealed class RedisKeys
     private readonly string _claim;
     private readonly string _lease;
     private readonly string _wake;
+    private readonly string _cancel;
 
     public RedisKeys(string ns)
     {
@@ -32,6 +35,7 @@ internal sealed class RedisKeys
         _claim = ns + ":claim:{";
         _lease = ns + ":lease:";
         _wake = ns + ":wake:";
+        _cancel = ns + ":cancel:";
     }
 
     public string Namespace { get; }
@@ -41,6 +45,11 @@ internal sealed class RedisKeys
     public RedisKey Replies(CorrelationId id) => Tagged(_replies, id);
 
     public RedisKey Claim(CorrelationId id) => Tagged(_claim, id);
+
+    public RedisKey Cancel(CorrelationId id) => Tagged(_cancel + "{", id);
+
+    /// <summary>A service's cancellation channel as Redis sees it (before any client-side channel prefix).</summary>
+    public string CancelChannel(string service) => _cancel + service;
 
     public RedisKey Lease(string group, int partition) =>
         string.Concat(_lease, group, ":", partition.ToString(CultureInfo.InvariantCulture));

@@ -45,7 +45,23 @@ public sealed partial class RedisOwnershipStore
     {
         ArgumentException.ThrowIfNullOrEmpty(instanceId);
         ArgumentNullException.ThrowIfNull(onWakeUp);
-        return SubscribeWakeUpsCoreAsync(instanceId, onWakeUp, cancellationToken);
+        return SubscribeCoreAsync("SubscribeWakeUps", WakeChannel(instanceId), instanceId, onWakeUp, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// A subscription to the service's channel <c>ns:cancel:service</c>, kept like a wake-up
+    /// subscription (callbacks on the thread pool, one at a time; resubscribed after a reconnect).
+    /// </remarks>
+    /// <exception cref="ArgumentException"><paramref name="service"/> is null or empty.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="onCancel"/> is null.</exception>
+    /// <exception cref="InvalidOperationException">Redis is not connected, so the channel could not be subscribed.</exception>
+    public ValueTask<IAsyncDisposable> SubscribeCancellationsAsync(string service, Func<CorrelationId, ValueTask> onCancel, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(service);
+        ArgumentNullException.ThrowIfNull(onCancel);
+        var channel = new RedisChannel(_keys.CancelChannel(service), RedisChannel.PatternMode.Literal);
+        return SubscribeCoreAsync("SubscribeCancellations", channel, service, onCancel, cancellationToken);
     }
 
     /// <summary>An instance's wake-up channel, literal so that no character of an instance id is read as a pattern.</summary>
@@ -74,15 +90,15 @@ public sealed partial class RedisOwnershipStore
         }
     }
 
-    private async ValueTask<IAsyncDisposable> SubscribeWakeUpsCoreAsync(string instanceId, Func<CorrelationId, ValueTask> onWakeUp, CancellationToken cancellationToken)
+    private async ValueTask<IAsyncDisposable> SubscribeCoreAsync(string operation, RedisChannel channel, string instanceId, Func<CorrelationId, ValueTask> onWakeUp, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         var started = Stopwatch.GetTimestamp();
 
         // Connected first because the subscription is made (and, on failure, unsubscribed) on
         // this connection; the subscribe below gets what is left of the same time budget.
-        var connection = _connection ?? await ConnectAsync("SubscribeWakeUps", cancellationToken).ConfigureAwait(false);
-        var subscription = new RedisWakeUpSubscription(this, connection, WakeChannel(instanceId), instanceId, onWakeUp, _wakeUpQueueCapacity, _logger);
+        var connection = _connection ?? await ConnectAsync(operation, cancellationToken).ConfigureAwait(false);
+        var subscription = new RedisWakeUpSubscription(this, connection, channel, instanceId, onWakeUp, _wakeUpQueueCapacity, _logger);
         try
         {
             // Right after connecting, the pub/sub connection may still be coming up (seen under load
@@ -91,7 +107,7 @@ public sealed partial class RedisOwnershipStore
             while (true)
             {
                 await RunAsync(
-                    "SubscribeWakeUps",
+                    operation,
                     subscription,
                     static async (c, s) =>
                     {
@@ -109,7 +125,7 @@ public sealed partial class RedisOwnershipStore
                 if (Stopwatch.GetElapsedTime(started) >= _timeout)
                 {
                     throw new InvalidOperationException(
-                        $"Could not subscribe to the wake-up channel '{_keys.WakeChannel(instanceId)}': Redis is not connected.");
+                        $"Could not subscribe to the channel '{(string?)channel}': Redis is not connected.");
                 }
 
                 // Take the handler back off before subscribing again, so it is never registered twice.

@@ -199,12 +199,52 @@ public sealed partial class RedisOwnershipStore : IRpcOwnershipStore, IAsyncDisp
     /// <exception cref="ArgumentException"><paramref name="id"/> is empty, or <paramref name="holder"/> is null or empty.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeToLive"/> is not positive.</exception>
     /// <exception cref="System.IO.InvalidDataException">The stored replies are not in the store's format.</exception>
-    public ValueTask<RpcClaim> TryClaimAsync(CorrelationId id, string holder, TimeSpan timeToLive, CancellationToken cancellationToken)
+    public ValueTask<RpcClaim> TryClaimAsync(CorrelationId id, string holder, TimeSpan timeToLive, CancellationToken cancellationToken) =>
+        TryClaimAsync(id, holder, timeToLive, default, cancellationToken);
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// The same script, reading the request's cancel marker (<c>ns:cancel:{id}</c>, in the claim's
+    /// slot) and the fingerprint field <c>f</c> of the claim first.
+    /// </remarks>
+    /// <exception cref="ArgumentException"><paramref name="id"/> is empty, or <paramref name="holder"/> is null or empty.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeToLive"/> is not positive, or the conditions' deadline is negative.</exception>
+    /// <exception cref="System.IO.InvalidDataException">The stored replies are not in the store's format.</exception>
+    public ValueTask<RpcClaim> TryClaimAsync(CorrelationId id, string holder, TimeSpan timeToLive, RpcClaimConditions conditions, CancellationToken cancellationToken)
     {
         ThrowIfEmpty(id);
         ArgumentException.ThrowIfNullOrEmpty(holder);
         var ttl = Milliseconds(timeToLive);
-        return TryClaimCoreAsync(id, holder, ttl, cancellationToken);
+        ArgumentOutOfRangeException.ThrowIfNegative(conditions.RequestDeadlineUnixMs, nameof(conditions));
+        return TryClaimCoreAsync(id, holder, ttl, conditions, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// One script sets the marker (<c>ns:cancel:{id}</c>, holding the deadline, with the given
+    /// expiry) and publishes the id on the service's channel <c>ns:cancel:service</c>. Pub/sub keeps
+    /// nothing: a server not subscribed at that moment finds out at its next claim, or stops at the
+    /// request's deadline.
+    /// </remarks>
+    /// <exception cref="ArgumentException"><paramref name="service"/> is null or empty, or <paramref name="id"/> is empty.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="requestDeadlineUnixMs"/> or <paramref name="timeToLive"/> is not positive.</exception>
+    public ValueTask CancelAsync(string service, CorrelationId id, long requestDeadlineUnixMs, TimeSpan timeToLive, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(service);
+        ThrowIfEmpty(id);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(requestDeadlineUnixMs);
+        var ttl = Milliseconds(timeToLive);
+        var state = (Key: _keys.Cancel(id), Channel: _keys.CancelChannel(service),
+            Values: new RedisValue[] { requestDeadlineUnixMs, ttl, RedisValue.EmptyString, id.ToString() });
+        return IgnoreResult(RunAsync(
+            "Cancel",
+            state,
+            static (c, s) =>
+            {
+                s.Values[2] = c.ChannelPrefix + s.Channel;
+                return ScriptAsync(c.Database, RedisScripts.Cancel, [s.Key], s.Values);
+            },
+            cancellationToken));
     }
 
     /// <inheritdoc />
@@ -326,7 +366,11 @@ public sealed partial class RedisOwnershipStore : IRpcOwnershipStore, IAsyncDisp
         // The channel needs the connection's prefix, so it is named once connected.
         var state = (
             Key: _keys.Replies(reply.Id),
-            Values: new RedisValue[] { reply.Sequence, RpcReplyCodec.Encode(reply), ttl, RedisValue.EmptyString, reply.Id.ToString() },
+            Values: new RedisValue[]
+            {
+                reply.Sequence, RpcReplyCodec.Encode(reply), ttl, RedisValue.EmptyString, reply.Id.ToString(),
+                reply.IsEnd && reply.Status == RpcStatusCode.DeadlineExceeded ? "0" : "1",
+            },
             Channel: notifyInstance is null ? null : _keys.WakeChannel(notifyInstance));
         await RunAsync(
             "StoreReply",
@@ -366,11 +410,18 @@ public sealed partial class RedisOwnershipStore : IRpcOwnershipStore, IAsyncDisp
         return replies;
     }
 
-    private async ValueTask<RpcClaim> TryClaimCoreAsync(CorrelationId id, string instanceId, long ttl, CancellationToken cancellationToken)
+    private async ValueTask<RpcClaim> TryClaimCoreAsync(CorrelationId id, string instanceId, long ttl, RpcClaimConditions conditions, CancellationToken cancellationToken)
     {
         var key = _keys.Claim(id);
-        var result = await EvaluateAsync("TryClaim", RedisScripts.TryClaim, [key], [instanceId, ttl], cancellationToken).ConfigureAwait(false);
+        RedisValue deadline = conditions.RequestDeadlineUnixMs == 0 ? RedisValue.EmptyString : conditions.RequestDeadlineUnixMs;
+        RedisValue fingerprint = conditions.Fingerprint ?? RedisValue.EmptyString;
+        var result = await EvaluateAsync("TryClaim", RedisScripts.TryClaim, [key, _keys.Cancel(id)], [instanceId, ttl, deadline, fingerprint], cancellationToken).ConfigureAwait(false);
         var parts = (RedisResult[])result;
+        if (parts is { Length: 1 } && (int)parts[0] == 4)
+        {
+            return new RpcClaim(RpcClaimState.Cancelled, null, Array.Empty<RpcReply>());
+        }
+
         if (parts is null || parts.Length < 2)
         {
             throw new System.IO.InvalidDataException($"The claim script for Redis key '{key}' returned an unexpected result.");
@@ -383,6 +434,8 @@ public sealed partial class RedisOwnershipStore : IRpcOwnershipStore, IAsyncDisp
                 return new RpcClaim(RpcClaimState.Claimed, holder, Array.Empty<RpcReply>());
             case 1:
                 return new RpcClaim(RpcClaimState.Running, holder, Array.Empty<RpcReply>());
+            case 3:
+                return new RpcClaim(RpcClaimState.Conflict, holder, Array.Empty<RpcReply>());
             case 2 when parts.Length == 3:
                 return new RpcClaim(RpcClaimState.Completed, holder, RpcReplyCodec.DecodeList((byte[])parts[2], key!, id));
             default:

@@ -15,15 +15,26 @@ internal static class RedisScripts
 {
     /// <summary>
     /// Appends a reply unless its sequence is stored, renews the replies' expiry, then publishes
-    /// the wake-up — in one step, so a woken owner always finds the reply.
+    /// the wake-up — in one step, so a woken owner always finds the reply. A stored DeadlineExceeded
+    /// end (format version 1, end flag set, status 4: bytes 1, 18 and 19 of the stored form) gives
+    /// way to a message that is not one: it said only that no result came in time.
     /// KEYS[1] replies; ARGV[1] sequence, ARGV[2] encoded reply, ARGV[3] ttl ms,
-    /// ARGV[4] channel ('' for none), ARGV[5] message. Returns 1 when added, 0 for a duplicate.
+    /// ARGV[4] channel ('' for none), ARGV[5] message, ARGV[6] '1' when the reply may replace a
+    /// stored DeadlineExceeded end. Returns 1 when added, 0 for a duplicate.
     /// </summary>
     public const string StoreReply = """
         local added = 0
-        if redis.call('ZCOUNT', KEYS[1], ARGV[1], ARGV[1]) == 0 then
+        local stored = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[1])
+        if #stored == 0 then
           redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
           added = 1
+        elseif ARGV[6] == '1' then
+          local old = stored[1]
+          if string.byte(old, 1) == 1 and string.byte(old, 18) % 2 == 1 and string.byte(old, 19) == 4 then
+            redis.call('ZREM', KEYS[1], old)
+            redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+            added = 1
+          end
         end
         redis.call('PEXPIRE', KEYS[1], ARGV[3])
         if ARGV[4] ~= '' then
@@ -33,21 +44,44 @@ internal static class RedisScripts
         """;
 
     /// <summary>
-    /// Claims a request, or reports its state. KEYS[1] claim; ARGV[1] holder, ARGV[2] ttl ms.
-    /// Returns {0, holder} when claimed now (or already held by ARGV[1]: a retried claim, renewed),
-    /// {1, holder} while another holder runs it, {2, holder or nil, replies} once completed.
+    /// Claims a request, or reports its state. KEYS[1] claim, KEYS[2] cancel marker; ARGV[1]
+    /// holder, ARGV[2] ttl ms, ARGV[3] the request's deadline ('' for no cancel check), ARGV[4]
+    /// its fingerprint ('' for none). Returns {4} when the caller cancelled this request (the
+    /// marker holds its deadline), {3, holder} when the claim was made with another fingerprint,
+    /// {0, holder} when claimed now (or already held by ARGV[1]: a retried claim, renewed), {1,
+    /// holder} while another holder runs it, {2, holder or nil, replies} once completed.
     /// </summary>
     public const string TryClaim = """
-        local claim = redis.call('HMGET', KEYS[1], 'h', 'r')
+        if ARGV[3] ~= '' and redis.call('GET', KEYS[2]) == ARGV[3] then
+          return {4}
+        end
+        local claim = redis.call('HMGET', KEYS[1], 'h', 'r', 'f')
+        if ARGV[4] ~= '' and claim[3] and claim[3] ~= ARGV[4] then
+          return {3, claim[1]}
+        end
         if claim[2] then
           return {2, claim[1], claim[2]}
         end
         if not claim[1] or claim[1] == ARGV[1] then
           redis.call('HSET', KEYS[1], 'h', ARGV[1])
+          if ARGV[4] ~= '' then
+            redis.call('HSET', KEYS[1], 'f', ARGV[4])
+          end
           redis.call('PEXPIRE', KEYS[1], ARGV[2])
           return {0, ARGV[1]}
         end
         return {1, claim[1]}
+        """;
+
+    /// <summary>
+    /// Records that a request's caller cancelled it, then signals the service's servers.
+    /// KEYS[1] cancel marker; ARGV[1] the request's deadline, ARGV[2] ttl ms, ARGV[3] channel,
+    /// ARGV[4] message (the id).
+    /// </summary>
+    public const string Cancel = """
+        redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+        redis.call('PUBLISH', ARGV[3], ARGV[4])
+        return 1
         """;
 
     /// <summary>

@@ -22,9 +22,18 @@ public sealed class TypedRpcOptions
 
     /// <summary>
     /// How long a stream may go without a message once its first message arrived. Default: the
-    /// method's timeout.
+    /// method's timeout (which bounds the wait for the first message).
     /// </summary>
     public TimeSpan? StreamIdleTimeout { get; set; }
+
+    /// <summary>
+    /// The longest a stream may run when its caller gives no deadline (<see cref="RpcCallOptions.Deadline"/>):
+    /// the deadline a streaming request carries, at which the server ends it with DeadlineExceeded.
+    /// The method's timeout bounds only the wait for the first message and, unless
+    /// <see cref="StreamIdleTimeout"/> is set, each gap between messages — so a stream that keeps
+    /// delivering is not cut at a timeout sized for unary calls. Default 1 hour.
+    /// </summary>
+    public TimeSpan MaxStreamDuration { get; set; } = TimeSpan.FromHours(1);
 
     /// <summary>The most calls this client keeps in flight. Default 65,536.</summary>
     public int MaxPendingCalls { get; set; } = 65_536;

@@ -30,6 +30,12 @@ public sealed class TypedRpcOptionsValidator : IValidateOptions<TypedRpcOptions>
             Positive(problems, P + nameof(o.StreamIdleTimeout), idle);
         }
 
+        Positive(problems, P + nameof(o.MaxStreamDuration), o.MaxStreamDuration);
+        if (o.MaxStreamDuration > TimeSpan.FromDays(365))
+        {
+            problems.Add($"{P}{nameof(o.MaxStreamDuration)} must be at most 365 days (got {o.MaxStreamDuration}).");
+        }
+
         Positive(problems, P + nameof(o.StoreOperationTimeout), o.StoreOperationTimeout);
         Positive(problems, P + nameof(o.ClaimTimeToLive), o.ClaimTimeToLive);
         if (o.ClaimTimeToLive < 3 * o.StoreOperationTimeout)

@@ -11,6 +11,7 @@ namespace TypedRpc.Redis.Codec;
 /// instance id  var-uint32 length + UTF-8
 /// destination  var-uint32 length + UTF-8 (empty for an empty reply address)
 /// partition    var-uint32 (partition + 1, so -1 is 0)
+/// fingerprint  var-uint32 length + UTF-8, only when the call has one (idempotent calls)
 /// </code>
 /// The instance id comes right after the version so that a script can tell whether an instance
 /// owns the call by comparing a prefix (<see cref="OwnerPrefix"/>), without parsing the record.
@@ -25,12 +26,18 @@ internal static class RpcOwnerCodec
     {
         var destination = owner.ReplyAddress.IsEmpty ? null : owner.ReplyAddress.Destination;
         var partition = owner.ReplyAddress.IsEmpty ? 0u : (uint)(owner.ReplyAddress.Partition + 1);
-        var buffer = new byte[1 + ValueWriter.StringSize(owner.InstanceId) + ValueWriter.StringSize(destination) + ValueWriter.VarUInt32Size(partition)];
+        var buffer = new byte[1 + ValueWriter.StringSize(owner.InstanceId) + ValueWriter.StringSize(destination) + ValueWriter.VarUInt32Size(partition)
+            + (owner.Fingerprint is null ? 0 : ValueWriter.StringSize(owner.Fingerprint))];
         var writer = new ValueWriter(buffer);
         writer.WriteByte(Version);
         writer.WriteString(owner.InstanceId);
         writer.WriteString(destination);
         writer.WriteVarUInt32(partition);
+        if (owner.Fingerprint is not null)
+        {
+            writer.WriteString(owner.Fingerprint);
+        }
+
         return buffer;
     }
 
@@ -61,6 +68,16 @@ internal static class RpcOwnerCodec
             throw reader.Corrupt("the partition is out of range");
         }
 
+        string? fingerprint = null;
+        if (!reader.AtEnd)
+        {
+            fingerprint = reader.ReadString();
+            if (fingerprint.Length == 0)
+            {
+                throw reader.Corrupt("the fingerprint is empty");
+            }
+        }
+
         reader.ExpectEnd();
         if (destination.Length == 0)
         {
@@ -69,9 +86,9 @@ internal static class RpcOwnerCodec
                 throw reader.Corrupt("an empty reply address has a partition");
             }
 
-            return new RpcOwner(instanceId, default);
+            return new RpcOwner(instanceId, default) { Fingerprint = fingerprint };
         }
 
-        return new RpcOwner(instanceId, new RpcReplyAddress(destination, (int)partition - 1));
+        return new RpcOwner(instanceId, new RpcReplyAddress(destination, (int)partition - 1)) { Fingerprint = fingerprint };
     }
 }

@@ -44,6 +44,9 @@ internal abstract class PendingCall : TimerWheel.Entry
     /// <summary>The deadline on the <see cref="TimerWheel.NowMs"/> clock.</summary>
     public long DeadlineMs { get; set; }
 
+    /// <summary>When the call's timer fires while it waits for a reply: its deadline (a stream's may be sooner).</summary>
+    public virtual long WaitDueMs => DeadlineMs;
+
     public volatile CallPhase Phase;
 
     /// <summary>
@@ -84,7 +87,26 @@ internal abstract class PendingCall : TimerWheel.Entry
     /// <summary>Ends the call because its deadline passed without a reply.</summary>
     public virtual bool TryEndAtDeadline() => TryEnd(CallState.TimedOut, RpcClient.DeadlineStatus);
 
-    public void RegisterCancellation(CancellationToken callerToken, CancellationToken optionsToken)
+    /// <summary>
+    /// The deadline the call's request carries (unix ms), kept for a call that can end before its
+    /// server does (a cancellable token, a stream): a cancel names it. 0 when not kept.
+    /// </summary>
+    public long RequestDeadlineUnixMs => Volatile.Read(ref _extras)?.RequestDeadlineUnixMs ?? 0;
+
+    /// <summary>The request's fingerprint, for a call with an idempotency key (see <see cref="Transport.RpcRequest.Fingerprint"/>); otherwise <see langword="null"/>.</summary>
+    public string? Fingerprint
+    {
+        get => Volatile.Read(ref _extras)?.Fingerprint;
+        set => Extras.Fingerprint = value;
+    }
+
+    /// <summary>Keeps the request's deadline for a cancel (see <see cref="RequestDeadlineUnixMs"/>).</summary>
+    public void KeepRequestDeadline(long deadlineUnixMs) => Extras.RequestDeadlineUnixMs = deadlineUnixMs;
+
+    /// <summary>Whether ending in <paramref name="terminal"/> leaves the server working for nobody, so it is told to stop.</summary>
+    protected virtual bool EndsServerWork(CallState terminal) => terminal == CallState.Cancelled;
+
+    public void RegisterCancellation(CancellationToken callerToken, CancellationToken optionsToken, long requestDeadlineUnixMs)
     {
         var options = optionsToken.CanBeCanceled && optionsToken != callerToken;
         if (!callerToken.CanBeCanceled && !options)
@@ -94,6 +116,7 @@ internal abstract class PendingCall : TimerWheel.Entry
 
         // Made before registering: a token cancelled already runs the callback at once.
         var extras = Extras;
+        extras.RequestDeadlineUnixMs = requestDeadlineUnixMs;
         if (callerToken.CanBeCanceled)
         {
             extras.Caller = callerToken.UnsafeRegister(static (state, token) => ((PendingCall)state!).OnCancelled(token), this);
@@ -128,8 +151,14 @@ internal abstract class PendingCall : TimerWheel.Entry
             if (Interlocked.CompareExchange(ref _state, (int)terminal, current) == current)
             {
                 Client.Release(this);
+                var extras = Volatile.Read(ref _extras);
                 // Disposing a registration from inside its own callback is safe: it does not wait for itself.
-                Volatile.Read(ref _extras)?.DisposeRegistrations();
+                extras?.DisposeRegistrations();
+                if (extras is { RequestDeadlineUnixMs: not 0 } && EndsServerWork(terminal))
+                {
+                    Client.CancelRemotely(this, extras.RequestDeadlineUnixMs);
+                }
+
                 return true;
             }
         }
@@ -152,6 +181,8 @@ internal abstract class PendingCall : TimerWheel.Entry
         public CancellationTokenRegistration Options;
         public CancellationToken By;
         public long WaitUntilMs = long.MaxValue;
+        public long RequestDeadlineUnixMs;
+        public string? Fingerprint;
 
         /// <summary>Second callers of an idempotent call in flight on this instance.</summary>
         public TaskCompletionSource<CallOutcome>? Joiners;

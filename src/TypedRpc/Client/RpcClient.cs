@@ -430,7 +430,7 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
         try
         {
             Register(call);
-            call.RegisterCancellation(cancellationToken, options.CancellationToken);
+            call.RegisterCancellation(cancellationToken, options.CancellationToken, deadlineUnixMs);
             EncodeAndSend(call, method, args, deadlineUnixMs, options, activity);
             return call;
         }
@@ -551,9 +551,9 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
             return;
         }
 
-        if (call is StreamCall { State: CallState.WaitingNext } stream)
+        if (call is StreamCall stream)
         {
-            stream.TryEnd(CallState.TimedOut, new RpcStatus(RpcStatusCode.DeadlineExceeded, $"No stream message arrived for {stream.IdleTimeoutMs} ms."));
+            ExpireStream(stream, now);
             return;
         }
 
@@ -568,6 +568,40 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
         // slot; the caller's continuation is queued by the call), and a thread-pool hop per
         // deadline was what fell behind when 200,000 deadlines a second came due (waiters benchmark).
         EndAtDeadline(call);
+    }
+
+    private void ExpireStream(StreamCall stream, long now)
+    {
+        if (now >= stream.DeadlineMs)
+        {
+            stream.TryEnd(CallState.TimedOut, new RpcStatus(RpcStatusCode.DeadlineExceeded, "The stream's deadline passed before it ended."));
+            return;
+        }
+
+        var due = stream.WaitDueMs;
+        if (now < due)
+        {
+            // A message arrived after the timer was set: wait for the new due time.
+            _wheel.Schedule(stream, due);
+            return;
+        }
+
+        if (stream.State == CallState.WaitingNext)
+        {
+            stream.TryEnd(CallState.TimedOut, new RpcStatus(RpcStatusCode.DeadlineExceeded, $"No stream message arrived for {stream.IdleTimeoutMs} ms."));
+            return;
+        }
+
+        var method = stream.Method;
+        if (!stream.Extended && method is not null && method.ExtendBy > TimeSpan.Zero)
+        {
+            stream.Extended = true;
+            stream.FirstDueMs = now + (long)method.ExtendBy.TotalMilliseconds;
+            _wheel.Schedule(stream, stream.WaitDueMs);
+            return;
+        }
+
+        stream.TryEndAtDeadline();
     }
 
     private async Task CheckStoreThenEndAsync(PendingCall call)
@@ -608,7 +642,7 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
         {
             call.Extended = true;
             call.DeadlineMs = TimerWheel.NowMs + (long)method.ExtendBy.TotalMilliseconds;
-            _wheel.Schedule(call, call.DeadlineMs);
+            _wheel.Schedule(call, call.WaitDueMs);
             return;
         }
 
@@ -630,9 +664,15 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
         var (deadlineMs, deadlineUnixMs) = Deadline(method, options);
         var id = options.IdempotencyKey is { } key ? CorrelationId.FromIdempotencyKey(method.FullName, key) : CorrelationId.NewId();
 
-        // An idempotent call already in flight on this instance is joined, not sent again.
+        // An idempotent call already in flight on this instance is joined, not sent again — if it
+        // is the same request: the key was not made for another one.
         if (options.IdempotencyKey is not null && _pending.TryGetValue(id, out var existing) && existing is UnaryCall joined)
         {
+            if (joined.Fingerprint is { } first && first != Fingerprint(method, args, id))
+            {
+                throw new RpcException(RpcIdempotency.KeyReusedStatus, id.ToString());
+            }
+
             var joinedOutcome = await joined.JoinAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
             return new CallResult(id, joinedOutcome, joined.CancelledBy);
         }
@@ -643,7 +683,7 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
         LimitWait(call, options);
         await AcquireSlotAsync(call, deadlineMs, cancellationToken, options.CancellationToken).ConfigureAwait(false);
         Register(call);
-        call.RegisterCancellation(cancellationToken, options.CancellationToken);
+        call.RegisterCancellation(cancellationToken, options.CancellationToken, deadlineUnixMs);
         EncodeAndSend(call, method, args, deadlineUnixMs, options, activity);
         var outcome = await call.Completion.ConfigureAwait(false);
         RpcMetrics.RecordClient(method, outcome.Status.StatusCode, started);
@@ -658,16 +698,18 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
         cancellationToken.ThrowIfCancellationRequested();
         enumeratorToken.ThrowIfCancellationRequested();
         await EnsureStartedAsync(cancellationToken).ConfigureAwait(false);
-        var (deadlineMs, deadlineUnixMs) = Deadline(method, options);
+        var (deadlineMs, deadlineUnixMs, firstDueMs, idle) = StreamBounds(method, options);
         var id = options.IdempotencyKey is { } key ? CorrelationId.FromIdempotencyKey(method.FullName, key) : CorrelationId.NewId();
-        var idle = (long)(_options.StreamIdleTimeout ?? options.Timeout ?? method.Timeout ?? method.Service.DefaultTimeout ?? _options.DefaultTimeout).TotalMilliseconds;
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         using var activity = RpcTracing.StartClient(method, id);
         var endStatus = RpcStatusCode.Unknown;
-        var call = new StreamCall(this, id, method, deadlineMs, idle);
-        await AcquireSlotAsync(call, deadlineMs, cancellationToken, options.CancellationToken).ConfigureAwait(false);
+        var call = new StreamCall(this, id, method, deadlineMs, firstDueMs, idle);
+
+        // Kept whatever the tokens: a stream that ends early for any reason tells its server.
+        call.KeepRequestDeadline(deadlineUnixMs);
+        await AcquireSlotAsync(call, firstDueMs, cancellationToken, options.CancellationToken).ConfigureAwait(false);
         Register(call);
-        call.RegisterCancellation(cancellationToken, enumeratorToken);
+        call.RegisterCancellation(cancellationToken, enumeratorToken, deadlineUnixMs);
 
         // The options' token is a third source of cancellation; it is rare, so it gets its own registration.
         using var optionsRegistration = options.CancellationToken.CanBeCanceled
@@ -730,6 +772,39 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// What identifies an idempotent call's request beyond its id: the first 16 bytes of SHA-256
+    /// over the method's full name, a newline and the encoded arguments, as 32 hex digits.
+    /// </summary>
+    private static string Fingerprint(RpcMethodDescriptor method, ReadOnlySpan<byte> payload)
+    {
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        hash.AppendData(System.Text.Encoding.UTF8.GetBytes(method.FullName + "\n"));
+        hash.AppendData(payload);
+        Span<byte> digest = stackalloc byte[32];
+        hash.GetHashAndReset(digest);
+        return Convert.ToHexStringLower(digest[..16]);
+    }
+
+    private string Fingerprint<TArgs>(RpcMethodDescriptor method, TArgs args, CorrelationId id)
+        where TArgs : struct, IRpcArguments
+    {
+        PooledBufferWriter payload;
+        try
+        {
+            payload = PayloadCodec.EncodeArguments(args, _serializer);
+        }
+        catch (Exception ex)
+        {
+            throw new RpcException(new RpcStatus(RpcStatusCode.InvalidArgument, "The arguments could not be serialized: " + ex.Message), id.ToString(), ex);
+        }
+
+        using (payload)
+        {
+            return Fingerprint(method, payload.WrittenMemory.Span);
+        }
+    }
+
     /// <summary>MaxWait: the caller stops waiting before the request's deadline (the call runs on).</summary>
     private static void LimitWait(UnaryCall call, in RpcCallOptions options)
     {
@@ -753,6 +828,11 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
         {
             call.TryEnd(CallState.Failed, new RpcStatus(RpcStatusCode.InvalidArgument, "The arguments could not be serialized."));
             throw new RpcException(new RpcStatus(RpcStatusCode.InvalidArgument, "The arguments could not be serialized: " + ex.Message), call.Id.ToString(), ex);
+        }
+
+        if (options.IdempotencyKey is not null)
+        {
+            call.Fingerprint = Fingerprint(method, payload.WrittenMemory.Span);
         }
 
         _ = SendAsync(call, method, args.Key, payload, deadlineUnixMs, options, activity);
@@ -785,15 +865,30 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
                 try
                 {
                     if (options.IdempotencyKey is not null
-                        && await _store.GetOwnerAsync(call.Id, CancellationToken.None).ConfigureAwait(false) is { } previous
-                        && !string.Equals(previous.InstanceId, InstanceId, StringComparison.Ordinal))
+                        && await _store.GetOwnerAsync(call.Id, CancellationToken.None).ConfigureAwait(false) is { } previous)
                     {
-                        // A retry of a call another instance made (it may be gone): this one takes over.
-                        RpcMetrics.Takeovers.Add(1);
+                        if (previous.Fingerprint is not null && call.Fingerprint is not null && previous.Fingerprint != call.Fingerprint)
+                        {
+                            // The key names another request: refused before anything is recorded or sent.
+                            call.TryEnd(CallState.Failed, RpcIdempotency.KeyReusedStatus);
+                            return;
+                        }
+
+                        if (!string.Equals(previous.InstanceId, InstanceId, StringComparison.Ordinal))
+                        {
+                            // A retry of a call another instance made (it may be gone): this one takes over.
+                            RpcMetrics.Takeovers.Add(1);
+                        }
                     }
 
                     var ttl = TimeSpan.FromMilliseconds(Math.Max(0, call.DeadlineMs - TimerWheel.NowMs)) + method.ExtendBy + _options.OwnerGracePeriod;
-                    await _store.RegisterOwnerAsync(call.Id, new RpcOwner(InstanceId, ReplyAddress), ttl, CancellationToken.None).ConfigureAwait(false);
+                    if (options.IdempotencyKey is not null && ttl < _options.ResultTimeToLive)
+                    {
+                        // The record is the key's: it must tell a reuse apart as long as a result may answer it.
+                        ttl = _options.ResultTimeToLive;
+                    }
+
+                    await _store.RegisterOwnerAsync(call.Id, new RpcOwner(InstanceId, ReplyAddress) { Fingerprint = call.Fingerprint }, ttl, CancellationToken.None).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (_options.WhenStoreUnavailable == StoreFailureMode.SendWithoutOwnership)
                 {
@@ -812,6 +907,14 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
                 {
                     foreach (var stored in await _store.GetRepliesAsync(call.Id, CancellationToken.None).ConfigureAwait(false))
                     {
+                        // A stored DeadlineExceeded says that an earlier attempt got no result in
+                        // time (say, its request reached a server late and was not run): this retry
+                        // is sent again rather than answered with that.
+                        if (stored.IsEnd && stored.Status == RpcStatusCode.DeadlineExceeded)
+                        {
+                            break;
+                        }
+
                         call.TryDeliver(stored);
                     }
 
@@ -822,7 +925,7 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
                 }
 
                 call.Phase = CallPhase.Waiting;
-                _wheel.Schedule(call, call.DeadlineMs);
+                _wheel.Schedule(call, call.WaitDueMs);
             }
 
             var request = new RpcRequest
@@ -838,6 +941,7 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
                 Headers = options.Headers,
                 TraceParent = trace?.IdFormat == System.Diagnostics.ActivityIdFormat.W3C ? trace.Id : null,
                 TraceState = trace?.TraceStateString,
+                Fingerprint = call.Fingerprint,
             };
             await _transport.SendRequestAsync(method.Service, request, CancellationToken.None).ConfigureAwait(false);
             if (registering is not null)
@@ -890,7 +994,7 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
         if (!call.IsTerminal)
         {
             call.Phase = CallPhase.Waiting;
-            _wheel.Schedule(call, call.DeadlineMs);
+            _wheel.Schedule(call, call.WaitDueMs);
         }
     }
 
@@ -907,7 +1011,7 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
             throw new RpcException(new RpcStatus(RpcStatusCode.AlreadyExists, "A call with the same idempotency key is already in flight on this instance."), call.Id.ToString());
         }
 
-        _wheel.Schedule(call, call.DeadlineMs);
+        _wheel.Schedule(call, call.WaitDueMs);
         if (_stopped)
         {
             call.TryEnd(CallState.Failed, new RpcStatus(RpcStatusCode.Unavailable, "The client is shutting down."));
@@ -955,6 +1059,73 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
         }
 
         return (TimerWheel.NowMs + timeoutMs, nowUnix + timeoutMs);
+    }
+
+    /// <summary>
+    /// A stream's bounds: the whole stream ends by <see cref="RpcCallOptions.Deadline"/> when the
+    /// caller gives one, else <see cref="TypedRpcOptions.MaxStreamDuration"/> from now (this is the
+    /// deadline its request carries); the first message must come within the method's timeout, and
+    /// each later one within <see cref="TypedRpcOptions.StreamIdleTimeout"/> (default: the timeout).
+    /// So a stream that keeps delivering is not cut by a timeout sized for unary calls.
+    /// </summary>
+    private (long DeadlineMs, long DeadlineUnixMs, long FirstDueMs, long IdleMs) StreamBounds(RpcMethodDescriptor method, in RpcCallOptions options)
+    {
+        var nowUnix = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var now = TimerWheel.NowMs;
+        long totalMs;
+        if (options.Deadline is { } deadline)
+        {
+            totalMs = deadline.ToUnixTimeMilliseconds() - nowUnix;
+            if (totalMs <= 0)
+            {
+                throw new RpcException(new RpcStatus(RpcStatusCode.DeadlineExceeded, "The call's deadline has already passed."), null);
+            }
+        }
+        else
+        {
+            totalMs = (long)_options.MaxStreamDuration.TotalMilliseconds;
+        }
+
+        var timeoutMs = (long)(options.Timeout ?? method.Timeout ?? method.Service.DefaultTimeout ?? _options.DefaultTimeout).TotalMilliseconds;
+        var idleMs = _options.StreamIdleTimeout is { } idle ? (long)idle.TotalMilliseconds : timeoutMs;
+        return (now + totalMs, nowUnix + totalMs, now + Math.Min(timeoutMs, totalMs), idleMs);
+    }
+
+    /// <summary>
+    /// Tells the servers that a call ended here before its server did (cancelled; a stream ended
+    /// early), so its handler stops: through the store, off the caller's thread, bounded, best
+    /// effort — if it is lost, the request's deadline still ends the handler.
+    /// </summary>
+    internal void CancelRemotely(PendingCall call, long requestDeadlineUnixMs)
+    {
+        if (_store is null || call.Method is not { } method)
+        {
+            return;
+        }
+
+        ThreadPool.UnsafeQueueUserWorkItem(
+            static state => _ = state.client.CancelRemotelyAsync(state.service, state.id, state.deadline),
+            (client: this, service: method.Service.ServiceName, id: call.Id, deadline: requestDeadlineUnixMs),
+            preferLocal: false);
+    }
+
+    private async Task CancelRemotelyAsync(string service, CorrelationId id, long requestDeadlineUnixMs)
+    {
+        try
+        {
+            // The marker must outlive every delivery of the request: a server drops it unrun once
+            // its deadline has passed. The grace period covers clocks that disagree.
+            var remaining = Math.Max(0, requestDeadlineUnixMs - DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+            var ttl = TimeSpan.FromMilliseconds(remaining) + _options.OwnerGracePeriod + TimeSpan.FromSeconds(1);
+            await _store!.CancelAsync(service, id, requestDeadlineUnixMs, ttl, CancellationToken.None).AsTask()
+                .WaitAsync(_options.StoreOperationTimeout).ConfigureAwait(false);
+            RpcMetrics.CancelsSent.Add(1);
+            Log.CancelSent(_logger, id, service);
+        }
+        catch (Exception ex)
+        {
+            Log.CancelFailed(_logger, ex, id);
+        }
     }
 
     private async ValueTask EnsureStartedAsync(CancellationToken cancellationToken)

@@ -1,4 +1,6 @@
+using System;
 using System.Collections.Generic;
+using System.Threading;
 using System.Threading.Channels;
 using TypedRpc.Transport;
 
@@ -9,6 +11,9 @@ namespace TypedRpc.Client;
 /// Cancelled, Failed. Messages are released to the reader in sequence order: a duplicate (a
 /// sequence already passed) is dropped; a message that arrives early waits in a small buffer
 /// until the gap before it fills (bounded: too many early messages fail the call with DataLoss).
+/// Three bounds: the first message must come by <see cref="FirstDueMs"/>, each later one within
+/// <see cref="IdleTimeoutMs"/> of the one before, and the whole stream ends by
+/// <see cref="PendingCall.DeadlineMs"/> (the deadline its request carries).
 /// </summary>
 internal sealed class StreamCall : PendingCall
 {
@@ -20,13 +25,25 @@ internal sealed class StreamCall : PendingCall
     private readonly object _lock = new();
     private int _nextSequence;
 
-    public StreamCall(RpcClient client, CorrelationId id, RpcMethodDescriptor method, long deadlineMs, long idleTimeoutMs)
+    private long _lastMessageMs;
+
+    public StreamCall(RpcClient client, CorrelationId id, RpcMethodDescriptor method, long deadlineMs, long firstDueMs, long idleTimeoutMs)
         : base(client, id, method, deadlineMs)
     {
+        FirstDueMs = firstDueMs;
         IdleTimeoutMs = idleTimeoutMs;
     }
 
+    /// <summary>When the first message must have arrived (the method's timeout; moved once by <c>ExtendByMs</c>).</summary>
+    public long FirstDueMs { get; set; }
+
     public long IdleTimeoutMs { get; }
+
+    /// <summary>When the stream's timer should fire next: the first message's due time, or the idle bound after the last message — never after the deadline.</summary>
+    public override long WaitDueMs => Math.Min(DeadlineMs, State == CallState.WaitingFirst ? FirstDueMs : Volatile.Read(ref _lastMessageMs) + IdleTimeoutMs);
+
+    /// <summary>A stream that ends any way but by the server's end message leaves its server producing for nobody.</summary>
+    protected override bool EndsServerWork(CallState terminal) => terminal != CallState.Completed;
 
     public ChannelReader<RpcReply> Messages => _messages.Reader;
 
@@ -97,10 +114,11 @@ internal sealed class StreamCall : PendingCall
             return;
         }
 
+        Volatile.Write(ref _lastMessageMs, TimerWheel.NowMs);
         MarkWaitingNext();
         _messages.Writer.TryWrite(reply);
         // Each message restarts the idle timeout.
-        Client.Rearm(this, TimerWheel.NowMs + IdleTimeoutMs);
+        Client.Rearm(this, WaitDueMs);
     }
 
     private bool EndLocked(CallState state, RpcStatus status)

@@ -31,6 +31,12 @@ public static class RpcMetrics
     internal static readonly Counter<long> Takeovers = Meter.CreateCounter<long>("typedrpc.client.takeovers", "{call}", "Idempotent calls that took over a call another instance owned.");
 
     /// <summary>Redelivered requests not run again, by <c>outcome</c>: <c>running</c> (skipped) or <c>completed</c> (stored reply re-sent).</summary>
+    internal static readonly Counter<long> CancelsSent = Meter.CreateCounter<long>("typedrpc.client.cancels", "{call}", "Calls that ended on the caller before their server did (cancelled, a stream ended early), whose servers were told to stop.");
+
+    internal static readonly Counter<long> ServerCancels = Meter.CreateCounter<long>("typedrpc.server.cancels", "{request}", "Requests whose caller cancelled them, by when (running: the handler was cancelled; before_run: the claim was refused).");
+
+    internal static readonly Counter<long> ExpiredRequests = Meter.CreateCounter<long>("typedrpc.server.expired", "{request}", "Requests that reached a server after their deadline: not run, answered DeadlineExceeded.");
+
     internal static readonly Counter<long> DuplicatesSuppressed = Meter.CreateCounter<long>("typedrpc.server.duplicates_suppressed", "{request}", "Redelivered requests not run again, by outcome (running, completed).");
 
     /// <summary>Server claim events, by <c>event</c>: <c>taken_over</c> (a dead holder's expired claim taken by a redelivery) or <c>lost</c> (a running claim this instance could not renew).</summary>

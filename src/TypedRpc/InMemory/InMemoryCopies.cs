@@ -26,6 +26,7 @@ internal static class InMemoryCopies
         Headers = request.Headers is null ? null : new Dictionary<string, string>(request.Headers, StringComparer.Ordinal),
         TraceParent = request.TraceParent,
         TraceState = request.TraceState,
+        Fingerprint = request.Fingerprint,
         DecodeError = request.DecodeError,
     };
 

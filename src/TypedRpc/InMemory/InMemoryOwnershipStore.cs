@@ -45,12 +45,18 @@ public sealed partial class InMemoryOwnershipStore : IRpcOwnershipStore
     private readonly Dictionary<CorrelationId, (List<RpcReply> Replies, long ExpiresAt)> _replies = new();
 
     // Replies is null while the claim is running, and holds the cached replies once completed.
-    private readonly Dictionary<CorrelationId, (string? Holder, RpcReply[]? Replies, long ExpiresAt)> _claims = new();
+    private readonly Dictionary<CorrelationId, (string? Holder, RpcReply[]? Replies, long ExpiresAt, string? Fingerprint)> _claims = new();
+
+    // Cancel markers: the deadline of the request its caller cancelled.
+    private readonly Dictionary<CorrelationId, (long RequestDeadlineUnixMs, long ExpiresAt)> _cancels = new();
     private int _writesSinceSweep;
 
     // Wake-up subscribers per instance, as copy-on-write arrays.
     private readonly Lock _wakeUpLock = new();
     private readonly Dictionary<string, InMemoryWakeUpSubscription[]> _wakeUps = new(StringComparer.Ordinal);
+
+    // Cancellation subscribers per service, kept like the wake-ups.
+    private readonly Dictionary<string, InMemoryWakeUpSubscription[]> _cancellations = new(StringComparer.Ordinal);
 
     private volatile bool _isUnavailable;
 
@@ -109,7 +115,7 @@ public sealed partial class InMemoryOwnershipStore : IRpcOwnershipStore
             lock (_lock)
             {
                 Sweep(Now());
-                return _owners.Count + _replies.Count + _claims.Count;
+                return _owners.Count + _replies.Count + _claims.Count + _cancels.Count;
             }
         }
     }
@@ -121,7 +127,7 @@ public sealed partial class InMemoryOwnershipStore : IRpcOwnershipStore
         {
             lock (_lock)
             {
-                return _owners.Count + _replies.Count + _claims.Count;
+                return _owners.Count + _replies.Count + _claims.Count + _cancels.Count;
             }
         }
     }
@@ -190,12 +196,43 @@ public sealed partial class InMemoryOwnershipStore : IRpcOwnershipStore
     /// </remarks>
     /// <exception cref="ArgumentException"><paramref name="id"/> is empty, or <paramref name="holder"/> is null or empty.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeToLive"/> is not positive.</exception>
-    public ValueTask<RpcClaim> TryClaimAsync(CorrelationId id, string holder, TimeSpan timeToLive, CancellationToken cancellationToken)
+    public ValueTask<RpcClaim> TryClaimAsync(CorrelationId id, string holder, TimeSpan timeToLive, CancellationToken cancellationToken) =>
+        TryClaimAsync(id, holder, timeToLive, default, cancellationToken);
+
+    /// <inheritdoc />
+    /// <exception cref="ArgumentException"><paramref name="id"/> is empty, or <paramref name="holder"/> is null or empty.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeToLive"/> is not positive, or the conditions' deadline is negative.</exception>
+    public ValueTask<RpcClaim> TryClaimAsync(CorrelationId id, string holder, TimeSpan timeToLive, RpcClaimConditions conditions, CancellationToken cancellationToken)
     {
         ThrowIfEmpty(id);
         ArgumentException.ThrowIfNullOrEmpty(holder);
         ThrowIfNotPositive(timeToLive);
-        return TryClaimCoreAsync(id, holder, timeToLive, cancellationToken);
+        ArgumentOutOfRangeException.ThrowIfNegative(conditions.RequestDeadlineUnixMs, nameof(conditions));
+        return TryClaimCoreAsync(id, holder, timeToLive, conditions, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>The marker is visible to claims at once; subscribers are signalled on the thread pool, as wake-ups are.</remarks>
+    /// <exception cref="ArgumentException"><paramref name="service"/> is null or empty, or <paramref name="id"/> is empty.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="requestDeadlineUnixMs"/> is not positive, or <paramref name="timeToLive"/> is not positive.</exception>
+    public ValueTask CancelAsync(string service, CorrelationId id, long requestDeadlineUnixMs, TimeSpan timeToLive, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(service);
+        ThrowIfEmpty(id);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(requestDeadlineUnixMs);
+        ThrowIfNotPositive(timeToLive);
+        return CancelCoreAsync(service, id, requestDeadlineUnixMs, timeToLive, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Callbacks run on the thread pool, in order and one at a time per subscription.</remarks>
+    /// <exception cref="ArgumentException"><paramref name="service"/> is null or empty.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="onCancel"/> is null.</exception>
+    public ValueTask<IAsyncDisposable> SubscribeCancellationsAsync(string service, Func<CorrelationId, ValueTask> onCancel, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(service);
+        ArgumentNullException.ThrowIfNull(onCancel);
+        return SubscribeCoreAsync(_cancellations, service, onCancel, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -261,7 +298,7 @@ public sealed partial class InMemoryOwnershipStore : IRpcOwnershipStore
     {
         ArgumentException.ThrowIfNullOrEmpty(instanceId);
         ArgumentNullException.ThrowIfNull(onWakeUp);
-        return SubscribeWakeUpsCoreAsync(instanceId, onWakeUp, cancellationToken);
+        return SubscribeCoreAsync(_wakeUps, instanceId, onWakeUp, cancellationToken);
     }
 
     /// <summary>The live wake-up subscriptions of an instance (for tests that disposal leaves nothing behind).</summary>
@@ -275,9 +312,10 @@ public sealed partial class InMemoryOwnershipStore : IRpcOwnershipStore
 
     internal void RemoveWakeUpSubscription(InMemoryWakeUpSubscription subscription)
     {
+        var registry = subscription.Registry;
         lock (_wakeUpLock)
         {
-            if (!_wakeUps.TryGetValue(subscription.InstanceId, out var current))
+            if (!registry.TryGetValue(subscription.InstanceId, out var current))
             {
                 return;
             }
@@ -290,14 +328,14 @@ public sealed partial class InMemoryOwnershipStore : IRpcOwnershipStore
 
             if (current.Length == 1)
             {
-                _wakeUps.Remove(subscription.InstanceId);
+                registry.Remove(subscription.InstanceId);
                 return;
             }
 
             var next = new InMemoryWakeUpSubscription[current.Length - 1];
             Array.Copy(current, 0, next, 0, index);
             Array.Copy(current, index + 1, next, index, current.Length - index - 1);
-            _wakeUps[subscription.InstanceId] = next;
+            registry[subscription.InstanceId] = next;
         }
     }
 
@@ -388,13 +426,26 @@ public sealed partial class InMemoryOwnershipStore : IRpcOwnershipStore
         }
     }
 
-    private async ValueTask<RpcClaim> TryClaimCoreAsync(CorrelationId id, string holder, TimeSpan timeToLive, CancellationToken cancellationToken)
+    private async ValueTask<RpcClaim> TryClaimCoreAsync(CorrelationId id, string holder, TimeSpan timeToLive, RpcClaimConditions conditions, CancellationToken cancellationToken)
     {
         await BeginAsync(cancellationToken).ConfigureAwait(false);
         lock (_lock)
         {
             var now = Now();
-            if (_claims.TryGetValue(id, out var claim) && claim.ExpiresAt > now)
+            if (conditions.RequestDeadlineUnixMs != 0 && _cancels.TryGetValue(id, out var cancel) && cancel.ExpiresAt > now
+                && cancel.RequestDeadlineUnixMs == conditions.RequestDeadlineUnixMs)
+            {
+                return new RpcClaim(RpcClaimState.Cancelled, null, Array.Empty<RpcReply>());
+            }
+
+            var live = _claims.TryGetValue(id, out var claim) && claim.ExpiresAt > now;
+            if (live && conditions.Fingerprint is not null && claim.Fingerprint is not null
+                && !string.Equals(claim.Fingerprint, conditions.Fingerprint, StringComparison.Ordinal))
+            {
+                return new RpcClaim(RpcClaimState.Conflict, claim.Holder, Array.Empty<RpcReply>());
+            }
+
+            if (live)
             {
                 if (claim.Replies is not null)
                 {
@@ -407,10 +458,25 @@ public sealed partial class InMemoryOwnershipStore : IRpcOwnershipStore
                 }
             }
 
-            _claims[id] = (holder, null, ExpiresAt(now, timeToLive));
+            _claims[id] = (holder, null, ExpiresAt(now, timeToLive), conditions.Fingerprint ?? (live ? claim.Fingerprint : null));
             OnWrite(now);
             return new RpcClaim(RpcClaimState.Claimed, holder, Array.Empty<RpcReply>());
         }
+    }
+
+    private async ValueTask CancelCoreAsync(string service, CorrelationId id, long requestDeadlineUnixMs, TimeSpan timeToLive, CancellationToken cancellationToken)
+    {
+        await BeginAsync(cancellationToken).ConfigureAwait(false);
+        lock (_lock)
+        {
+            var now = Now();
+            _cancels[id] = (requestDeadlineUnixMs, ExpiresAt(now, timeToLive));
+            OnWrite(now);
+        }
+
+        // After the lock: a claim made from now on sees the marker, so a server signalled here
+        // either holds the claim already or will be refused it.
+        Post(_cancellations, service, id);
     }
 
     private async ValueTask<bool> RenewClaimCoreAsync(CorrelationId id, string holder, TimeSpan timeToLive, CancellationToken cancellationToken)
@@ -427,7 +493,7 @@ public sealed partial class InMemoryOwnershipStore : IRpcOwnershipStore
 
             // Held by this holder, or gone (it expired while renewals failed and nobody took it):
             // taken again, so the request stays claimed while its handler runs.
-            _claims[id] = (holder, null, ExpiresAt(now, timeToLive));
+            _claims[id] = (holder, null, ExpiresAt(now, timeToLive), live ? claim.Fingerprint : null);
             return true;
         }
     }
@@ -438,12 +504,13 @@ public sealed partial class InMemoryOwnershipStore : IRpcOwnershipStore
         lock (_lock)
         {
             var now = Now();
-            if (_claims.TryGetValue(id, out var claim) && claim.ExpiresAt > now && !string.Equals(claim.Holder, holder, StringComparison.Ordinal))
+            var live = _claims.TryGetValue(id, out var claim) && claim.ExpiresAt > now;
+            if (live && !string.Equals(claim.Holder, holder, StringComparison.Ordinal))
             {
                 return false;
             }
 
-            _claims[id] = (holder, replies, ExpiresAt(now, timeToLive));
+            _claims[id] = (holder, replies, ExpiresAt(now, timeToLive), live ? claim.Fingerprint : null);
             OnWrite(now);
             return true;
         }
@@ -474,22 +541,22 @@ public sealed partial class InMemoryOwnershipStore : IRpcOwnershipStore
         PostWakeUp(instanceId, id);
     }
 
-    private async ValueTask<IAsyncDisposable> SubscribeWakeUpsCoreAsync(string instanceId, Func<CorrelationId, ValueTask> onWakeUp, CancellationToken cancellationToken)
+    private async ValueTask<IAsyncDisposable> SubscribeCoreAsync(Dictionary<string, InMemoryWakeUpSubscription[]> registry, string name, Func<CorrelationId, ValueTask> callback, CancellationToken cancellationToken)
     {
         await BeginAsync(cancellationToken).ConfigureAwait(false);
-        var subscription = new InMemoryWakeUpSubscription(this, instanceId, onWakeUp);
+        var subscription = new InMemoryWakeUpSubscription(this, registry, name, callback);
         lock (_wakeUpLock)
         {
-            if (_wakeUps.TryGetValue(instanceId, out var current))
+            if (registry.TryGetValue(name, out var current))
             {
                 var next = new InMemoryWakeUpSubscription[current.Length + 1];
                 current.CopyTo(next, 0);
                 next[current.Length] = subscription;
-                _wakeUps[instanceId] = next;
+                registry[name] = next;
             }
             else
             {
-                _wakeUps[instanceId] = [subscription];
+                registry[name] = [subscription];
             }
         }
 
@@ -526,11 +593,13 @@ public sealed partial class InMemoryOwnershipStore : IRpcOwnershipStore
         }
     }
 
-    private void PostWakeUp(string instanceId, CorrelationId id)
+    private void PostWakeUp(string instanceId, CorrelationId id) => Post(_wakeUps, instanceId, id);
+
+    private void Post(Dictionary<string, InMemoryWakeUpSubscription[]> registry, string name, CorrelationId id)
     {
         lock (_wakeUpLock)
         {
-            if (_wakeUps.TryGetValue(instanceId, out var subscriptions))
+            if (registry.TryGetValue(name, out var subscriptions))
             {
                 foreach (var subscription in subscriptions)
                 {
@@ -545,7 +614,8 @@ public sealed partial class InMemoryOwnershipStore : IRpcOwnershipStore
     private static long ExpiresAt(long now, TimeSpan timeToLive) =>
         timeToLive.Ticks > long.MaxValue - now ? long.MaxValue : now + timeToLive.Ticks;
 
-    // Keeps the list sorted by sequence; a sequence already present is ignored (first write wins).
+    // Keeps the list sorted by sequence; a sequence already present is ignored (first write wins),
+    // except that a stored DeadlineExceeded end gives way to a later message (see StoreReplyAsync).
     private static void InsertBySequence(List<RpcReply> replies, RpcReply reply)
     {
         // Replies nearly always arrive in order, so the common case appends without searching.
@@ -563,6 +633,11 @@ public sealed partial class InMemoryOwnershipStore : IRpcOwnershipStore
             var sequence = replies[middle].Sequence;
             if (sequence == reply.Sequence)
             {
+                if (IsProvisional(replies[middle]) && !IsProvisional(reply))
+                {
+                    replies[middle] = reply;
+                }
+
                 return;
             }
 
@@ -578,6 +653,9 @@ public sealed partial class InMemoryOwnershipStore : IRpcOwnershipStore
 
         replies.Insert(low, reply);
     }
+
+    /// <summary>A DeadlineExceeded end says only that no result came in time: the call's real outcome, when it comes, replaces it.</summary>
+    private static bool IsProvisional(RpcReply reply) => reply.IsEnd && reply.Status == RpcStatusCode.DeadlineExceeded;
 
     // Called under _lock after every write.
     private void OnWrite(long now)
@@ -613,6 +691,14 @@ public sealed partial class InMemoryOwnershipStore : IRpcOwnershipStore
             if (pair.Value.ExpiresAt <= now)
             {
                 _claims.Remove(pair.Key);
+            }
+        }
+
+        foreach (var pair in _cancels)
+        {
+            if (pair.Value.ExpiresAt <= now)
+            {
+                _cancels.Remove(pair.Key);
             }
         }
     }

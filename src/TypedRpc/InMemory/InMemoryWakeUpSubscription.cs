@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Channels;
 using System.Threading.Tasks;
@@ -25,14 +26,19 @@ internal sealed class InMemoryWakeUpSubscription : IAsyncDisposable, IThreadPool
     private readonly CancellationTokenSource _stopping = new();
     private int _disposed;
 
-    public InMemoryWakeUpSubscription(InMemoryOwnershipStore store, string instanceId, Func<CorrelationId, ValueTask> onWakeUp)
+    public InMemoryWakeUpSubscription(InMemoryOwnershipStore store, Dictionary<string, InMemoryWakeUpSubscription[]> registry, string instanceId, Func<CorrelationId, ValueTask> onWakeUp)
     {
         _store = store;
+        Registry = registry;
         InstanceId = instanceId;
         _onWakeUp = onWakeUp;
     }
 
+    /// <summary>The instance (wake-ups) or service (cancellations) subscribed to.</summary>
     public string InstanceId { get; }
+
+    /// <summary>The store's table this subscription is listed in (wake-ups or cancellations).</summary>
+    public Dictionary<string, InMemoryWakeUpSubscription[]> Registry { get; }
 
     /// <summary>Queues a wake-up. Never blocks and never runs the callback on the caller's stack.</summary>
     public void Post(CorrelationId id) => _channel.Writer.TryWrite(id);

@@ -74,6 +74,24 @@ public interface IRpcOwnershipStore
     ValueTask<RpcClaim> TryClaimAsync(CorrelationId id, string holder, TimeSpan timeToLive, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Claims a request as <see cref="TryClaimAsync(CorrelationId, string, TimeSpan, CancellationToken)"/>
+    /// does, after two checks in the same atomic step: a request its caller cancelled
+    /// (<see cref="CancelAsync"/> with the same <see cref="RpcClaimConditions.RequestDeadlineUnixMs"/>)
+    /// is <see cref="RpcClaimState.Cancelled"/>, and a claim recorded with another
+    /// <see cref="RpcClaimConditions.Fingerprint"/> is <see cref="RpcClaimState.Conflict"/> (an
+    /// idempotency key reused for a different request). The fingerprint is kept with the claim.
+    /// </summary>
+    /// <param name="id">The request.</param>
+    /// <param name="holder">The claimant.</param>
+    /// <param name="timeToLive">How long the claim holds without renewal.</param>
+    /// <param name="conditions">The request's deadline and fingerprint.</param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns>The outcome.</returns>
+    /// <remarks>The default implementation ignores the conditions: a store that does not override it never reports Cancelled or Conflict.</remarks>
+    ValueTask<RpcClaim> TryClaimAsync(CorrelationId id, string holder, TimeSpan timeToLive, RpcClaimConditions conditions, CancellationToken cancellationToken) =>
+        TryClaimAsync(id, holder, timeToLive, cancellationToken);
+
+    /// <summary>
     /// Extends a running claim if <paramref name="holder"/> still holds it, or takes it again for
     /// <paramref name="holder"/> if no claim is left (it expired while renewals failed and no other
     /// delivery took it over): a holder whose handler still runs keeps the request claimed.
@@ -120,6 +138,32 @@ public interface IRpcOwnershipStore
     ValueTask<IAsyncDisposable> SubscribeWakeUpsAsync(string instanceId, Func<CorrelationId, ValueTask> onWakeUp, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Tells the servers of <paramref name="service"/> that the caller of a request gave up on it:
+    /// records a cancel marker for the request (so a delivery not claimed yet is not run: see
+    /// <see cref="TryClaimAsync(CorrelationId, string, TimeSpan, RpcClaimConditions, CancellationToken)"/>)
+    /// and then signals every subscriber of the service's cancellations, so the instance running it
+    /// cancels its handler.
+    /// </summary>
+    /// <param name="service">The service name.</param>
+    /// <param name="id">The request.</param>
+    /// <param name="requestDeadlineUnixMs">The deadline the cancelled request carried: a later request with the same id (an idempotent retry) is not cancelled.</param>
+    /// <param name="timeToLive">How long to keep the marker (until the request's deadline has passed).</param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns>A task that completes when the marker is stored and the signal sent.</returns>
+    /// <remarks>The default implementation does nothing: servers then stop at the request's deadline.</remarks>
+    ValueTask CancelAsync(string service, CorrelationId id, long requestDeadlineUnixMs, TimeSpan timeToLive, CancellationToken cancellationToken) =>
+        ValueTask.CompletedTask;
+
+    /// <summary>Subscribes to the cancellations of a service's requests (see <see cref="CancelAsync"/>).</summary>
+    /// <param name="service">The service name.</param>
+    /// <param name="onCancel">Called with the request's id for each cancellation; must not throw.</param>
+    /// <param name="cancellationToken">Cancels the subscribe.</param>
+    /// <returns>The subscription; dispose to stop.</returns>
+    /// <remarks>The default implementation subscribes to nothing.</remarks>
+    ValueTask<IAsyncDisposable> SubscribeCancellationsAsync(string service, Func<CorrelationId, ValueTask> onCancel, CancellationToken cancellationToken) =>
+        ValueTask.FromResult<IAsyncDisposable>(NoSubscription.Instance);
+
+    /// <summary>
     /// Takes the lease on one reply partition of a client group if nobody holds it (or
     /// <paramref name="instanceId"/> already does, in which case it is renewed).
     /// </summary>
@@ -154,4 +198,12 @@ public interface IRpcOwnershipStore
     /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns>The holder's instance id, or <see langword="null"/> when the partition is free.</returns>
     ValueTask<string?> GetLeaseHolderAsync(string group, int partition, CancellationToken cancellationToken);
+
+    /// <summary>The subscription of a store that has nothing to subscribe to.</summary>
+    private sealed class NoSubscription : IAsyncDisposable
+    {
+        public static readonly NoSubscription Instance = new();
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
 }

@@ -22,6 +22,7 @@ internal sealed class HeldClaim(CorrelationId id, string holder, bool canFence)
     private readonly object _lock = new();
     private CancellationTokenSource? _fence;
     private volatile bool _fenced;
+    private volatile bool _cancelledByCaller;
     private bool _released;
     private int _state;
 
@@ -60,16 +61,14 @@ internal sealed class HeldClaim(CorrelationId id, string holder, bool canFence)
     /// <summary>Whether the claim was fenced (the handler's token, if it asked for one, is cancelled).</summary>
     public bool Fenced => _fenced;
 
-    /// <summary>Cancelled when the claim is fenced; <see langword="default"/> for a claim that cannot be.</summary>
+    /// <summary>Whether the request's caller cancelled it while it ran (the handler's token, if it asked for one, is cancelled).</summary>
+    public bool CancelledByCaller => _cancelledByCaller;
+
+    /// <summary>Cancelled when the claim is fenced or the caller cancels the request.</summary>
     public CancellationToken FenceToken
     {
         get
         {
-            if (!CanFence)
-            {
-                return default;
-            }
-
             lock (_lock)
             {
                 if (_released)
@@ -80,7 +79,7 @@ internal sealed class HeldClaim(CorrelationId id, string holder, bool canFence)
                 if (_fence is null)
                 {
                     _fence = new CancellationTokenSource();
-                    if (_fenced)
+                    if (_fenced || _cancelledByCaller)
                     {
                         _fence.Cancel();
                     }
@@ -107,6 +106,24 @@ internal sealed class HeldClaim(CorrelationId id, string holder, bool canFence)
         }
 
         _ = fence?.CancelAsync();
+    }
+
+    /// <summary>The caller cancelled the request: the handler's token is cancelled (its callbacks run on the thread pool, not here).</summary>
+    public void CancelByCaller()
+    {
+        CancellationTokenSource? source;
+        lock (_lock)
+        {
+            if (_cancelledByCaller || _released)
+            {
+                return;
+            }
+
+            _cancelledByCaller = true;
+            source = _fence;
+        }
+
+        _ = source?.CancelAsync();
     }
 
     /// <summary>Frees the token source once the call has ended.</summary>

@@ -57,7 +57,11 @@ internal sealed class RpcServiceHost
     private readonly TimeSpan _renewInterval;
     private readonly TimeSpan _fenceAfter;
     private readonly string _holderPrefix;
+    // Cancellations that named a request this host did not hold (yet): a cancel published right
+    // after the claim may arrive before the claim is registered here. Kept ~30 s, bounded.
+    private readonly ConcurrentDictionary<CorrelationId, long> _recentCancels = new();
     private IAsyncDisposable? _subscription;
+    private IAsyncDisposable? _cancellations;
     private Task? _renewing;
     private long _deliveries;
     private int _running;
@@ -99,6 +103,20 @@ internal sealed class RpcServiceHost
         if (_store is not null)
         {
             _renewing = Task.Run(RenewClaimsAsync, CancellationToken.None);
+
+            // Before requests arrive, so that no handler runs unaware of its cancellation.
+            try
+            {
+                _cancellations = await _store.SubscribeCancellationsAsync(Descriptor.ServiceName, OnCancelAsync, cancellationToken)
+                    .AsTask().WaitAsync(_options.StoreOperationTimeout, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                // The store is down: serve anyway (claims behave as WhenStoreUnavailable says) and
+                // subscribe once it answers; meanwhile cancelled handlers run to their deadline.
+                Log.CancellationsDeferred(_logger, ex, Descriptor.ServiceName);
+                _ = Task.Run(SubscribeCancellationsLaterAsync, CancellationToken.None);
+            }
         }
 
         _subscription = await _transport.SubscribeRequestsAsync(Descriptor, HandleAsync, cancellationToken).ConfigureAwait(false);
@@ -135,6 +153,10 @@ internal sealed class RpcServiceHost
 
         _renewStop.Cancel();
         await _renewing.ConfigureAwait(false);
+        if (Interlocked.Exchange(ref _cancellations, null) is { } cancellations)
+        {
+            await cancellations.DisposeAsync().ConfigureAwait(false);
+        }
 
         // Results not stored yet get one more try each.
         var pending = new List<Task>();
@@ -147,6 +169,68 @@ internal sealed class RpcServiceHost
         }
 
         await Task.WhenAll(pending).ConfigureAwait(false);
+    }
+
+    private async Task SubscribeCancellationsLaterAsync()
+    {
+        while (!_renewStop.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(500), _renewStop.Token).ConfigureAwait(false);
+                var subscription = await _store!.SubscribeCancellationsAsync(Descriptor.ServiceName, OnCancelAsync, CancellationToken.None)
+                    .AsTask().WaitAsync(_options.StoreOperationTimeout).ConfigureAwait(false);
+                _cancellations = subscription;
+
+                // Stopped meanwhile: whichever of the two takes the subscription disposes it.
+                if (_renewStop.IsCancellationRequested && Interlocked.Exchange(ref _cancellations, null) is { } late)
+                {
+                    await late.DisposeAsync().ConfigureAwait(false);
+                }
+
+                return;
+            }
+            catch (OperationCanceledException) when (_renewStop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                Log.CancellationsDeferred(_logger, ex, Descriptor.ServiceName);
+            }
+        }
+    }
+
+    /// <summary>A caller cancelled one of this service's requests: cancel its handler if it runs here.</summary>
+    private ValueTask OnCancelAsync(CorrelationId id)
+    {
+        if (_held.TryGetValue(id, out var held))
+        {
+            held.CancelByCaller();
+            return ValueTask.CompletedTask;
+        }
+
+        // Not running here — or its claim is not registered yet. Remembered briefly, bounded: every
+        // server of the service hears every cancellation.
+        var now = Environment.TickCount64;
+        if (_recentCancels.Count >= 10_000)
+        {
+            PruneRecentCancels(now);
+        }
+
+        _recentCancels[id] = now;
+        return ValueTask.CompletedTask;
+    }
+
+    private void PruneRecentCancels(long now)
+    {
+        foreach (var pair in _recentCancels)
+        {
+            if (now - pair.Value > 30_000 || _recentCancels.Count >= 10_000)
+            {
+                _recentCancels.TryRemove(pair);
+            }
+        }
     }
 
     private async Task<bool> DrainAsync(TimeSpan timeout, CancellationToken cancellationToken)
@@ -236,11 +320,19 @@ internal sealed class RpcServiceHost
             // The caller has stopped waiting: running it would be wasted work.
             if (waited)
             {
+                // Another delivery runs it and answers.
                 Log.DuplicateExpired(_logger, request.Id, null);
+                return false;
             }
-            else
+
+            // Answered all the same, so that the call's id does not stay Pending: the caller's
+            // instance stores the answer under the id (forwarding it to whoever waits for it), where
+            // IRpcResults and the HTTP edge find it. A later real result replaces it.
+            Log.RequestExpired(_logger, request.Id, request.FullMethodName);
+            RpcMetrics.ExpiredRequests.Add(1);
+            if (!request.ReplyTo.IsEmpty && !request.Id.IsEmpty)
             {
-                Log.RequestExpired(_logger, request.Id, request.FullMethodName);
+                await _transport.SendReplyAsync(request.ReplyTo, RpcReply.Error(request.Id, ExpiredStatus), CancellationToken.None).ConfigureAwait(false);
             }
 
             return false;
@@ -268,6 +360,12 @@ internal sealed class RpcServiceHost
         return false;
     }
 
+    /// <summary>The answer to a request that reached the server after its deadline.</summary>
+    internal static readonly RpcStatus ExpiredStatus = new(RpcStatusCode.DeadlineExceeded, "The request reached a server after its deadline; it was not run.");
+
+    private static bool IsCancellation(Exception ex) =>
+        (ex is StreamFailedException { InnerException: { } inner } ? inner : ex) is OperationCanceledException;
+
     private async Task RunAsync(RpcRequest request, RpcMethodDescriptor method, HeldClaim? held)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -291,7 +389,58 @@ internal sealed class RpcServiceHost
             {
                 throw;
             }
-            catch (Exception ex) when (ex is OperationCanceledException && held is { Fenced: true } && !call.Ended && !_stopping.IsCancellationRequested)
+            catch (Exception ex) when (IsCancellation(ex) && held is { CancelledByCaller: true, Fenced: false } && !call.Ended && !_stopping.IsCancellationRequested)
+            {
+                // The caller gave up: nobody reads a reply. The claim is let go rather than completed,
+                // so a retry of an idempotent call (a new request under the same id) runs it again;
+                // a redelivery of this request finds the cancel marker and does not.
+                Log.CancelledByCaller(_logger, request.Id, request.FullMethodName);
+                RpcMetrics.ServerCancels.Add(1, new KeyValuePair<string, object?>("when", "running"));
+                call.MarkCancelled();
+                if (_held.TryRemove(new KeyValuePair<CorrelationId, HeldClaim>(request.Id, held)))
+                {
+                    try
+                    {
+                        await ReleaseAsync(_store!, request.Id, held.Holder).ConfigureAwait(false);
+                    }
+                    catch (Exception releaseError)
+                    {
+                        Log.ClaimFailed(_logger, releaseError, request.Id);
+                    }
+                }
+
+                return;
+            }
+            catch (Exception ex) when (IsCancellation(ex) && _stopping.IsCancellationRequested && call.SentCount > 0 && !call.Ended)
+            {
+                // Cut off by shutdown after some of its items went out: a redelivery cannot resume it,
+                // so the caller learns that the stream ended early (Unavailable), and the claim is let
+                // go so that a retry runs it again.
+                Log.StreamCutByStop(_logger, request.Id, call.SentCount);
+                try
+                {
+                    await call.SendErrorAsync(new RpcStatus(RpcStatusCode.Unavailable, "The server stopped while the stream was running."), keepWithClaim: false).ConfigureAwait(false);
+                }
+                catch (Exception sendError)
+                {
+                    Log.ReplyFailed(_logger, sendError, request.Id);
+                }
+
+                if (held is not null && _held.TryRemove(new KeyValuePair<CorrelationId, HeldClaim>(request.Id, held)))
+                {
+                    try
+                    {
+                        await ReleaseAsync(_store!, request.Id, held.Holder).ConfigureAwait(false);
+                    }
+                    catch (Exception releaseError)
+                    {
+                        Log.ClaimFailed(_logger, releaseError, request.Id);
+                    }
+                }
+
+                return;
+            }
+            catch (Exception ex) when (IsCancellation(ex) && held is { Fenced: true } && !call.Ended && !_stopping.IsCancellationRequested)
             {
                 // Fenced: another delivery has, or may soon have, the claim. No reply from here —
                 // the caller gets that delivery's — and the outer handler settles this delivery.
@@ -303,7 +452,7 @@ internal sealed class RpcServiceHost
 
                 throw new ClaimFencedException(held.Lost);
             }
-            catch (Exception ex) when (_stopping.IsCancellationRequested && ex is OperationCanceledException)
+            catch (Exception ex) when (_stopping.IsCancellationRequested && IsCancellation(ex))
             {
                 // Cut off by shutdown: leave the request unacknowledged so another instance runs it.
                 throw ex as RpcDeliveryAbandonedException ?? new RpcDeliveryAbandonedException(ex);
@@ -311,13 +460,19 @@ internal sealed class RpcServiceHost
             catch (Exception ex)
             {
                 var status = ToStatus(ex, call);
-                if (status.StatusCode == RpcStatusCode.Internal)
+                if (status.StatusCode == RpcStatusCode.Internal && ex is not RpcException and not StreamFailedException { InnerException: RpcException })
                 {
                     Log.HandlerFailed(_logger, ex, request.FullMethodName, request.Id);
                 }
-                else
+                else if (status.StatusCode is RpcStatusCode.Internal or RpcStatusCode.Unknown or RpcStatusCode.DataLoss)
                 {
                     Log.BadRequest(_logger, request.Id, status.Detail, status.StatusCode);
+                }
+                else
+                {
+                    // A status the handler chose (NotFound, InvalidArgument, FailedPrecondition…) or
+                    // its deadline: an expected answer, not a server problem.
+                    Log.HandlerAnswered(_logger, request.Id, status.StatusCode, status.Detail);
                 }
 
                 if (!call.Ended)
@@ -407,7 +562,7 @@ internal sealed class RpcServiceHost
         long sent;
         try
         {
-            (claim, sent) = await TryClaimAsync(store, request.Id, holder).ConfigureAwait(false);
+            (claim, sent) = await TryClaimAsync(store, request, holder).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
@@ -446,7 +601,24 @@ internal sealed class RpcServiceHost
 
                 var held = new HeldClaim(request.Id, holder, canFence: true) { ConfirmedAt = sent };
                 _held[request.Id] = held;
+                if (!_recentCancels.IsEmpty && _recentCancels.TryRemove(request.Id, out _))
+                {
+                    // Its cancellation overtook the registration above.
+                    held.CancelByCaller();
+                }
+
                 return (ClaimOutcome.Run, held);
+
+            case RpcClaimState.Cancelled:
+                Log.CancelledBeforeRun(_logger, request.Id, request.FullMethodName);
+                RpcMetrics.ServerCancels.Add(1, new KeyValuePair<string, object?>("when", "before_run"));
+                return (ClaimOutcome.Settled, null);
+
+            case RpcClaimState.Conflict:
+                // Not kept with the claim: the key's first request keeps its own result.
+                Log.IdempotencyConflict(_logger, request.Id, request.FullMethodName);
+                await _transport.SendReplyAsync(request.ReplyTo, RpcReply.Error(request.Id, RpcIdempotency.KeyReusedStatus), CancellationToken.None).ConfigureAwait(false);
+                return (ClaimOutcome.Settled, null);
 
             case RpcClaimState.Completed:
                 foreach (var stored in claim.Replies)
@@ -477,14 +649,15 @@ internal sealed class RpcServiceHost
     /// holder — the first attempt may have succeeded unseen, and a claim by its own holder is Claimed.
     /// Also returns when the successful attempt was sent (the claim's time to live counts from later).
     /// </summary>
-    private async Task<(RpcClaim Claim, long Sent)> TryClaimAsync(IRpcOwnershipStore store, CorrelationId id, string holder)
+    private async Task<(RpcClaim Claim, long Sent)> TryClaimAsync(IRpcOwnershipStore store, RpcRequest request, string holder)
     {
+        var conditions = new RpcClaimConditions(request.DeadlineUnixMs, request.Fingerprint);
         for (var attempt = 1; ; attempt++)
         {
             var sent = System.Diagnostics.Stopwatch.GetTimestamp();
             try
             {
-                var claim = await store.TryClaimAsync(id, holder, _options.ClaimTimeToLive, CancellationToken.None).AsTask()
+                var claim = await store.TryClaimAsync(request.Id, holder, _options.ClaimTimeToLive, conditions, CancellationToken.None).AsTask()
                     .WaitAsync(_options.StoreOperationTimeout).ConfigureAwait(false);
                 return (claim, sent);
             }
@@ -585,6 +758,11 @@ internal sealed class RpcServiceHost
         {
             while (await timer.WaitForNextTickAsync(_renewStop.Token).ConfigureAwait(false))
             {
+                if (!_recentCancels.IsEmpty)
+                {
+                    PruneRecentCancels(Environment.TickCount64);
+                }
+
                 if (_held.IsEmpty)
                 {
                     continue;

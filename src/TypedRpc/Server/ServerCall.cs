@@ -78,6 +78,15 @@ internal sealed class ServerCall : RpcServerCall
                 var payload = PayloadCodec.EncodeValue(item, Serializer);
                 await SendAsync(new RpcReply { Id = _request.Id, Status = RpcStatusCode.OK, Sequence = _sequence, HasValue = true, Payload = payload }).ConfigureAwait(false);
             }
+
+            // Only a producer that finished on its own completes the stream: one that stopped
+            // because its token fired (deadline, cancel, stop, fence) was cut short, and the caller
+            // must not take the items so far for the whole stream.
+            var token = _context.CancellationToken;
+            if (token.IsCancellationRequested)
+            {
+                throw new OperationCanceledException("The stream was cut off before its handler finished.", token);
+            }
         }
         catch (Exception ex) when (!Ended && ex is not TransportSendException)
         {
@@ -88,14 +97,27 @@ internal sealed class ServerCall : RpcServerCall
         await SendAsync(new RpcReply { Id = _request.Id, Status = RpcStatusCode.OK, Sequence = _sequence, IsEnd = true }).ConfigureAwait(false);
     }
 
-    /// <summary>Sends the final error message (after any items already sent).</summary>
-    public ValueTask SendErrorAsync(RpcStatus status) =>
-        SendAsync(RpcReply.Error(_request.Id, status, _sequence));
+    /// <summary>Records that the call ended because its caller cancelled it (no reply sent).</summary>
+    public void MarkCancelled() => FinalStatus = RpcStatusCode.Cancelled;
 
-    private async ValueTask SendAsync(RpcReply reply)
+    /// <summary>The messages sent so far (stream items, or the final one).</summary>
+    public int SentCount => _sequence;
+
+    /// <summary>Sends the final error message (after any items already sent).</summary>
+    /// <param name="status">The status.</param>
+    /// <param name="keepWithClaim">Whether the error is the request's outcome, stored with the claim for redeliveries; <see langword="false"/> for an end that says only how this run was cut short.</param>
+    public ValueTask SendErrorAsync(RpcStatus status, bool keepWithClaim = true) =>
+        SendAsync(RpcReply.Error(_request.Id, status, _sequence), keepWithClaim);
+
+    private async ValueTask SendAsync(RpcReply reply, bool keepWithClaim = true)
     {
         var completing = default(ValueTask);
-        if (reply.IsEnd)
+        if (!keepWithClaim)
+        {
+            Ended = reply.IsEnd;
+            FinalStatus = reply.Status;
+        }
+        else if (reply.IsEnd)
         {
             Ended = true;
             FinalStatus = reply.Status;

@@ -38,9 +38,10 @@ internal sealed class ServerCallContext : RpcServerCallContext, IDisposable
         {
             if (_cancellation is null)
             {
-                // Cancelled at the caller's deadline, when the server stops, or when this delivery's
-                // claim is lost or cannot be confirmed (another delivery may take the request over).
-                var cts = _claim is { CanFence: true }
+                // Cancelled at the caller's deadline, when the server stops, when the caller cancels,
+                // or when this delivery's claim is lost or cannot be confirmed (another delivery may
+                // take the request over).
+                var cts = _claim is not null
                     ? CancellationTokenSource.CreateLinkedTokenSource(_serverStopping, _claim.FenceToken)
                     : CancellationTokenSource.CreateLinkedTokenSource(_serverStopping);
                 var remaining = Deadline - DateTimeOffset.UtcNow;
@@ -62,7 +63,7 @@ internal sealed class ServerCallContext : RpcServerCallContext, IDisposable
         DateTimeOffset.UtcNow >= Deadline
         || (_cancellation is { IsCancellationRequested: true }
             && !_serverStopping.IsCancellationRequested
-            && _claim is not { Fenced: true });
+            && _claim is not { Fenced: true } and not { CancelledByCaller: true });
 
     public void Dispose() => _cancellation?.Dispose();
 }

@@ -33,6 +33,13 @@ public sealed class RpcRequest
     /// <summary>The caller's application headers, or <see langword="null"/>.</summary>
     public IReadOnlyDictionary<string, string>? Headers { get; init; }
 
+    /// <summary>
+    /// For a call with an idempotency key: 32 hexadecimal digits identifying the request (method and
+    /// encoded arguments), so that a server can refuse the key's reuse for a different request;
+    /// otherwise <see langword="null"/>.
+    /// </summary>
+    public string? Fingerprint { get; init; }
+
     /// <summary>The W3C <c>traceparent</c> of the client span, or <see langword="null"/>.</summary>
     public string? TraceParent { get; init; }
 

@@ -111,5 +111,7 @@ public sealed class OptionsTests
         public override Task<int> EffectAsync(string key, int delayMs, RpcServerCallContext context) => throw new NotSupportedException();
         public override System.Collections.Generic.IAsyncEnumerable<int> StreamAsync(int count, int failAfter, int delayMs, RpcServerCallContext context) => throw new NotSupportedException();
         public override Task<string> WaitForGateAsync(string gate, RpcServerCallContext context) => throw new NotSupportedException();
+        public override System.Collections.Generic.IAsyncEnumerable<int> TickAsync(string name, int count, int delayMs, bool endQuietly, RpcServerCallContext context) => throw new NotSupportedException();
+        public override Task<string> HoldAsync(string name, RpcServerCallContext context) => throw new NotSupportedException();
     }
 }

@@ -95,14 +95,21 @@ public sealed class ServerTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task ARequestPastItsDeadline_IsNotExecuted()
+    public async Task ARequestPastItsDeadline_IsNotExecuted_ButAnsweredDeadlineExceeded()
     {
         var before = _cluster.State.Executions;
-        await _caller.SendRequestAsync(TestServiceDescriptor.Service, "Echo", "{\"value\":1,\"delayMs\":0}", deadlineUnixMs: DateTimeOffset.UtcNow.AddSeconds(-1).ToUnixTimeMilliseconds());
-        await _caller.SendRequestAsync(TestServiceDescriptor.Service, "Echo", "{\"value\":2,\"delayMs\":0}");
+        var late = CorrelationId.NewId();
+        var onTime = CorrelationId.NewId();
+        await _caller.SendRequestAsync(TestServiceDescriptor.Service, "Echo", "{\"value\":1,\"delayMs\":0}", deadlineUnixMs: DateTimeOffset.UtcNow.AddSeconds(-1).ToUnixTimeMilliseconds(), id: late);
+        await _caller.SendRequestAsync(TestServiceDescriptor.Service, "Echo", "{\"value\":2,\"delayMs\":0}", id: onTime);
 
-        var reply = await _caller.NextReplyAsync();
-        Assert.Equal("2", System.Text.Encoding.UTF8.GetString(reply.Payload.Span));
+        var replies = new[] { await _caller.NextReplyAsync(), await _caller.NextReplyAsync() };
+        var expired = Assert.Single(replies, r => r.Id == late);
+        Assert.Equal(RpcStatusCode.DeadlineExceeded, expired.Status);
+        Assert.True(expired.IsEnd);
+        Assert.False(expired.HasValue);
+        Assert.Contains("after its deadline", expired.Detail);
+        Assert.Equal("2", System.Text.Encoding.UTF8.GetString(Assert.Single(replies, r => r.Id == onTime).Payload.Span));
         Assert.Equal(before + 1, _cluster.State.Executions);
     }
 

@@ -40,6 +40,15 @@ public interface ITestService
     IAsyncEnumerable<int> StreamAsync(int count, int failAfter, int delayMs, CancellationToken cancellationToken = default);
 
     Task<string> WaitForGateAsync(string gate);
+
+    // Produces count items (-1: until its token fires), one every delayMs, counting them in
+    // SideEffects[name] and opening the gate "cancelled:name" when its token fires; with
+    // endQuietly it then ends by yield break, as a handler honouring its token often does.
+    [RpcTimeout(500)]
+    IAsyncEnumerable<int> TickAsync(string name, int count, int delayMs, bool endQuietly, RpcCallOptions options, CancellationToken cancellationToken = default);
+
+    // Opens "started:name", then waits for its token and opens "cancelled:name".
+    Task<string> HoldAsync(string name, CancellationToken cancellationToken = default);
 }
 
 /// <summary>Shared, per-test state the server reads and writes (side-effect counts, gates).</summary>
@@ -148,6 +157,45 @@ public sealed class TestService(TestState state) : TestServiceBase
 
             yield return i;
         }
+    }
+
+    public override async IAsyncEnumerable<int> TickAsync(string name, int count, int delayMs, bool endQuietly, RpcServerCallContext context)
+    {
+        var token = context.CancellationToken;
+        using var signal = token.Register(() => state.Gate("cancelled:" + name).TrySetResult());
+        for (var i = 0; count < 0 || i < count; i++)
+        {
+            if (token.IsCancellationRequested)
+            {
+                if (endQuietly)
+                {
+                    yield break;
+                }
+
+                token.ThrowIfCancellationRequested();
+            }
+
+            try
+            {
+                await Task.Delay(delayMs, token);
+            }
+            catch (OperationCanceledException) when (endQuietly)
+            {
+                yield break;
+            }
+
+            state.SideEffects.AddOrUpdate(name, 1, (_, c) => c + 1);
+            yield return i;
+        }
+    }
+
+    public override async Task<string> HoldAsync(string name, RpcServerCallContext context)
+    {
+        var token = context.CancellationToken;
+        using var signal = token.Register(() => state.Gate("cancelled:" + name).TrySetResult());
+        state.Gate("started:" + name).TrySetResult();
+        await Task.Delay(Timeout.Infinite, token);
+        return "held:" + name;
     }
 
     public override async Task<string> WaitForGateAsync(string gate, RpcServerCallContext context)
