@@ -12,7 +12,8 @@ namespace TypedRpc.AspNetCore;
 /// <summary>
 /// Turns TypedRpc outcomes into HTTP: a completed result is 200 with its JSON; Pending is 202
 /// Accepted with <c>Location</c> (a signed result handle) and <c>Retry-After</c>; a status is an
-/// RFC 9457 problem with the HTTP code of <see cref="ToHttpStatus"/>.
+/// RFC 9457 problem with the HTTP code of <see cref="ToHttpStatus"/> — except an idempotency key
+/// reused for a different request (<see cref="RpcIdempotency.IsKeyReused"/>), which is 422.
 /// </summary>
 public static class RpcHttpResults
 {
@@ -70,6 +71,12 @@ public static class RpcHttpResults
         {
             // The work goes on until its deadline and its result is stored: say where it will be.
             extensions["resultLocation"] = Location(correlationId, context);
+        }
+
+        if (RpcIdempotency.IsKeyReused(status))
+        {
+            // The Idempotency-Key draft (IETF httpapi): a key reused with a different payload is 422.
+            return Results.Problem(detail: status.Detail, statusCode: StatusCodes.Status422UnprocessableEntity, title: "Idempotency key reused", extensions: extensions);
         }
 
         return Results.Problem(detail: detail, statusCode: ToHttpStatus(code), title: Title(code), extensions: extensions);

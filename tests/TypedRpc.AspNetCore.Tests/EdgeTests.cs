@@ -213,6 +213,27 @@ public sealed class EdgeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnIdempotencyKeyReusedForAnotherRequest_Is422_AndTheFirstRequestKeepsItsResult()
+    {
+        using var first = await _a1.SendAsync(Request(HttpMethod.Post, "/orders/key-a?work=0", null, "reused-key"));
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+
+        // The same key for another order: refused without running, on this instance or another.
+        foreach (var edge in new[] { _a1, _a2 })
+        {
+            using var other = await edge.SendAsync(Request(HttpMethod.Post, "/orders/totally-other-order?work=0", null, "reused-key"));
+            Assert.Equal(HttpStatusCode.UnprocessableEntity, other.StatusCode);
+            Assert.Equal("application/problem+json", other.Content.Headers.ContentType?.MediaType);
+            var problem = await Json(other);
+            Assert.Equal(RpcIdempotency.KeyReusedDetail, problem.GetProperty("detail").GetString());
+        }
+
+        using var retry = await _a2.SendAsync(Request(HttpMethod.Post, "/orders/key-a?work=0", null, "reused-key"));
+        Assert.Equal(HttpStatusCode.OK, retry.StatusCode);
+        Assert.Equal("key-a", (await Json(retry)).GetProperty("orderId").GetString());
+    }
+
+    [Fact]
     public async Task TwoIdempotencyKeys_Are400()
     {
         using var request = Post("/orders/two-keys");

@@ -31,6 +31,18 @@ public interface IIntegrationService
 
     /// <summary>Returns the server instance that ran it; counts executions per correlation id.</summary>
     Task<string> WorkAsync(int delayMs, RpcCallOptions options);
+
+    // Produces count items (-1: until its token fires), one every delayMs, counting them in
+    // SideEffects[name] and opening Gate("cancelled:name") when its token fires; endQuietly ends
+    // by yield break then.
+    [RpcTimeout(2_000)]
+    IAsyncEnumerable<int> TickAsync(string name, int count, int delayMs, bool endQuietly, RpcCallOptions options, CancellationToken cancellationToken = default);
+
+    // Opens Gate("started:name"), waits for its token, opens Gate("cancelled:name").
+    Task<string> HoldAsync(string name, CancellationToken cancellationToken = default);
+
+    // Counts a run in SideEffects[name] and answers it.
+    Task<string> RecordAsync(string name, RpcCallOptions options);
 }
 
 public sealed class IntegrationState
@@ -42,6 +54,10 @@ public sealed class IntegrationState
 
     /// <summary>Executions per server instance.</summary>
     public ConcurrentDictionary<string, int> ByServer { get; } = new();
+
+    public ConcurrentDictionary<string, TaskCompletionSource> Gates { get; } = new();
+
+    public TaskCompletionSource Gate(string name) => Gates.GetOrAdd(name, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
 }
 
 public sealed class IntegrationService(IntegrationState state, Microsoft.Extensions.Options.IOptions<TypedRpcOptions> options) : IntegrationServiceBase
@@ -56,6 +72,41 @@ public sealed class IntegrationService(IntegrationState state, Microsoft.Extensi
         }
 
         return options.Value.InstanceId;
+    }
+
+    public override async IAsyncEnumerable<int> TickAsync(string name, int count, int delayMs, bool endQuietly, RpcServerCallContext context)
+    {
+        var token = context.CancellationToken;
+        using var signal = token.Register(() => state.Gate("cancelled:" + name).TrySetResult());
+        for (var i = 0; count < 0 || i < count; i++)
+        {
+            try
+            {
+                await Task.Delay(delayMs, token);
+            }
+            catch (OperationCanceledException) when (endQuietly)
+            {
+                yield break;
+            }
+
+            state.SideEffects.AddOrUpdate(name, 1, (_, c) => c + 1);
+            yield return i;
+        }
+    }
+
+    public override async Task<string> HoldAsync(string name, RpcServerCallContext context)
+    {
+        var token = context.CancellationToken;
+        using var signal = token.Register(() => state.Gate("cancelled:" + name).TrySetResult());
+        state.Gate("started:" + name).TrySetResult();
+        await Task.Delay(Timeout.Infinite, token);
+        return "held:" + name;
+    }
+
+    public override Task<string> RecordAsync(string name, RpcServerCallContext context)
+    {
+        state.SideEffects.AddOrUpdate(name, 1, (_, c) => c + 1);
+        return Task.FromResult("recorded:" + name);
     }
 
     public override Task<Order> EchoAsync(Order order, RpcServerCallContext context) => Task.FromResult(order);
