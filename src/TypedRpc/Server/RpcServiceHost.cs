@@ -397,18 +397,7 @@ internal sealed class RpcServiceHost
                 Log.CancelledByCaller(_logger, request.Id, request.FullMethodName);
                 RpcMetrics.ServerCancels.Add(1, new KeyValuePair<string, object?>("when", "running"));
                 call.MarkCancelled();
-                if (_held.TryRemove(new KeyValuePair<CorrelationId, HeldClaim>(request.Id, held)))
-                {
-                    try
-                    {
-                        await ReleaseAsync(_store!, request.Id, held.Holder).ConfigureAwait(false);
-                    }
-                    catch (Exception releaseError)
-                    {
-                        Log.ClaimFailed(_logger, releaseError, request.Id);
-                    }
-                }
-
+                await LetGoAsync(held).ConfigureAwait(false);
                 return;
             }
             catch (Exception ex) when (IsCancellation(ex) && _stopping.IsCancellationRequested && call.SentCount > 0 && !call.Ended)
@@ -426,16 +415,9 @@ internal sealed class RpcServiceHost
                     Log.ReplyFailed(_logger, sendError, request.Id);
                 }
 
-                if (held is not null && _held.TryRemove(new KeyValuePair<CorrelationId, HeldClaim>(request.Id, held)))
+                if (held is not null)
                 {
-                    try
-                    {
-                        await ReleaseAsync(_store!, request.Id, held.Holder).ConfigureAwait(false);
-                    }
-                    catch (Exception releaseError)
-                    {
-                        Log.ClaimFailed(_logger, releaseError, request.Id);
-                    }
+                    await LetGoAsync(held).ConfigureAwait(false);
                 }
 
                 return;
@@ -496,16 +478,9 @@ internal sealed class RpcServiceHost
             // A claim completed (the handler finished; only sending failed) keeps its replies, which
             // the redelivery re-sends; one whose completion is still being retried stays held, so
             // the redelivery waits for it; a running one is dropped so that the redelivery runs it.
-            if (held is not null && held.State != HeldClaim.CompletionPending && _held.TryRemove(new KeyValuePair<CorrelationId, HeldClaim>(request.Id, held)))
+            if (held is not null && held.State != HeldClaim.CompletionPending)
             {
-                try
-                {
-                    await ReleaseAsync(_store!, request.Id, held.Holder).ConfigureAwait(false);
-                }
-                catch (Exception releaseError)
-                {
-                    Log.ClaimFailed(_logger, releaseError, request.Id);
-                }
+                await LetGoAsync(held).ConfigureAwait(false);
             }
 
             throw;
@@ -664,6 +639,24 @@ internal sealed class RpcServiceHost
             catch (TimeoutException) when (attempt < 2)
             {
             }
+        }
+    }
+
+    /// <summary>Stops holding a claim whose request did not complete here and drops it in the store, so another delivery may run the request. Never throws.</summary>
+    private async Task LetGoAsync(HeldClaim held)
+    {
+        if (!_held.TryRemove(new KeyValuePair<CorrelationId, HeldClaim>(held.Id, held)))
+        {
+            return;
+        }
+
+        try
+        {
+            await ReleaseAsync(_store!, held.Id, held.Holder).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            Log.ClaimFailed(_logger, ex, held.Id);
         }
     }
 

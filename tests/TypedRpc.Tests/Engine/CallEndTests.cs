@@ -137,6 +137,34 @@ public sealed class CallEndTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task WithAnIdleBound_ASteadyStreamRunsUntilItsWholeDeadline()
+    {
+        // The idle bound (200 ms) never fires while items flow every 50 ms; MaxStreamDuration
+        // (1.2 s) is what ends the stream, with DeadlineExceeded on both sides.
+        await using var cluster = new TestCluster();
+        var caller = await cluster.StartAsync(server: false, configure: o =>
+        {
+            o.StreamIdleTimeout = TimeSpan.FromMilliseconds(200);
+            o.MaxStreamDuration = TimeSpan.FromMilliseconds(1_200);
+        });
+        await cluster.StartAsync(client: false);
+        var read = 0;
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var error = await Assert.ThrowsAsync<RpcException>(async () =>
+        {
+            await foreach (var _ in caller.Client.TickAsync("whole", -1, 50, true, RpcCallOptions.Default))
+            {
+                read++;
+            }
+        });
+
+        Assert.Equal(RpcStatusCode.DeadlineExceeded, error.StatusCode);
+        Assert.InRange(watch.ElapsedMilliseconds, 1_000, 4_000);
+        Assert.True(read >= 8, $"read {read} items");
+        await cluster.State.Gate("cancelled:whole").Task.WaitAsync(Bound);
+    }
+
+    [Fact]
     public async Task AStreamCutByItsServerStopping_EndsUnavailable()
     {
         await using var cluster = new TestCluster();
