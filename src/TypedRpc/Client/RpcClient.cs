@@ -1044,22 +1044,24 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
     private (long DeadlineMs, long DeadlineUnixMs) Deadline(RpcMethodDescriptor method, in RpcCallOptions options)
     {
         var nowUnix = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        long timeoutMs;
-        if (options.Deadline is { } deadline)
-        {
-            timeoutMs = deadline.ToUnixTimeMilliseconds() - nowUnix;
-            if (timeoutMs <= 0)
-            {
-                throw new RpcException(new RpcStatus(RpcStatusCode.DeadlineExceeded, "The call's deadline has already passed."), null);
-            }
-        }
-        else
-        {
-            timeoutMs = (long)(options.Timeout ?? method.Timeout ?? method.Service.DefaultTimeout ?? _options.DefaultTimeout).TotalMilliseconds;
-        }
-
+        var timeoutMs = MillisecondsLeft(options, nowUnix) ?? TimeoutMs(method, options);
         return (TimerWheel.NowMs + timeoutMs, nowUnix + timeoutMs);
     }
+
+    /// <summary>The time left before the caller's <see cref="RpcCallOptions.Deadline"/>, or <see langword="null"/> without one.</summary>
+    private static long? MillisecondsLeft(in RpcCallOptions options, long nowUnix)
+    {
+        if (options.Deadline is not { } deadline)
+        {
+            return null;
+        }
+
+        var left = deadline.ToUnixTimeMilliseconds() - nowUnix;
+        return left > 0 ? left : throw new RpcException(new RpcStatus(RpcStatusCode.DeadlineExceeded, "The call's deadline has already passed."), null);
+    }
+
+    private long TimeoutMs(RpcMethodDescriptor method, in RpcCallOptions options) =>
+        (long)(options.Timeout ?? method.Timeout ?? method.Service.DefaultTimeout ?? _options.DefaultTimeout).TotalMilliseconds;
 
     /// <summary>
     /// A stream's bounds: the whole stream ends by <see cref="RpcCallOptions.Deadline"/> when the
@@ -1072,21 +1074,8 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
     {
         var nowUnix = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         var now = TimerWheel.NowMs;
-        long totalMs;
-        if (options.Deadline is { } deadline)
-        {
-            totalMs = deadline.ToUnixTimeMilliseconds() - nowUnix;
-            if (totalMs <= 0)
-            {
-                throw new RpcException(new RpcStatus(RpcStatusCode.DeadlineExceeded, "The call's deadline has already passed."), null);
-            }
-        }
-        else
-        {
-            totalMs = (long)_options.MaxStreamDuration.TotalMilliseconds;
-        }
-
-        var timeoutMs = (long)(options.Timeout ?? method.Timeout ?? method.Service.DefaultTimeout ?? _options.DefaultTimeout).TotalMilliseconds;
+        var totalMs = MillisecondsLeft(options, nowUnix) ?? (long)_options.MaxStreamDuration.TotalMilliseconds;
+        var timeoutMs = TimeoutMs(method, options);
         var idleMs = _options.StreamIdleTimeout is { } idle ? (long)idle.TotalMilliseconds : timeoutMs;
         return (now + totalMs, nowUnix + totalMs, now + Math.Min(timeoutMs, totalMs), idleMs);
     }
