@@ -23,7 +23,7 @@ public static class RpcArgumentsReader
         {
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
             {
-                throw new RpcException(RpcStatusCode.InvalidArgument, "The request arguments must be a JSON object.");
+                throw new RpcArgumentException( "The request arguments must be a JSON object.");
             }
         }
         catch (JsonException ex)
@@ -44,7 +44,7 @@ public static class RpcArgumentsReader
         {
             if (!reader.Read())
             {
-                throw new RpcException(RpcStatusCode.InvalidArgument, "The request arguments end before the object is closed.");
+                throw new RpcArgumentException( "The request arguments end before the object is closed.");
             }
 
             if (reader.TokenType == JsonTokenType.PropertyName)
@@ -56,13 +56,13 @@ public static class RpcArgumentsReader
             {
                 if (reader.Read())
                 {
-                    throw new RpcException(RpcStatusCode.InvalidArgument, "The request has content after the argument object.");
+                    throw new RpcArgumentException( "The request has content after the argument object.");
                 }
 
                 return false;
             }
 
-            throw new RpcException(RpcStatusCode.InvalidArgument, $"Unexpected JSON token {reader.TokenType} in the request arguments.");
+            throw new RpcArgumentException( $"Unexpected JSON token {reader.TokenType} in the request arguments.");
         }
         catch (JsonException ex)
         {
@@ -82,7 +82,7 @@ public static class RpcArgumentsReader
     {
         if (seen)
         {
-            throw new RpcException(RpcStatusCode.InvalidArgument, $"Argument '{name}' appears more than once.");
+            throw new RpcArgumentException( $"Argument '{name}' appears more than once.");
         }
 
         seen = true;
@@ -90,14 +90,14 @@ public static class RpcArgumentsReader
         {
             if (!reader.Read())
             {
-                throw new RpcException(RpcStatusCode.InvalidArgument, $"Argument '{name}' has no value.");
+                throw new RpcArgumentException( $"Argument '{name}' has no value.");
             }
 
             return serializer.Deserialize<T>(ref reader);
         }
         catch (Exception ex) when (ex is JsonException or NotSupportedException or InvalidOperationException or FormatException or OverflowException or ArgumentException)
         {
-            throw new RpcException(new RpcStatus(RpcStatusCode.InvalidArgument, $"Argument '{name}' is not a valid {typeof(T).Name}: {ex.Message}"), null, ex);
+            throw new RpcArgumentException(new RpcStatus(RpcStatusCode.InvalidArgument, $"Argument '{name}' is not a valid {typeof(T).Name}: {ex.Message}"), null, ex);
         }
     }
 
@@ -110,7 +110,7 @@ public static class RpcArgumentsReader
         {
             if (!reader.Read())
             {
-                throw new RpcException(RpcStatusCode.InvalidArgument, "The request arguments end inside a property.");
+                throw new RpcArgumentException( "The request arguments end inside a property.");
             }
 
             reader.Skip();
@@ -125,14 +125,14 @@ public static class RpcArgumentsReader
     /// <param name="name">The parameter name.</param>
     /// <returns>The exception to throw.</returns>
     public static RpcException Missing(string name) =>
-        new(RpcStatusCode.InvalidArgument, $"Argument '{name}' is missing.");
+        new RpcArgumentException($"Argument '{name}' is missing.");
 
     /// <summary>The error for a non-nullable argument that is <c>null</c>.</summary>
     /// <param name="name">The parameter name.</param>
     /// <returns>The exception to throw.</returns>
     public static RpcException Null(string name) =>
-        new(RpcStatusCode.InvalidArgument, $"Argument '{name}' must not be null.");
+        new RpcArgumentException($"Argument '{name}' must not be null.");
 
     private static RpcException Malformed(JsonException ex) =>
-        new(new RpcStatus(RpcStatusCode.InvalidArgument, "The request arguments are not valid JSON: " + ex.Message), null, ex);
+        new RpcArgumentException(new RpcStatus(RpcStatusCode.InvalidArgument, "The request arguments are not valid JSON: " + ex.Message), null, ex);
 }

@@ -26,6 +26,7 @@ internal sealed class RedisKeys
     private readonly string _lease;
     private readonly string _wake;
     private readonly string _cancel;
+    private readonly string _cancelTagged;
 
     public RedisKeys(string ns)
     {
@@ -36,6 +37,7 @@ internal sealed class RedisKeys
         _lease = ns + ":lease:";
         _wake = ns + ":wake:";
         _cancel = ns + ":cancel:";
+        _cancelTagged = _cancel + "{";
     }
 
     public string Namespace { get; }
@@ -46,7 +48,7 @@ internal sealed class RedisKeys
 
     public RedisKey Claim(CorrelationId id) => Tagged(_claim, id);
 
-    public RedisKey Cancel(CorrelationId id) => Tagged(_cancel + "{", id);
+    public RedisKey Cancel(CorrelationId id) => Tagged(_cancelTagged, id);
 
     /// <summary>A service's cancellation channel as Redis sees it (before any client-side channel prefix).</summary>
     public string CancelChannel(string service) => _cancel + service;

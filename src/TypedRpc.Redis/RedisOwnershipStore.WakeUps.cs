@@ -45,7 +45,7 @@ public sealed partial class RedisOwnershipStore
     {
         ArgumentException.ThrowIfNullOrEmpty(instanceId);
         ArgumentNullException.ThrowIfNull(onWakeUp);
-        return SubscribeCoreAsync("SubscribeWakeUps", WakeChannel(instanceId), instanceId, onWakeUp, cancellationToken);
+        return SubscribeCoreAsync("SubscribeWakeUps", WakeChannel(instanceId), instanceId, (id, _) => onWakeUp(id), cancellationToken);
     }
 
     /// <inheritdoc />
@@ -56,7 +56,7 @@ public sealed partial class RedisOwnershipStore
     /// <exception cref="ArgumentException"><paramref name="service"/> is null or empty.</exception>
     /// <exception cref="ArgumentNullException"><paramref name="onCancel"/> is null.</exception>
     /// <exception cref="InvalidOperationException">Redis is not connected, so the channel could not be subscribed.</exception>
-    public ValueTask<IAsyncDisposable> SubscribeCancellationsAsync(string service, Func<CorrelationId, ValueTask> onCancel, CancellationToken cancellationToken)
+    public ValueTask<IAsyncDisposable> SubscribeCancellationsAsync(string service, Func<CorrelationId, long, ValueTask> onCancel, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(service);
         ArgumentNullException.ThrowIfNull(onCancel);
@@ -90,7 +90,7 @@ public sealed partial class RedisOwnershipStore
         }
     }
 
-    private async ValueTask<IAsyncDisposable> SubscribeCoreAsync(string operation, RedisChannel channel, string instanceId, Func<CorrelationId, ValueTask> onWakeUp, CancellationToken cancellationToken)
+    private async ValueTask<IAsyncDisposable> SubscribeCoreAsync(string operation, RedisChannel channel, string instanceId, Func<CorrelationId, long, ValueTask> onWakeUp, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         var started = Stopwatch.GetTimestamp();

@@ -222,21 +222,22 @@ public sealed partial class RedisOwnershipStore : IRpcOwnershipStore, IAsyncDisp
     /// <inheritdoc />
     /// <remarks>
     /// One script sets the marker (<c>ns:cancel:{id}</c>, holding the deadline, with the given
-    /// expiry) and publishes the id on the service's channel <c>ns:cancel:service</c>. Pub/sub keeps
+    /// expiry) and publishes <c>id:deadline</c> (32 hex digits, a colon, the deadline in decimal)
+    /// on the service's channel <c>ns:cancel:service</c>. Pub/sub keeps
     /// nothing: a server not subscribed at that moment finds out at its next claim, or stops at the
     /// request's deadline.
     /// </remarks>
     /// <exception cref="ArgumentException"><paramref name="service"/> is null or empty, or <paramref name="id"/> is empty.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="requestDeadlineUnixMs"/> or <paramref name="timeToLive"/> is not positive.</exception>
-    public ValueTask CancelAsync(string service, CorrelationId id, long requestDeadlineUnixMs, TimeSpan timeToLive, CancellationToken cancellationToken)
+    public ValueTask<bool> CancelAsync(string service, CorrelationId id, long requestDeadlineUnixMs, TimeSpan timeToLive, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(service);
         ThrowIfEmpty(id);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(requestDeadlineUnixMs);
         var ttl = Milliseconds(timeToLive);
         var state = (Key: _keys.Cancel(id), Channel: _keys.CancelChannel(service),
-            Values: new RedisValue[] { requestDeadlineUnixMs, ttl, RedisValue.EmptyString, id.ToString() });
-        return IgnoreResult(RunAsync(
+            Values: new RedisValue[] { requestDeadlineUnixMs, ttl, RedisValue.EmptyString, id.ToString() + ":" + requestDeadlineUnixMs.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        return IsOne(RunAsync(
             "Cancel",
             state,
             static (c, s) =>

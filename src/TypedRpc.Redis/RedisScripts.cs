@@ -76,7 +76,7 @@ internal static class RedisScripts
     /// <summary>
     /// Records that a request's caller cancelled it, then signals the service's servers.
     /// KEYS[1] cancel marker; ARGV[1] the request's deadline, ARGV[2] ttl ms, ARGV[3] channel,
-    /// ARGV[4] message (the id).
+    /// ARGV[4] message (the id, a colon and the deadline). Returns 1.
     /// </summary>
     public const string Cancel = """
         redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])

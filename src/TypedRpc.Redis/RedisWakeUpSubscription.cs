@@ -17,9 +17,9 @@ internal sealed class RedisWakeUpSubscription : IAsyncDisposable, IThreadPoolWor
     private readonly RedisOwnershipStore _store;
     private readonly RedisConnection _connection;
     private readonly string _instanceId;
-    private readonly Func<CorrelationId, ValueTask> _onWakeUp;
+    private readonly Func<CorrelationId, long, ValueTask> _onWakeUp;
     private readonly ILogger _logger;
-    private readonly Channel<CorrelationId> _queue;
+    private readonly Channel<(CorrelationId Id, long Value)> _queue;
 
     // Never disposed: the pump may still be waiting on its token when the subscription stops.
     private readonly CancellationTokenSource _stopping = new();
@@ -27,7 +27,7 @@ internal sealed class RedisWakeUpSubscription : IAsyncDisposable, IThreadPoolWor
 
     public RedisWakeUpSubscription(
         RedisOwnershipStore store, RedisConnection connection, RedisChannel channel, string instanceId,
-        Func<CorrelationId, ValueTask> onWakeUp, int capacity, ILogger logger)
+        Func<CorrelationId, long, ValueTask> onWakeUp, int capacity, ILogger logger)
     {
         _store = store;
         _connection = connection;
@@ -39,7 +39,7 @@ internal sealed class RedisWakeUpSubscription : IAsyncDisposable, IThreadPoolWor
         // Wake-ups are hints, so a subscriber whose callback stalls drops the oldest rather than
         // growing without bound. StackExchange.Redis may run handlers concurrently (with
         // PreserveAsyncOrder off each message is its own thread-pool item): several writers.
-        _queue = System.Threading.Channels.Channel.CreateBounded<CorrelationId>(
+        _queue = System.Threading.Channels.Channel.CreateBounded<(CorrelationId Id, long Value)>(
             new BoundedChannelOptions(capacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
 
         // One delegate for the subscription's life: StackExchange.Redis removes a handler by identity.
@@ -74,14 +74,35 @@ internal sealed class RedisWakeUpSubscription : IAsyncDisposable, IThreadPoolWor
     // Runs on whatever thread StackExchange.Redis delivers on: parse, queue, return.
     private void OnMessage(RedisChannel channel, RedisValue message)
     {
-        if (CorrelationId.TryParse((string?)message, out var id))
+        if (TryParse((string?)message, out var id, out var value))
         {
-            _queue.Writer.TryWrite(id);
+            _queue.Writer.TryWrite((id, value));
         }
         else
         {
             RedisLog.MalformedWakeUp(_logger, (string?)channel ?? string.Empty);
         }
+    }
+
+    // A wake-up is the id's 32 hex digits; a cancellation adds ':' and the cancelled request's deadline.
+    private static bool TryParse(string? message, out CorrelationId id, out long value)
+    {
+        value = 0;
+        if (message is null)
+        {
+            id = default;
+            return false;
+        }
+
+        var separator = message.IndexOf(':', StringComparison.Ordinal);
+        if (separator < 0)
+        {
+            return CorrelationId.TryParse(message, out id);
+        }
+
+        return CorrelationId.TryParse(message.AsSpan(0, separator), out id)
+            && long.TryParse(message.AsSpan(separator + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out value)
+            && value > 0;
     }
 
     // Never faults.
@@ -92,11 +113,11 @@ internal sealed class RedisWakeUpSubscription : IAsyncDisposable, IThreadPoolWor
         {
             while (await reader.WaitToReadAsync(_stopping.Token).ConfigureAwait(false))
             {
-                while (!_stopping.IsCancellationRequested && reader.TryRead(out var id))
+                while (!_stopping.IsCancellationRequested && reader.TryRead(out var item))
                 {
                     try
                     {
-                        await _onWakeUp(id).ConfigureAwait(false);
+                        await _onWakeUp(item.Id, item.Value).ConfigureAwait(false);
                     }
                     catch (Exception ex)
                     {

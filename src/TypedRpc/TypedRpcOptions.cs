@@ -31,9 +31,10 @@ public sealed class TypedRpcOptions
     /// the deadline a streaming request carries, at which the server ends it with DeadlineExceeded.
     /// The method's timeout bounds only the wait for the first message and, unless
     /// <see cref="StreamIdleTimeout"/> is set, each gap between messages — so a stream that keeps
-    /// delivering is not cut at a timeout sized for unary calls. Default 1 hour.
+    /// delivering is not cut at a timeout sized for unary calls. It also bounds how long a server
+    /// keeps producing for a caller that died without cancelling. Default 10 minutes.
     /// </summary>
-    public TimeSpan MaxStreamDuration { get; set; } = TimeSpan.FromHours(1);
+    public TimeSpan MaxStreamDuration { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>The most calls this client keeps in flight. Default 65,536.</summary>
     public int MaxPendingCalls { get; set; } = 65_536;

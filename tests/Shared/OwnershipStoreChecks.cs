@@ -77,11 +77,11 @@ public static class OwnershipStoreChecks
     public static async Task Cancel_ReachesTheServicesSubscribers(IRpcOwnershipStore store)
     {
         var service = "svc-" + Guid.NewGuid().ToString("N")[..8];
-        var heard = new ConcurrentQueue<(int Subscriber, CorrelationId Id)>();
+        var heard = new ConcurrentQueue<(int Subscriber, CorrelationId Id, long Deadline)>();
         var twice = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        ValueTask On(int subscriber, CorrelationId id)
+        ValueTask On(int subscriber, CorrelationId id, long deadline)
         {
-            heard.Enqueue((subscriber, id));
+            heard.Enqueue((subscriber, id, deadline));
             if (heard.Count >= 2)
             {
                 twice.TrySetResult();
@@ -90,16 +90,17 @@ public static class OwnershipStoreChecks
             return ValueTask.CompletedTask;
         }
 
-        await using var one = await store.SubscribeCancellationsAsync(service, id => On(1, id), default);
-        await using var two = await store.SubscribeCancellationsAsync(service, id => On(2, id), default);
-        await using var elsewhere = await store.SubscribeCancellationsAsync(service + "-other", id => On(3, id), default);
+        await using var one = await store.SubscribeCancellationsAsync(service, (id, d) => On(1, id, d), default);
+        await using var two = await store.SubscribeCancellationsAsync(service, (id, d) => On(2, id, d), default);
+        await using var elsewhere = await store.SubscribeCancellationsAsync(service + "-other", (id, d) => On(3, id, d), default);
         var cancelled = CorrelationId.NewId();
-        await store.CancelAsync(service, cancelled, DateTimeOffset.UtcNow.AddSeconds(30).ToUnixTimeMilliseconds(), Ttl, default);
+        var deadline = DateTimeOffset.UtcNow.AddSeconds(30).ToUnixTimeMilliseconds();
+        Assert.True(await store.CancelAsync(service, cancelled, deadline, Ttl, default));
 
         await twice.Task.WaitAsync(TimeSpan.FromSeconds(5));
         await Task.Delay(100);
         Assert.Equal(2, heard.Count);
-        Assert.All(heard, h => Assert.Equal(cancelled, h.Id));
+        Assert.All(heard, h => Assert.Equal((cancelled, deadline), (h.Id, h.Deadline)));
         Assert.DoesNotContain(heard, h => h.Subscriber == 3);
     }
 

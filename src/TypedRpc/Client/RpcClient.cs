@@ -430,7 +430,7 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
         try
         {
             Register(call);
-            call.RegisterCancellation(cancellationToken, options.CancellationToken, deadlineUnixMs);
+            call.RegisterCancellation(cancellationToken, options.CancellationToken, RemoteCancelDeadline(options, deadlineUnixMs));
             EncodeAndSend(call, method, args, deadlineUnixMs, options, activity);
             return call;
         }
@@ -680,10 +680,16 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         using var activity = RpcTracing.StartClient(method, id);
         var call = new UnaryCall(this, id, method, deadlineMs);
+        if (options.IdempotencyKey is not null)
+        {
+            // Known before the call is in the table: a second caller of the key compares with it.
+            call.Fingerprint = Fingerprint(method, args, id);
+        }
+
         LimitWait(call, options);
         await AcquireSlotAsync(call, deadlineMs, cancellationToken, options.CancellationToken).ConfigureAwait(false);
         Register(call);
-        call.RegisterCancellation(cancellationToken, options.CancellationToken, deadlineUnixMs);
+        call.RegisterCancellation(cancellationToken, options.CancellationToken, RemoteCancelDeadline(options, deadlineUnixMs));
         EncodeAndSend(call, method, args, deadlineUnixMs, options, activity);
         var outcome = await call.Completion.ConfigureAwait(false);
         RpcMetrics.RecordClient(method, outcome.Status.StatusCode, started);
@@ -705,10 +711,12 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
         var endStatus = RpcStatusCode.Unknown;
         var call = new StreamCall(this, id, method, deadlineMs, firstDueMs, idle);
 
-        // Kept whatever the tokens: a stream that ends early for any reason tells its server.
-        call.KeepRequestDeadline(deadlineUnixMs);
         await AcquireSlotAsync(call, firstDueMs, cancellationToken, options.CancellationToken).ConfigureAwait(false);
         Register(call);
+
+        // Kept whatever the tokens (a stream that ends early for any reason tells its server) —
+        // once registered: a call refused as a duplicate of one in flight must not cancel that one.
+        call.KeepRequestDeadline(deadlineUnixMs);
         call.RegisterCancellation(cancellationToken, enumeratorToken, deadlineUnixMs);
 
         // The options' token is a third source of cancellation; it is rare, so it gets its own registration.
@@ -778,12 +786,21 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
     /// </summary>
     private static string Fingerprint(RpcMethodDescriptor method, ReadOnlySpan<byte> payload)
     {
-        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
-        hash.AppendData(System.Text.Encoding.UTF8.GetBytes(method.FullName + "\n"));
-        hash.AppendData(payload);
-        Span<byte> digest = stackalloc byte[32];
-        hash.GetHashAndReset(digest);
-        return Convert.ToHexStringLower(digest[..16]);
+        var prefix = method.FullName.Length * 3 + 1;
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(prefix + payload.Length);
+        try
+        {
+            var written = System.Text.Encoding.UTF8.GetBytes(method.FullName, buffer);
+            buffer[written++] = (byte)'\n';
+            payload.CopyTo(buffer.AsSpan(written));
+            Span<byte> digest = stackalloc byte[32];
+            System.Security.Cryptography.SHA256.HashData(buffer.AsSpan(0, written + payload.Length), digest);
+            return Convert.ToHexStringLower(digest[..16]);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     private string Fingerprint<TArgs>(RpcMethodDescriptor method, TArgs args, CorrelationId id)
@@ -830,7 +847,7 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
             throw new RpcException(new RpcStatus(RpcStatusCode.InvalidArgument, "The arguments could not be serialized: " + ex.Message), call.Id.ToString(), ex);
         }
 
-        if (options.IdempotencyKey is not null)
+        if (options.IdempotencyKey is not null && call.Fingerprint is null)
         {
             call.Fingerprint = Fingerprint(method, payload.WrittenMemory.Span);
         }
@@ -862,11 +879,15 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
                 // (or the deadline, if sooner) while the owner is being recorded.
                 var storeDue = Math.Min(call.DeadlineMs, TimerWheel.NowMs + (long)_options.StoreOperationTimeout.TotalMilliseconds);
                 _wheel.Schedule(call, storeDue);
+
+                // Whether the key's record names this very request: only then may a stored result answer it.
+                var confirmed = false;
                 try
                 {
                     if (options.IdempotencyKey is not null
                         && await _store.GetOwnerAsync(call.Id, CancellationToken.None).ConfigureAwait(false) is { } previous)
                     {
+                        confirmed = previous.Fingerprint is not null && previous.Fingerprint == call.Fingerprint;
                         if (previous.Fingerprint is not null && call.Fingerprint is not null && previous.Fingerprint != call.Fingerprint)
                         {
                             // The key names another request: refused before anything is recorded or sent.
@@ -882,12 +903,6 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
                     }
 
                     var ttl = TimeSpan.FromMilliseconds(Math.Max(0, call.DeadlineMs - TimerWheel.NowMs)) + method.ExtendBy + _options.OwnerGracePeriod;
-                    if (options.IdempotencyKey is not null && ttl < _options.ResultTimeToLive)
-                    {
-                        // The record is the key's: it must tell a reuse apart as long as a result may answer it.
-                        ttl = _options.ResultTimeToLive;
-                    }
-
                     await _store.RegisterOwnerAsync(call.Id, new RpcOwner(InstanceId, ReplyAddress) { Fingerprint = call.Fingerprint }, ttl, CancellationToken.None).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (_options.WhenStoreUnavailable == StoreFailureMode.SendWithoutOwnership)
@@ -903,19 +918,21 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
                 // Takeover: a retry of an idempotent call (perhaps on another instance, the first one
                 // gone) may find the result already stored — then it is answered without sending.
                 // Recording ourselves as owner first means a reply arriving from now on is forwarded here.
-                if (options.IdempotencyKey is not null)
+                if (options.IdempotencyKey is not null && confirmed)
                 {
-                    foreach (var stored in await _store.GetRepliesAsync(call.Id, CancellationToken.None).ConfigureAwait(false))
+                    // A stored DeadlineExceeded end says only that an earlier attempt got no result
+                    // in time (say, its request reached a server late and was not run): this retry
+                    // is sent again rather than answered with it — and then none of that attempt's
+                    // messages are delivered, so a stream is never spliced from two runs. Without a
+                    // confirmed record (it expired, or a result poll rewrote it) the request is sent:
+                    // the server's claim knows the fingerprint and re-sends the stored result.
+                    var stored = await _store.GetRepliesAsync(call.Id, CancellationToken.None).ConfigureAwait(false);
+                    if (stored.Count > 0 && stored[^1] is not { IsEnd: true, Status: RpcStatusCode.DeadlineExceeded })
                     {
-                        // A stored DeadlineExceeded says that an earlier attempt got no result in
-                        // time (say, its request reached a server late and was not run): this retry
-                        // is sent again rather than answered with that.
-                        if (stored.IsEnd && stored.Status == RpcStatusCode.DeadlineExceeded)
+                        foreach (var reply in stored)
                         {
-                            break;
+                            call.TryDeliver(reply);
                         }
-
-                        call.TryDeliver(stored);
                     }
 
                     if (call.IsTerminal)
@@ -1081,6 +1098,15 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
     }
 
     /// <summary>
+    /// The deadline a cancelled call names to its server, or 0 when a cancel must not reach the
+    /// server: a call with <see cref="RpcCallOptions.MaxWait"/> only bounds how long this caller
+    /// waits (the HTTP edge's <c>Prefer: wait</c>, whose token is the HTTP request's), and its work
+    /// keeps its deadline.
+    /// </summary>
+    private static long RemoteCancelDeadline(in RpcCallOptions options, long deadlineUnixMs) =>
+        options.MaxWait is null ? deadlineUnixMs : 0;
+
+    /// <summary>
     /// Tells the servers that a call ended here before its server did (cancelled; a stream ended
     /// early), so its handler stops: through the store, off the caller's thread, bounded, best
     /// effort — if it is lost, the request's deadline still ends the handler.
@@ -1106,10 +1132,12 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
             // its deadline has passed. The grace period covers clocks that disagree.
             var remaining = Math.Max(0, requestDeadlineUnixMs - DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
             var ttl = TimeSpan.FromMilliseconds(remaining) + _options.OwnerGracePeriod + TimeSpan.FromSeconds(1);
-            await _store!.CancelAsync(service, id, requestDeadlineUnixMs, ttl, CancellationToken.None).AsTask()
-                .WaitAsync(_options.StoreOperationTimeout).ConfigureAwait(false);
-            RpcMetrics.CancelsSent.Add(1);
-            Log.CancelSent(_logger, id, service);
+            if (await _store!.CancelAsync(service, id, requestDeadlineUnixMs, ttl, CancellationToken.None).AsTask()
+                .WaitAsync(_options.StoreOperationTimeout).ConfigureAwait(false))
+            {
+                RpcMetrics.CancelsSent.Add(1);
+                Log.CancelSent(_logger, id, service);
+            }
         }
         catch (Exception ex)
         {
@@ -1179,7 +1207,9 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
 
     private async ValueTask HandleUnmatchedAsync(RpcReply reply, UnmatchedReason reason)
     {
-        if (_store is not null)
+        // A refused reuse of an idempotency key carries the key's id, but answers only the call
+        // that reused it: stored or forwarded, it would stand for the first request's result.
+        if (_store is not null && !(reply.Status == RpcStatusCode.FailedPrecondition && RpcIdempotency.IsKeyReused(reply.ToStatus())))
         {
             // A reply nobody here waits for exists only in this record: keep trying (bounded) to
             // store or forward it rather than drop it on one failed store operation.

@@ -215,7 +215,7 @@ public sealed partial class InMemoryOwnershipStore : IRpcOwnershipStore
     /// <remarks>The marker is visible to claims at once; subscribers are signalled on the thread pool, as wake-ups are.</remarks>
     /// <exception cref="ArgumentException"><paramref name="service"/> is null or empty, or <paramref name="id"/> is empty.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="requestDeadlineUnixMs"/> is not positive, or <paramref name="timeToLive"/> is not positive.</exception>
-    public ValueTask CancelAsync(string service, CorrelationId id, long requestDeadlineUnixMs, TimeSpan timeToLive, CancellationToken cancellationToken)
+    public ValueTask<bool> CancelAsync(string service, CorrelationId id, long requestDeadlineUnixMs, TimeSpan timeToLive, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(service);
         ThrowIfEmpty(id);
@@ -228,7 +228,7 @@ public sealed partial class InMemoryOwnershipStore : IRpcOwnershipStore
     /// <remarks>Callbacks run on the thread pool, in order and one at a time per subscription.</remarks>
     /// <exception cref="ArgumentException"><paramref name="service"/> is null or empty.</exception>
     /// <exception cref="ArgumentNullException"><paramref name="onCancel"/> is null.</exception>
-    public ValueTask<IAsyncDisposable> SubscribeCancellationsAsync(string service, Func<CorrelationId, ValueTask> onCancel, CancellationToken cancellationToken)
+    public ValueTask<IAsyncDisposable> SubscribeCancellationsAsync(string service, Func<CorrelationId, long, ValueTask> onCancel, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(service);
         ArgumentNullException.ThrowIfNull(onCancel);
@@ -298,7 +298,7 @@ public sealed partial class InMemoryOwnershipStore : IRpcOwnershipStore
     {
         ArgumentException.ThrowIfNullOrEmpty(instanceId);
         ArgumentNullException.ThrowIfNull(onWakeUp);
-        return SubscribeCoreAsync(_wakeUps, instanceId, onWakeUp, cancellationToken);
+        return SubscribeCoreAsync(_wakeUps, instanceId, (id, _) => onWakeUp(id), cancellationToken);
     }
 
     /// <summary>The live wake-up subscriptions of an instance (for tests that disposal leaves nothing behind).</summary>
@@ -464,7 +464,7 @@ public sealed partial class InMemoryOwnershipStore : IRpcOwnershipStore
         }
     }
 
-    private async ValueTask CancelCoreAsync(string service, CorrelationId id, long requestDeadlineUnixMs, TimeSpan timeToLive, CancellationToken cancellationToken)
+    private async ValueTask<bool> CancelCoreAsync(string service, CorrelationId id, long requestDeadlineUnixMs, TimeSpan timeToLive, CancellationToken cancellationToken)
     {
         await BeginAsync(cancellationToken).ConfigureAwait(false);
         lock (_lock)
@@ -476,7 +476,8 @@ public sealed partial class InMemoryOwnershipStore : IRpcOwnershipStore
 
         // After the lock: a claim made from now on sees the marker, so a server signalled here
         // either holds the claim already or will be refused it.
-        Post(_cancellations, service, id);
+        Post(_cancellations, service, id, requestDeadlineUnixMs);
+        return true;
     }
 
     private async ValueTask<bool> RenewClaimCoreAsync(CorrelationId id, string holder, TimeSpan timeToLive, CancellationToken cancellationToken)
@@ -541,7 +542,7 @@ public sealed partial class InMemoryOwnershipStore : IRpcOwnershipStore
         PostWakeUp(instanceId, id);
     }
 
-    private async ValueTask<IAsyncDisposable> SubscribeCoreAsync(Dictionary<string, InMemoryWakeUpSubscription[]> registry, string name, Func<CorrelationId, ValueTask> callback, CancellationToken cancellationToken)
+    private async ValueTask<IAsyncDisposable> SubscribeCoreAsync(Dictionary<string, InMemoryWakeUpSubscription[]> registry, string name, Func<CorrelationId, long, ValueTask> callback, CancellationToken cancellationToken)
     {
         await BeginAsync(cancellationToken).ConfigureAwait(false);
         var subscription = new InMemoryWakeUpSubscription(this, registry, name, callback);
@@ -593,9 +594,9 @@ public sealed partial class InMemoryOwnershipStore : IRpcOwnershipStore
         }
     }
 
-    private void PostWakeUp(string instanceId, CorrelationId id) => Post(_wakeUps, instanceId, id);
+    private void PostWakeUp(string instanceId, CorrelationId id) => Post(_wakeUps, instanceId, id, 0);
 
-    private void Post(Dictionary<string, InMemoryWakeUpSubscription[]> registry, string name, CorrelationId id)
+    private void Post(Dictionary<string, InMemoryWakeUpSubscription[]> registry, string name, CorrelationId id, long value)
     {
         lock (_wakeUpLock)
         {
@@ -603,7 +604,7 @@ public sealed partial class InMemoryOwnershipStore : IRpcOwnershipStore
             {
                 foreach (var subscription in subscriptions)
                 {
-                    subscription.Post(id);
+                    subscription.Post(id, value);
                 }
             }
         }

@@ -18,15 +18,15 @@ internal sealed class InMemoryWakeUpSubscription : IAsyncDisposable, IThreadPool
     private const int Capacity = 10_000;
 
     private readonly InMemoryOwnershipStore _store;
-    private readonly Func<CorrelationId, ValueTask> _onWakeUp;
-    private readonly Channel<CorrelationId> _channel = Channel.CreateBounded<CorrelationId>(
+    private readonly Func<CorrelationId, long, ValueTask> _onWakeUp;
+    private readonly Channel<(CorrelationId Id, long Value)> _channel = Channel.CreateBounded<(CorrelationId Id, long Value)>(
         new BoundedChannelOptions(Capacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
 
     // Never disposed: the pump may still be waiting on its token when the subscription stops.
     private readonly CancellationTokenSource _stopping = new();
     private int _disposed;
 
-    public InMemoryWakeUpSubscription(InMemoryOwnershipStore store, Dictionary<string, InMemoryWakeUpSubscription[]> registry, string instanceId, Func<CorrelationId, ValueTask> onWakeUp)
+    public InMemoryWakeUpSubscription(InMemoryOwnershipStore store, Dictionary<string, InMemoryWakeUpSubscription[]> registry, string instanceId, Func<CorrelationId, long, ValueTask> onWakeUp)
     {
         _store = store;
         Registry = registry;
@@ -40,8 +40,8 @@ internal sealed class InMemoryWakeUpSubscription : IAsyncDisposable, IThreadPool
     /// <summary>The store's table this subscription is listed in (wake-ups or cancellations).</summary>
     public Dictionary<string, InMemoryWakeUpSubscription[]> Registry { get; }
 
-    /// <summary>Queues a wake-up. Never blocks and never runs the callback on the caller's stack.</summary>
-    public void Post(CorrelationId id) => _channel.Writer.TryWrite(id);
+    /// <summary>Queues a wake-up (or a cancellation, with the cancelled request's deadline). Never blocks and never runs the callback on the caller's stack.</summary>
+    public void Post(CorrelationId id, long value) => _channel.Writer.TryWrite((id, value));
 
     /// <summary>Starts the pump on the thread pool, without the subscriber's ExecutionContext.</summary>
     public void Start() => ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
@@ -72,11 +72,11 @@ internal sealed class InMemoryWakeUpSubscription : IAsyncDisposable, IThreadPool
         {
             while (await reader.WaitToReadAsync(_stopping.Token).ConfigureAwait(false))
             {
-                while (!_stopping.IsCancellationRequested && reader.TryRead(out var id))
+                while (!_stopping.IsCancellationRequested && reader.TryRead(out var item))
                 {
                     try
                     {
-                        await _onWakeUp(id).ConfigureAwait(false);
+                        await _onWakeUp(item.Id, item.Value).ConfigureAwait(false);
                     }
                     catch (Exception)
                     {

@@ -149,18 +149,25 @@ public interface IRpcOwnershipStore
     /// <param name="requestDeadlineUnixMs">The deadline the cancelled request carried: a later request with the same id (an idempotent retry) is not cancelled.</param>
     /// <param name="timeToLive">How long to keep the marker (until the request's deadline has passed).</param>
     /// <param name="cancellationToken">Cancels the operation.</param>
-    /// <returns>A task that completes when the marker is stored and the signal sent.</returns>
-    /// <remarks>The default implementation does nothing: servers then stop at the request's deadline.</remarks>
-    ValueTask CancelAsync(string service, CorrelationId id, long requestDeadlineUnixMs, TimeSpan timeToLive, CancellationToken cancellationToken) =>
-        ValueTask.CompletedTask;
+    /// <returns><see langword="true"/> once the marker is stored and the signal sent; <see langword="false"/> for a store that does not carry cancellations.</returns>
+    /// <remarks>
+    /// The default implementation does nothing and returns <see langword="false"/>: servers then stop at the
+    /// request's deadline.
+    /// </remarks>
+    ValueTask<bool> CancelAsync(string service, CorrelationId id, long requestDeadlineUnixMs, TimeSpan timeToLive, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(false);
 
     /// <summary>Subscribes to the cancellations of a service's requests (see <see cref="CancelAsync"/>).</summary>
     /// <param name="service">The service name.</param>
-    /// <param name="onCancel">Called with the request's id for each cancellation; must not throw.</param>
+    /// <param name="onCancel">
+    /// Called with the request's id and the deadline the cancelled request carried (unix ms) for
+    /// each cancellation — a later request under the same id (an idempotent retry) has another
+    /// deadline and is not the one cancelled; must not throw.
+    /// </param>
     /// <param name="cancellationToken">Cancels the subscribe.</param>
     /// <returns>The subscription; dispose to stop.</returns>
     /// <remarks>The default implementation subscribes to nothing.</remarks>
-    ValueTask<IAsyncDisposable> SubscribeCancellationsAsync(string service, Func<CorrelationId, ValueTask> onCancel, CancellationToken cancellationToken) =>
+    ValueTask<IAsyncDisposable> SubscribeCancellationsAsync(string service, Func<CorrelationId, long, ValueTask> onCancel, CancellationToken cancellationToken) =>
         ValueTask.FromResult<IAsyncDisposable>(NoSubscription.Instance);
 
     /// <summary>

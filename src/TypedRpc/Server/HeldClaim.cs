@@ -46,6 +46,9 @@ internal sealed class HeldClaim(CorrelationId id, string holder, bool canFence)
         set => Volatile.Write(ref _state, value);
     }
 
+    /// <summary>The deadline the request carries (unix ms): a cancellation names it, so that one of an earlier request under the same id does not stop this one.</summary>
+    public long RequestDeadlineUnixMs { get; init; }
+
     /// <summary>Set when a renewal found another holder on the claim.</summary>
     public volatile bool Lost;
 

@@ -57,9 +57,7 @@ internal sealed class RpcServiceHost
     private readonly TimeSpan _renewInterval;
     private readonly TimeSpan _fenceAfter;
     private readonly string _holderPrefix;
-    // Cancellations that named a request this host did not hold (yet): a cancel published right
-    // after the claim may arrive before the claim is registered here. Kept ~30 s, bounded.
-    private readonly ConcurrentDictionary<CorrelationId, long> _recentCancels = new();
+    private readonly RecentCancels _recentCancels = new();
     private IAsyncDisposable? _subscription;
     private IAsyncDisposable? _cancellations;
     private Task? _renewing;
@@ -202,35 +200,18 @@ internal sealed class RpcServiceHost
     }
 
     /// <summary>A caller cancelled one of this service's requests: cancel its handler if it runs here.</summary>
-    private ValueTask OnCancelAsync(CorrelationId id)
+    private ValueTask OnCancelAsync(CorrelationId id, long requestDeadlineUnixMs)
     {
-        if (_held.TryGetValue(id, out var held))
+        // Remembered first, then looked for among the held claims, while a claim is registered
+        // first and then looked for here: whichever of the two comes second sees the other.
+        _recentCancels.Add(id, requestDeadlineUnixMs, Environment.TickCount64);
+        if (_held.TryGetValue(id, out var held) && held.RequestDeadlineUnixMs == requestDeadlineUnixMs
+            && _recentCancels.TryTake(id, requestDeadlineUnixMs))
         {
             held.CancelByCaller();
-            return ValueTask.CompletedTask;
         }
 
-        // Not running here — or its claim is not registered yet. Remembered briefly, bounded: every
-        // server of the service hears every cancellation.
-        var now = Environment.TickCount64;
-        if (_recentCancels.Count >= 10_000)
-        {
-            PruneRecentCancels(now);
-        }
-
-        _recentCancels[id] = now;
         return ValueTask.CompletedTask;
-    }
-
-    private void PruneRecentCancels(long now)
-    {
-        foreach (var pair in _recentCancels)
-        {
-            if (now - pair.Value > 30_000 || _recentCancels.Count >= 10_000)
-            {
-                _recentCancels.TryRemove(pair);
-            }
-        }
     }
 
     private async Task<bool> DrainAsync(TimeSpan timeout, CancellationToken cancellationToken)
@@ -315,26 +296,19 @@ internal sealed class RpcServiceHost
             return false;
         }
 
-        if (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() >= request.DeadlineUnixMs)
+        // Past its deadline the caller has stopped waiting: running it would be wasted work. It is
+        // answered all the same (see AnswerExpiredAsync), so that its id does not stay Pending.
+        var expired = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() >= request.DeadlineUnixMs;
+        if (expired && waited)
         {
-            // The caller has stopped waiting: running it would be wasted work.
-            if (waited)
-            {
-                // Another delivery runs it and answers.
-                Log.DuplicateExpired(_logger, request.Id, null);
-                return false;
-            }
+            // Another delivery runs it and answers.
+            Log.DuplicateExpired(_logger, request.Id, null);
+            return false;
+        }
 
-            // Answered all the same, so that the call's id does not stay Pending: the caller's
-            // instance stores the answer under the id (forwarding it to whoever waits for it), where
-            // IRpcResults and the HTTP edge find it. A later real result replaces it.
-            Log.RequestExpired(_logger, request.Id, request.FullMethodName);
-            RpcMetrics.ExpiredRequests.Add(1);
-            if (!request.ReplyTo.IsEmpty && !request.Id.IsEmpty)
-            {
-                await _transport.SendReplyAsync(request.ReplyTo, RpcReply.Error(request.Id, ExpiredStatus), CancellationToken.None).ConfigureAwait(false);
-            }
-
+        if (expired && _store is null)
+        {
+            await AnswerExpiredAsync(request).ConfigureAwait(false);
             return false;
         }
 
@@ -347,7 +321,9 @@ internal sealed class RpcServiceHost
         HeldClaim? held = null;
         if (_store is not null)
         {
-            var (outcome, claimed) = await ClaimAsync(_store, request, holder!, waited).ConfigureAwait(false);
+            // An expired request still asks the claim: it may have run (a redelivery after its
+            // server died past the deadline: its stored result is re-sent) or still run elsewhere.
+            var (outcome, claimed) = await ClaimAsync(_store, request, holder!, waited, expired).ConfigureAwait(false);
             if (outcome != ClaimOutcome.Run)
             {
                 return outcome == ClaimOutcome.Wait;
@@ -358,6 +334,21 @@ internal sealed class RpcServiceHost
 
         await RunAsync(request, method, held).ConfigureAwait(false);
         return false;
+    }
+
+    /// <summary>
+    /// Answers a request that reached this server after its deadline and never ran: the caller's
+    /// instance stores the answer under the id (forwarding it to whoever waits for it), where
+    /// IRpcResults and the HTTP edge find it. A later real result replaces it in the store.
+    /// </summary>
+    private async Task AnswerExpiredAsync(RpcRequest request)
+    {
+        Log.RequestExpired(_logger, request.Id, request.FullMethodName);
+        RpcMetrics.ExpiredRequests.Add(1);
+        if (!request.ReplyTo.IsEmpty && !request.Id.IsEmpty)
+        {
+            await _transport.SendReplyAsync(request.ReplyTo, RpcReply.Error(request.Id, ExpiredStatus), CancellationToken.None).ConfigureAwait(false);
+        }
     }
 
     /// <summary>The answer to a request that reached the server after its deadline.</summary>
@@ -446,8 +437,10 @@ internal sealed class RpcServiceHost
                 {
                     Log.HandlerFailed(_logger, ex, request.FullMethodName, request.Id);
                 }
-                else if (status.StatusCode is RpcStatusCode.Internal or RpcStatusCode.Unknown or RpcStatusCode.DataLoss)
+                else if (status.StatusCode is RpcStatusCode.Internal or RpcStatusCode.Unknown or RpcStatusCode.DataLoss || ex is RpcArgumentException)
                 {
+                    // A server-side problem, or arguments the contract does not allow (a caller's bug,
+                    // or another version of the contract).
                     Log.BadRequest(_logger, request.Id, status.Detail, status.StatusCode);
                 }
                 else
@@ -455,6 +448,16 @@ internal sealed class RpcServiceHost
                     // A status the handler chose (NotFound, InvalidArgument, FailedPrecondition…) or
                     // its deadline: an expected answer, not a server problem.
                     Log.HandlerAnswered(_logger, request.Id, status.StatusCode, status.Detail);
+                }
+
+                if (!call.Ended && held is not null && status.StatusCode == RpcStatusCode.DeadlineExceeded && IsCancellation(ex))
+                {
+                    // Cut off at the caller's deadline: that is how this run ended, not the request's
+                    // result. Not kept with the claim, which is let go, so that a retry under the
+                    // same id (an idempotency key) runs it again rather than being told it timed out.
+                    await call.SendErrorAsync(status, keepWithClaim: false).ConfigureAwait(false);
+                    await LetGoAsync(held).ConfigureAwait(false);
+                    return;
                 }
 
                 if (!call.Ended)
@@ -531,7 +534,12 @@ internal sealed class RpcServiceHost
     }
 
     /// <summary>Claims the request for this delivery, and registers the claim for renewal when it is to run.</summary>
-    private async Task<(ClaimOutcome Outcome, HeldClaim? Held)> ClaimAsync(IRpcOwnershipStore store, RpcRequest request, string holder, bool waited)
+    /// <remarks>
+    /// For an <paramref name="expired"/> request the claim only tells what happened: a claim taken
+    /// now is let go again and the request answered as never run; one running elsewhere is left to
+    /// answer; a completed one has its replies re-sent.
+    /// </remarks>
+    private async Task<(ClaimOutcome Outcome, HeldClaim? Held)> ClaimAsync(IRpcOwnershipStore store, RpcRequest request, string holder, bool waited, bool expired)
     {
         RpcClaim claim;
         long sent;
@@ -549,6 +557,14 @@ internal sealed class RpcServiceHost
             }
 
             Log.ClaimFailed(_logger, ex, request.Id);
+            if (expired)
+            {
+                // Not run here either way; the answer is provisional (a stored real result replaces it).
+                ObserveLater(ReleaseAsync(store, request.Id, holder));
+                await AnswerExpiredAsync(request).ConfigureAwait(false);
+                return (ClaimOutcome.Settled, null);
+            }
+
             if (_options.WhenStoreUnavailable == StoreFailureMode.FailCall)
             {
                 // Without a claim the request could run twice; refuse rather than risk it. The claim
@@ -560,13 +576,27 @@ internal sealed class RpcServiceHost
 
             // Run without a claim, as configured; the renewal loop takes the claim once the store
             // answers, so later deliveries see it (there is nothing to fence against until then).
-            var unclaimed = new HeldClaim(request.Id, holder, canFence: false);
+            var unclaimed = new HeldClaim(request.Id, holder, canFence: false) { RequestDeadlineUnixMs = request.DeadlineUnixMs };
             _held[request.Id] = unclaimed;
             return (ClaimOutcome.Run, unclaimed);
         }
 
         switch (claim.State)
         {
+            case RpcClaimState.Claimed when expired:
+                try
+                {
+                    await ReleaseAsync(store, request.Id, holder).ConfigureAwait(false);
+                }
+                catch (Exception ex)
+                {
+                    // It expires within ClaimTimeToLive; until then a retry under this id waits.
+                    Log.ClaimFailed(_logger, ex, request.Id);
+                }
+
+                await AnswerExpiredAsync(request).ConfigureAwait(false);
+                return (ClaimOutcome.Settled, null);
+
             case RpcClaimState.Claimed:
                 if (waited)
                 {
@@ -574,9 +604,9 @@ internal sealed class RpcServiceHost
                     Log.ClaimTakenOver(_logger, request.Id, claim.Holder);
                 }
 
-                var held = new HeldClaim(request.Id, holder, canFence: true) { ConfirmedAt = sent };
+                var held = new HeldClaim(request.Id, holder, canFence: true) { ConfirmedAt = sent, RequestDeadlineUnixMs = request.DeadlineUnixMs };
                 _held[request.Id] = held;
-                if (!_recentCancels.IsEmpty && _recentCancels.TryRemove(request.Id, out _))
+                if (_recentCancels.TryTake(request.Id, request.DeadlineUnixMs))
                 {
                     // Its cancellation overtook the registration above.
                     held.CancelByCaller();
@@ -610,6 +640,13 @@ internal sealed class RpcServiceHost
                 return (ClaimOutcome.Settled, null);
 
             default:
+                if (expired)
+                {
+                    // Running elsewhere: that delivery answers.
+                    Log.DuplicateExpired(_logger, request.Id, claim.Holder);
+                    return (ClaimOutcome.Settled, null);
+                }
+
                 if (!waited)
                 {
                     Log.DuplicateRunning(_logger, request.Id, claim.Holder);
@@ -751,10 +788,7 @@ internal sealed class RpcServiceHost
         {
             while (await timer.WaitForNextTickAsync(_renewStop.Token).ConfigureAwait(false))
             {
-                if (!_recentCancels.IsEmpty)
-                {
-                    PruneRecentCancels(Environment.TickCount64);
-                }
+                _recentCancels.Prune(Environment.TickCount64);
 
                 if (_held.IsEmpty)
                 {

@@ -260,6 +260,73 @@ public sealed class CallEndTests : IAsyncLifetime
         Assert.True(result.IsCompleted, result.ToString());
     }
 
+    [Fact]
+    public async Task AKeyedRetryAfterACancel_Runs_WhicheverServerTakesIt()
+    {
+        // Every server hears every cancel; the one not running the request must not hold it
+        // against the retry (same id, new deadline).
+        await _cluster.StartAsync(client: false);
+        for (var i = 0; i < 4; i++)
+        {
+            var key = "retry-" + i;
+            using var cts = new CancellationTokenSource();
+            var first = _caller.Client.EffectAsync(key, 600, RpcCallOptions.Default.WithIdempotencyKey(key).WithCancellationToken(cts.Token));
+            await Task.Delay(150);
+            cts.Cancel();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first);
+            await Task.Delay(100);
+
+            Assert.Equal(1, await _caller.Client.EffectAsync(key, 600, RpcCallOptions.Default.WithIdempotencyKey(key)));
+        }
+    }
+
+    [Fact]
+    public async Task ACallThatOnlyStopsWaiting_MaxWait_LeavesItsWorkRunning_WhenItsTokenIsCancelled()
+    {
+        // The HTTP edge passes the HTTP request's token with Prefer: wait: a client that hangs up
+        // stops waiting, the work keeps its deadline.
+        using var cts = new CancellationTokenSource();
+        var call = _caller.Client.EffectAsync("max-wait", 400, RpcCallOptions.Default.WithMaxWait(TimeSpan.FromSeconds(5)).WithCancellationToken(cts.Token));
+        await Task.Delay(100);
+        cts.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call);
+
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        while (!_cluster.State.SideEffects.ContainsKey("max-wait") && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.Equal(1, _cluster.State.SideEffects.GetValueOrDefault("max-wait"));
+    }
+
+    [Fact]
+    public async Task ADuplicateOfAKeyedStreamInFlight_IsRefused_AndDoesNotCancelTheFirst()
+    {
+        var options = RpcCallOptions.Default.WithIdempotencyKey("dup-stream");
+        var items = new List<int>();
+        var first = Task.Run(async () =>
+        {
+            await foreach (var item in _caller.Client.TickAsync("dup", 20, 30, false, options))
+            {
+                items.Add(item);
+            }
+        });
+        await Task.Delay(150);
+
+        var error = await Assert.ThrowsAsync<RpcException>(async () =>
+        {
+            await foreach (var _ in _caller.Client.TickAsync("dup", 20, 30, false, options))
+            {
+            }
+        });
+        Assert.Equal(RpcStatusCode.AlreadyExists, error.StatusCode);
+
+        await first.WaitAsync(Bound);
+        Assert.Equal(20, items.Count);
+        Assert.False(_cluster.State.Gates.ContainsKey("cancelled:dup"));
+    }
+
     private async Task AssertStoppedProducingAsync(string name)
     {
         // Within a moment of its token firing the handler stops: the count no longer grows.

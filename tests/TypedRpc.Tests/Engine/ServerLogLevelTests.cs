@@ -45,6 +45,17 @@ public sealed class ServerLogLevelTests : IAsyncLifetime
         Assert.Contains(_logs.Entries, e => e.Level == LogLevel.Error && e.Exception is InvalidOperationException);
     }
 
+    [Fact]
+    public async Task ArgumentsTheContractDoesNotAllow_AreStillAWarning()
+    {
+        // Not a status the handler chose: the caller has a bug, or speaks another contract version.
+        await using var peer = new RawPeer(_cluster.Transport);
+        await peer.ListenAsync("raw-log-peer");
+        await peer.SendRequestAsync(TestServiceDescriptor.Service, "Echo", "{\"value\":\"seven\",\"delayMs\":0}");
+        Assert.Equal(RpcStatusCode.InvalidArgument, (await peer.NextReplyAsync()).Status);
+        Assert.Contains(_logs.Entries, e => e.Level == LogLevel.Warning && e.Message.Contains("Argument 'value'", StringComparison.Ordinal));
+    }
+
     private sealed class RecordingLoggerProvider : ILoggerProvider
     {
         public ConcurrentQueue<(string Category, LogLevel Level, string Message, Exception? Exception)> Entries { get; } = new();

@@ -114,6 +114,23 @@ public sealed class ServerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ALateRedeliveryOfARequestThatRan_IsAnsweredWithItsResult_NotAsNeverRun()
+    {
+        // As when a server dies after storing its result but before its reply went out, and the
+        // request is delivered again past its deadline.
+        var id = CorrelationId.NewId();
+        await _caller.SendRequestAsync(TestServiceDescriptor.Service, "Echo", "{\"value\":7,\"delayMs\":0}", id: id);
+        Assert.Equal("7", System.Text.Encoding.UTF8.GetString((await _caller.NextReplyAsync()).Payload.Span));
+        var executions = _cluster.State.Executions;
+
+        await _caller.SendRequestAsync(TestServiceDescriptor.Service, "Echo", "{\"value\":7,\"delayMs\":0}", deadlineUnixMs: DateTimeOffset.UtcNow.AddSeconds(-1).ToUnixTimeMilliseconds(), id: id);
+        var again = await _caller.NextReplyAsync();
+        Assert.Equal(RpcStatusCode.OK, again.Status);
+        Assert.Equal("7", System.Text.Encoding.UTF8.GetString(again.Payload.Span));
+        Assert.Equal(executions, _cluster.State.Executions);
+    }
+
+    [Fact]
     public async Task ADuplicatedRequest_IsExecutedOnce_AndItsReplyIsSentAgain()
     {
         var id = CorrelationId.NewId();

@@ -151,7 +151,7 @@ public sealed class GeneratedCodeTests
     {
         var call = new CapturingCall(ShapesDescriptor.AddMethod, Encoding.Latin1.GetBytes(json), _invoker.Serializer);
 
-        var ex = await Assert.ThrowsAsync<RpcException>(async () => await ((IRpcServiceBinding)_service).DispatchAsync(call));
+        var ex = await Assert.ThrowsAnyAsync<RpcException>(async () => await ((IRpcServiceBinding)_service).DispatchAsync(call));
 
         Assert.Equal(RpcStatusCode.InvalidArgument, ex.StatusCode);
         Assert.Contains(expected, ex.Status.Detail, StringComparison.Ordinal);
@@ -163,7 +163,7 @@ public sealed class GeneratedCodeTests
     {
         var call = new CapturingCall(ShapesDescriptor.TouchMethod, Encoding.UTF8.GetBytes("{\"name\":null}"), _invoker.Serializer);
 
-        var ex = await Assert.ThrowsAsync<RpcException>(async () => await ((IRpcServiceBinding)_service).DispatchAsync(call));
+        var ex = await Assert.ThrowsAnyAsync<RpcException>(async () => await ((IRpcServiceBinding)_service).DispatchAsync(call));
 
         Assert.Equal(RpcStatusCode.InvalidArgument, ex.StatusCode);
         Assert.Contains("'name' must not be null", ex.Status.Detail, StringComparison.Ordinal);
