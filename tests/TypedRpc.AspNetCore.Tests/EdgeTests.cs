@@ -173,7 +173,9 @@ public sealed class EdgeTests : IAsyncLifetime
     [InlineData("wait=-1")]
     [InlineData("wait=abc")]
     [InlineData("wait=1.5")]
-    [InlineData("wait=99999999999")]
+    [InlineData("wait=+5")]
+    [InlineData("wait=")]
+    [InlineData("wait=99999999999x")]
     [InlineData("wait")]
     [InlineData("wait=1, wait=2")]
     public async Task AMalformedPreferWait_Is400(string prefer)
@@ -194,6 +196,37 @@ public sealed class EdgeTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("wait=5", Header(response, "Preference-Applied"));
+    }
+
+    // Every wait longer than MaxWait is cut to it, however many digits it has (RFC 9111 §1.2.2:
+    // delta-seconds too large to represent mean "the greatest").
+    [Theory]
+    [InlineData("wait=6")]
+    [InlineData("wait=999999999")]
+    [InlineData("wait=1000000000")]
+    [InlineData("wait=99999999999")]
+    [InlineData("wait=18446744073709551616")]
+    [InlineData("wait=\"340282366920938463463374607431768211456\"")]
+    public async Task AnOverLongPreferWait_IsCutToTheMaximum(string prefer)
+    {
+        using var request = Post("/orders/o-long-wait", prefer: prefer);
+        using var response = await _a1.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("wait=5", Header(response, "Preference-Applied"));
+    }
+
+    [Fact]
+    public async Task AnOverLongPreferWait_OnAResultPoll_IsCutToTheMaximum()
+    {
+        using var request = Post("/orders/o-long-poll?work=800", prefer: "respond-async");
+        using var accepted = await _a1.SendAsync(request);
+        Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+
+        using var poll = Get(accepted.Headers.Location!.ToString(), prefer: "wait=99999999999999999999");
+        using var done = await _a1.SendAsync(poll);
+        Assert.Equal(HttpStatusCode.OK, done.StatusCode);
+        Assert.Equal("wait=5", Header(done, "Preference-Applied"));
     }
 
     [Theory]
