@@ -304,6 +304,31 @@ public sealed class EdgeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task OnlyTheCanonicalSpellingOfAHandlesTag_IsAccepted()
+    {
+        using var request = Post("/orders/o-canonical?work=300", prefer: "respond-async");
+        using var accepted = await _a1.SendAsync(request);
+        Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+        var location = accepted.Headers.Location!.ToString();
+
+        // The 22nd base64url character of a 128-bit tag carries 2 bits of it and 4 unused ones:
+        // 16 spellings decode to the same bytes, and only the one the edge wrote is its handle.
+        const string Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        var last = Alphabet.IndexOf(location[^1], StringComparison.Ordinal);
+        Assert.Equal(0, last & 0b1111);
+        for (var unused = 1; unused < 16; unused++)
+        {
+            var variant = location[..^1] + Alphabet[(last & 0b110000) | unused];
+            using var refused = await _a1.GetAsync(variant);
+            Assert.Equal(HttpStatusCode.NotFound, refused.StatusCode);
+        }
+
+        using var poll = Get(location, prefer: "wait=5");
+        using var genuine = await _a1.SendAsync(poll);
+        Assert.Equal(HttpStatusCode.OK, genuine.StatusCode);
+    }
+
+    [Fact]
     public async Task AGenuineHandleOfAnUnknownCall_Is404()
     {
         // Sign an id no call ever had, as an instance with the shared key would.
