@@ -23,20 +23,9 @@ public static class RpcArgumentsWriter
     public static ArgumentException Failed<T>(string name, T value, Exception exception)
     {
         ArgumentNullException.ThrowIfNull(exception);
-        string message;
-        if (NonFiniteNumbers.TryDescribe(value, out var text))
-        {
-            message = $"Argument '{name}' is {text}, {NonFiniteNumbers.Reason}";
-        }
-        else if (NonFiniteNumbers.IsRefusal(exception))
-        {
-            message = $"Argument '{name}' holds a non-finite number (NaN or Infinity), {NonFiniteNumbers.Reason}";
-        }
-        else
-        {
-            message = $"Argument '{name}' could not be written: {exception.Message}";
-        }
-
+        var message = !NonFiniteNumbers.IsRefusal(exception) ? $"Argument '{name}' could not be written: {exception.Message}"
+            : NonFiniteNumbers.TryDescribe(value, out var text) ? $"Argument '{name}' is {text}, {NonFiniteNumbers.Reason}"
+            : $"Argument '{name}' holds a non-finite number (NaN or Infinity), {NonFiniteNumbers.Reason}";
         return new ArgumentException(message, exception);
     }
 }
