@@ -14,6 +14,7 @@ using Microsoft.Extensions.Logging;
 using Quickstart.Contracts;
 using TypedRpc;
 using TypedRpc.Client;
+using TypedRpc.Kafka;
 
 namespace Quickstart;
 
@@ -69,10 +70,11 @@ public sealed class DemoInstance : IAsyncDisposable
             ? WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory })
             : Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddJsonFile("appsettings.json", optional: false);
-        if (infrastructure.EmbeddedKafka)
+        if (infrastructure.KafkaIsMock)
         {
-            // The mock cluster holds an empty fetch for the whole wait (a real broker answers on data).
-            builder.Configuration.AddInMemoryCollection([new("TypedRpc:Kafka:FetchWaitMax", "00:00:00.001")]);
+            // The mock cluster's client settings (a short fetch wait and consumer-group session,
+            // from EmbeddedKafka) go in before the configuration is bound, which can override them.
+            builder.Services.Configure<KafkaTransportOptions>(infrastructure.ConfigureMockKafka);
         }
 
         // The instances of one run share a signing key for result handles (a real cluster

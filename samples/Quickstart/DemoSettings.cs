@@ -8,6 +8,13 @@ public sealed record DemoSettings
     /// <summary>Kafka bootstrap servers, or <see langword="null"/> for the embedded mock cluster.</summary>
     public string? Kafka { get; init; }
 
+    /// <summary>
+    /// <see langword="true"/> when <see cref="Kafka"/> names an embedded mock cluster another
+    /// process started (the server role prints such a command): its clients need the settings
+    /// <c>EmbeddedKafka</c> hands out.
+    /// </summary>
+    public bool KafkaIsMock { get; init; }
+
     /// <summary>Redis configuration, or <see langword="null"/> for a redis-server started for the run.</summary>
     public string? Redis { get; init; }
 

@@ -1,6 +1,7 @@
 using System;
 using System.Threading.Tasks;
 using TypedRpc.DevServices;
+using TypedRpc.Kafka;
 
 namespace Quickstart;
 
@@ -13,10 +14,12 @@ public sealed class Infrastructure : IAsyncDisposable
 {
     private EmbeddedKafka? _kafka;
     private LocalRedisServer? _redis;
+    private readonly bool _kafkaIsMock;
 
-    private Infrastructure(string bootstrapServers, string redis)
+    private Infrastructure(string bootstrapServers, bool kafkaIsMock, string redis)
     {
         BootstrapServers = bootstrapServers;
+        _kafkaIsMock = kafkaIsMock;
         Redis = redis;
     }
 
@@ -32,10 +35,29 @@ public sealed class Infrastructure : IAsyncDisposable
     /// <summary><see langword="true"/> when Redis was started for this run.</summary>
     public bool LocalRedis => _redis is not null;
 
+    /// <summary><see langword="true"/> when Kafka is a mock cluster: the embedded one, or another process's (<c>--kafka-mock</c>).</summary>
+    public bool KafkaIsMock => _kafka is not null || _kafkaIsMock;
+
+    /// <summary>
+    /// Gives the transport the settings a client of the mock cluster needs (<see cref="TypedRpc.DevServices.EmbeddedKafka.ConfigureTransport(KafkaTransportOptions)"/>);
+    /// configured before the <c>TypedRpc:Kafka</c> section is bound, so configuration can still change them.
+    /// </summary>
+    public void ConfigureMockKafka(KafkaTransportOptions options)
+    {
+        if (_kafka is not null)
+        {
+            _kafka.ConfigureTransport(options);
+        }
+        else if (_kafkaIsMock)
+        {
+            TypedRpc.DevServices.EmbeddedKafka.ConfigureTransport(options, BootstrapServers);
+        }
+    }
+
     /// <summary>Attaches to the given servers, starting embedded ones for those not given.</summary>
     public static async Task<Infrastructure> StartAsync(DemoSettings settings)
     {
-        var infrastructure = new Infrastructure(settings.Kafka ?? string.Empty, settings.Redis ?? string.Empty);
+        var infrastructure = new Infrastructure(settings.Kafka ?? string.Empty, settings.KafkaIsMock, settings.Redis ?? string.Empty);
         try
         {
             if (settings.Kafka is null)

@@ -22,6 +22,10 @@ public static class Program
             Description = "Kafka bootstrap servers (host:port[,host:port]). Default: an embedded Kafka mock cluster in this process (librdkafka's, real Kafka protocol on loopback).",
             HelpName = "host:port",
         };
+        var kafkaMock = new Option<bool>("--kafka-mock")
+        {
+            Description = "The --kafka servers are an embedded mock cluster another quickstart process started (--role server prints this): use the client settings the mock needs.",
+        };
         var redis = new Option<string?>("--redis")
         {
             Description = "Redis (host:port, or a StackExchange.Redis configuration string). Default: a redis-server started for this run on a free loopback port.",
@@ -102,10 +106,15 @@ public static class Program
             "on an embedded Kafka and a local redis-server, walks through routing, streaming, a timeout turning into a Pending result, " +
             "server errors and a client instance leaving, prints a summary and exits 0 when every check held.")
         {
-            kafka, redis, role, instances, calls, routing, prefix, httpPort, serve, duration,
+            kafka, kafkaMock, redis, role, instances, calls, routing, prefix, httpPort, serve, duration,
         };
         root.Validators.Add(r =>
         {
+            if (r.GetValue(kafkaMock) && r.GetValue(kafka) is null)
+            {
+                r.AddError("--kafka-mock needs --kafka: the bootstrap servers of the mock cluster another process started.");
+            }
+
             if (r.GetValue(role) == DemoRole.Client && (r.GetValue(kafka) is null || r.GetValue(redis) is null))
             {
                 r.AddError("--role client needs --kafka and --redis: the servers' Kafka and Redis (start them with --role server, which prints the command).");
@@ -117,6 +126,7 @@ public static class Program
             var settings = new DemoSettings
             {
                 Kafka = parse.GetValue(kafka),
+                KafkaIsMock = parse.GetValue(kafkaMock),
                 Redis = parse.GetValue(redis),
                 Role = parse.GetValue(role),
                 Instances = parse.GetValue(instances),
@@ -272,7 +282,8 @@ public static class Program
         if (infrastructure.EmbeddedKafka || infrastructure.LocalRedis)
         {
             console.MarkupLine("Run the client cluster in another terminal on this machine with:");
-            console.MarkupLine($"  [blue]./build.sh demo --role client --kafka {infrastructure.BootstrapServers} --redis {infrastructure.Redis} --routing {settings.Routing}[/]");
+            var mock = infrastructure.KafkaIsMock ? " --kafka-mock" : string.Empty;
+            console.MarkupLine($"  [blue]./build.sh demo --role client --kafka {Markup.Escape(infrastructure.BootstrapServers)}{mock} --redis {Markup.Escape(infrastructure.Redis)} --routing {settings.Routing}[/]");
         }
 
         console.MarkupLine(durationSeconds > 0 ? $"Serving for {durationSeconds} s." : "Serving; Ctrl+C stops (servers drain in-flight requests first).");

@@ -43,11 +43,11 @@ internal readonly record struct Preferences(bool RespondAsync, TimeSpan? Wait)
                 }
                 else if (name.Equals("wait", StringComparison.OrdinalIgnoreCase))
                 {
-                    // delta-seconds: 1*DIGIT. Negative, fractional or absurd values are refused
-                    // rather than guessed at.
-                    if (value is null || value.Length is 0 or > 9 || !uint.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seconds))
+                    // delta-seconds: 1*DIGIT. Negative or fractional values are refused rather than
+                    // guessed at.
+                    if (!TryParseDeltaSeconds(value, out var seconds))
                     {
-                        error = $"Prefer: wait must be a whole number of seconds, 0 to 999999999 (got '{Truncate(value)}').";
+                        error = $"Prefer: wait must be a whole number of seconds (got '{Truncate(value)}').";
                         return false;
                     }
 
@@ -57,12 +57,38 @@ internal readonly record struct Preferences(bool RespondAsync, TimeSpan? Wait)
                         return false;
                     }
 
-                    wait = TimeSpan.FromSeconds(seconds);
+                    wait = seconds;
                 }
             }
         }
 
         preferences = new Preferences(respondAsync, wait);
+        return true;
+    }
+
+    /// <summary>
+    /// Reads delta-seconds. A value too large to represent stands for "as long as possible"
+    /// (<see cref="TimeSpan.MaxValue"/>), as RFC 9111 §1.2.2 has caches treat one: every caller
+    /// cuts the wait to its maximum, so a wait of 10^20 seconds means the same as one of 100.
+    /// </summary>
+    private static bool TryParseDeltaSeconds(string? value, out TimeSpan seconds)
+    {
+        seconds = default;
+        if (string.IsNullOrEmpty(value))
+        {
+            return false;
+        }
+
+        foreach (var c in value)
+        {
+            if (!char.IsAsciiDigit(c))
+            {
+                return false;
+            }
+        }
+
+        // Nine digits fit an int, and far more seconds than any maximum wait.
+        seconds = value.Length <= 9 ? TimeSpan.FromSeconds(int.Parse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture)) : TimeSpan.MaxValue;
         return true;
     }
 

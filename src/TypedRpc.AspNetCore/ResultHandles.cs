@@ -1,4 +1,6 @@
 using System;
+using System.Buffers.Text;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Logging;
@@ -16,6 +18,7 @@ namespace TypedRpc.AspNetCore;
 internal sealed class ResultHandles
 {
     private const int TagBytes = 16;
+    private const int TagChars = 22;
     private readonly byte[] _key;
 
     public ResultHandles(IOptions<RpcHttpOptions> options, ILogger<ResultHandles>? logger = null)
@@ -52,7 +55,7 @@ internal sealed class ResultHandles
     {
         Span<byte> tag = stackalloc byte[32];
         Sign(correlationId, owner, tag);
-        return correlationId + "." + Base64Url(tag[..TagBytes]);
+        return correlationId + "." + Base64Url.EncodeToString(tag[..TagBytes]);
     }
 
     /// <summary>Checks a handle for a caller; returns the correlation id when it is genuine.</summary>
@@ -60,21 +63,20 @@ internal sealed class ResultHandles
     {
         correlationId = string.Empty;
         // A correlation id is 32 hex characters; the tag 22 base64url characters.
-        if (handle is null || handle.Length != 32 + 1 + 22 || handle[32] != '.' || !CorrelationId.TryParse(handle.AsSpan(0, 32), out _))
+        if (handle is null || handle.Length != 32 + 1 + TagChars || handle[32] != '.' || !CorrelationId.TryParse(handle.AsSpan(0, 32), out _))
         {
             return false;
         }
 
-        Span<byte> given = stackalloc byte[TagBytes + 2];
-        if (!TryDecodeBase64Url(handle.AsSpan(33), given, out var written) || written != TagBytes)
-        {
-            return false;
-        }
-
+        // The tag is compared as text: decoding would accept 16 spellings of each tag (base64's
+        // last character carries 4 bits the 128-bit tag does not use), and a handle is an identifier
+        // that should have exactly one spelling.
         var id = handle[..32];
         Span<byte> expected = stackalloc byte[32];
         Sign(id, owner, expected);
-        if (!CryptographicOperations.FixedTimeEquals(expected[..TagBytes], given[..TagBytes]))
+        Span<char> expectedTag = stackalloc char[TagChars];
+        Base64Url.EncodeToChars(expected[..TagBytes], expectedTag);
+        if (!CryptographicOperations.FixedTimeEquals(MemoryMarshal.AsBytes(expectedTag), MemoryMarshal.AsBytes(handle.AsSpan(33))))
         {
             return false;
         }
@@ -88,37 +90,5 @@ internal sealed class ResultHandles
         // Domain-separated, length-prefixed input: no (id, owner) pair can be made to collide with another.
         var text = $"typedrpc-result\n{correlationId}\n{owner?.Length ?? -1}\n{owner}";
         HMACSHA256.HashData(_key, Encoding.UTF8.GetBytes(text), destination);
-    }
-
-    private static string Base64Url(ReadOnlySpan<byte> bytes) =>
-        Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
-
-    private static bool TryDecodeBase64Url(ReadOnlySpan<char> text, Span<byte> destination, out int written)
-    {
-        written = 0;
-        if (text.Length > 64)
-        {
-            return false;
-        }
-
-        Span<char> padded = stackalloc char[text.Length + 3];
-        var length = 0;
-        foreach (var c in text)
-        {
-            padded[length++] = c switch
-            {
-                '-' => '+',
-                '_' => '/',
-                '+' or '/' or '=' => '!',
-                _ => c,
-            };
-        }
-
-        while (length % 4 != 0)
-        {
-            padded[length++] = '=';
-        }
-
-        return Convert.TryFromBase64Chars(padded[..length], destination, out written);
     }
 }

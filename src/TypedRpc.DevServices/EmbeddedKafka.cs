@@ -1,7 +1,9 @@
 using System;
 using System.Collections.Generic;
+using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
+using TypedRpc.Kafka;
 
 namespace TypedRpc.DevServices;
 
@@ -11,6 +13,15 @@ namespace TypedRpc.DevServices;
 /// <see cref="BootstrapServers"/>. For demos and tests; it lives as long as this object.
 /// </summary>
 /// <remarks>
+/// <para>
+/// Configure clients through this class, not with <see cref="BootstrapServers"/> alone:
+/// <see cref="ConfigureTransport(KafkaTransportOptions)"/> for TypedRpc's transport
+/// (<c>.AddKafka(kafka.ConfigureTransport)</c>), <see cref="ClientSettings"/> for a Confluent.Kafka
+/// consumer of your own. With librdkafka's default consumer timings (session 45 s) a group whose
+/// SyncGroup the mock refuses sits in wait-join for ~40 s, and the first calls to its contract time
+/// out; the settings handed out here never let that happen.
+/// </para>
+/// <para>
 /// Facts worth knowing (DESIGN.md §9): topics must be created with <see cref="CreateTopic"/>
 /// (the mock does not support CreateTopics; auto-created topics get 4 partitions); a consumer
 /// group's first join takes about 3 s; an empty fetch is held for the whole <c>fetch.wait.max.ms</c>,
@@ -18,9 +29,22 @@ namespace TypedRpc.DevServices;
 /// slows down as partitions fill — use a fresh cluster per long scenario. Unlike a real broker, the
 /// mock leaves Nagle's algorithm on for the connections it accepts, which stalls responses by 40 ms
 /// under load; this class turns it off on them (<see cref="BrokerSocketTuner"/>).
+/// </para>
 /// </remarks>
 public sealed class EmbeddedKafka : IDisposable
 {
+    // session.timeout.ms for consumer groups on the mock. A member the mock refuses a SyncGroup
+    // rejoins only after its session would have ended: with librdkafka's 45 s that stalled a server
+    // group's first calls for 41 s. 6 s is also a real broker's smallest (group.min.session.timeout.ms).
+    private const int SessionTimeoutMs = 6_000;
+
+    // Well inside the session, so members learn of a rebalance quickly.
+    private const int HeartbeatIntervalMs = 500;
+
+    // The mock holds an empty fetch for the whole wait (a real broker answers when data arrives), so
+    // this is the floor of a reply's latency on an idle partition.
+    private const int FetchWaitMaxMs = 1;
+
     private readonly object _lock = new();
     private readonly BrokerSocketTuner _tuner;
     private IntPtr _handle;
@@ -65,17 +89,65 @@ public sealed class EmbeddedKafka : IDisposable
 
         BootstrapServers = Marshal.PtrToStringUTF8(NativeMethods.rd_kafka_mock_cluster_bootstraps(_cluster))
             ?? throw new InvalidOperationException("The mock cluster reported no bootstrap servers.");
+        ClientSettings = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["bootstrap.servers"] = BootstrapServers,
+            ["session.timeout.ms"] = SessionTimeoutMs.ToString(CultureInfo.InvariantCulture),
+            ["heartbeat.interval.ms"] = HeartbeatIntervalMs.ToString(CultureInfo.InvariantCulture),
+            ["fetch.wait.max.ms"] = FetchWaitMaxMs.ToString(CultureInfo.InvariantCulture),
+        }.AsReadOnly();
         _tuner = new BrokerSocketTuner(Ports(BootstrapServers));
     }
 
-    /// <summary>The <c>bootstrap.servers</c> value that reaches the cluster, e.g. <c>127.0.0.1:41235,127.0.0.1:38111</c>.</summary>
+    /// <summary>
+    /// The <c>bootstrap.servers</c> value that reaches the cluster, e.g. <c>127.0.0.1:41235,127.0.0.1:38111</c>.
+    /// Enough for a producer; a consumer needs <see cref="ClientSettings"/>.
+    /// </summary>
     public string BootstrapServers { get; }
+
+    /// <summary>
+    /// The librdkafka settings of a consumer of this cluster: <c>bootstrap.servers</c>,
+    /// <c>session.timeout.ms</c> 6000 and <c>heartbeat.interval.ms</c> 500 (see the class remarks),
+    /// and <c>fetch.wait.max.ms</c> 1 (the mock holds an empty fetch for the whole wait). For example
+    /// <c>new ConsumerConfig(new Dictionary&lt;string, string&gt;(kafka.ClientSettings)) { GroupId = "g" }</c>.
+    /// A producer needs only <see cref="BootstrapServers"/> (librdkafka ignores consumer settings
+    /// given to a producer, and logs a warning about each).
+    /// </summary>
+    public IReadOnlyDictionary<string, string> ClientSettings { get; }
 
     /// <summary>The number of brokers; their ids are 1 to this number.</summary>
     public int BrokerCount { get; }
 
     /// <summary>The librdkafka version in use.</summary>
     public static string LibrdkafkaVersion => Marshal.PtrToStringUTF8(NativeMethods.rd_kafka_version_str()) ?? "unknown";
+
+    /// <summary>
+    /// Points TypedRpc's Kafka transport at this cluster with the settings the mock needs:
+    /// <see cref="KafkaTransportOptions.BootstrapServers"/>, <see cref="KafkaTransportOptions.FetchWaitMax"/>
+    /// and, in <see cref="KafkaTransportOptions.ConsumerSettings"/>, the consumer-group timings of
+    /// <see cref="ClientSettings"/>. Pass it to <c>AddKafka</c> — <c>.AddKafka(kafka.ConfigureTransport)</c>,
+    /// or call it first in your own delegate and change anything after it.
+    /// </summary>
+    /// <param name="options">The transport's options.</param>
+    public void ConfigureTransport(KafkaTransportOptions options) => ConfigureTransport(options, BootstrapServers);
+
+    /// <summary>
+    /// As <see cref="ConfigureTransport(KafkaTransportOptions)"/>, for a process that uses a mock
+    /// cluster another process started (it knows only the bootstrap servers).
+    /// </summary>
+    /// <param name="options">The transport's options.</param>
+    /// <param name="bootstrapServers">The mock cluster's <see cref="BootstrapServers"/>.</param>
+    public static void ConfigureTransport(KafkaTransportOptions options, string bootstrapServers)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentException.ThrowIfNullOrWhiteSpace(bootstrapServers);
+        options.BootstrapServers = bootstrapServers;
+        options.FetchWaitMax = TimeSpan.FromMilliseconds(FetchWaitMaxMs);
+        // Consumer settings, not Settings: those reach the producer too, which would log a
+        // warning for each consumer-only key.
+        options.ConsumerSettings["session.timeout.ms"] = SessionTimeoutMs.ToString(CultureInfo.InvariantCulture);
+        options.ConsumerSettings["heartbeat.interval.ms"] = HeartbeatIntervalMs.ToString(CultureInfo.InvariantCulture);
+    }
 
     /// <summary>Creates a topic.</summary>
     /// <param name="topic">The topic name.</param>
@@ -136,7 +208,7 @@ public sealed class EmbeddedKafka : IDisposable
     {
         foreach (var server in bootstrapServers.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
-            yield return int.Parse(server.AsSpan(server.LastIndexOf(':') + 1), System.Globalization.CultureInfo.InvariantCulture);
+            yield return int.Parse(server.AsSpan(server.LastIndexOf(':') + 1), CultureInfo.InvariantCulture);
         }
     }
 

@@ -173,7 +173,9 @@ public sealed class EdgeTests : IAsyncLifetime
     [InlineData("wait=-1")]
     [InlineData("wait=abc")]
     [InlineData("wait=1.5")]
-    [InlineData("wait=99999999999")]
+    [InlineData("wait=+5")]
+    [InlineData("wait=")]
+    [InlineData("wait=99999999999x")]
     [InlineData("wait")]
     [InlineData("wait=1, wait=2")]
     public async Task AMalformedPreferWait_Is400(string prefer)
@@ -194,6 +196,37 @@ public sealed class EdgeTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("wait=5", Header(response, "Preference-Applied"));
+    }
+
+    // Every wait longer than MaxWait is cut to it, however many digits it has (RFC 9111 §1.2.2:
+    // delta-seconds too large to represent mean "the greatest").
+    [Theory]
+    [InlineData("wait=6")]
+    [InlineData("wait=999999999")]
+    [InlineData("wait=1000000000")]
+    [InlineData("wait=99999999999")]
+    [InlineData("wait=18446744073709551616")]
+    [InlineData("wait=\"340282366920938463463374607431768211456\"")]
+    public async Task AnOverLongPreferWait_IsCutToTheMaximum(string prefer)
+    {
+        using var request = Post("/orders/o-long-wait", prefer: prefer);
+        using var response = await _a1.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("wait=5", Header(response, "Preference-Applied"));
+    }
+
+    [Fact]
+    public async Task AnOverLongPreferWait_OnAResultPoll_IsCutToTheMaximum()
+    {
+        using var request = Post("/orders/o-long-poll?work=800", prefer: "respond-async");
+        using var accepted = await _a1.SendAsync(request);
+        Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+
+        using var poll = Get(accepted.Headers.Location!.ToString(), prefer: "wait=99999999999999999999");
+        using var done = await _a1.SendAsync(poll);
+        Assert.Equal(HttpStatusCode.OK, done.StatusCode);
+        Assert.Equal("wait=5", Header(done, "Preference-Applied"));
     }
 
     [Theory]
@@ -289,6 +322,31 @@ public sealed class EdgeTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
+    public async Task OnlyTheCanonicalSpellingOfAHandlesTag_IsAccepted()
+    {
+        using var request = Post("/orders/o-canonical?work=300", prefer: "respond-async");
+        using var accepted = await _a1.SendAsync(request);
+        Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+        var location = accepted.Headers.Location!.ToString();
+
+        // The 22nd base64url character of a 128-bit tag carries 2 bits of it and 4 unused ones:
+        // 16 spellings decode to the same bytes, and only the one the edge wrote is its handle.
+        const string Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        var last = Alphabet.IndexOf(location[^1], StringComparison.Ordinal);
+        Assert.Equal(0, last & 0b1111);
+        for (var unused = 1; unused < 16; unused++)
+        {
+            var variant = location[..^1] + Alphabet[(last & 0b110000) | unused];
+            using var refused = await _a1.GetAsync(variant);
+            Assert.Equal(HttpStatusCode.NotFound, refused.StatusCode);
+        }
+
+        using var poll = Get(location, prefer: "wait=5");
+        using var genuine = await _a1.SendAsync(poll);
+        Assert.Equal(HttpStatusCode.OK, genuine.StatusCode);
     }
 
     [Fact]

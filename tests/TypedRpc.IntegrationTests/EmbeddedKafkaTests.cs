@@ -1,14 +1,26 @@
 using System;
+using System.Collections.Generic;
 using System.Diagnostics;
+using System.Linq;
+using System.Threading;
 using System.Threading.Tasks;
 using Confluent.Kafka;
+using Microsoft.Extensions.DependencyInjection;
 using TypedRpc.DevServices;
+using TypedRpc.Hosting;
+using TypedRpc.InMemory;
+using TypedRpc.Kafka;
 using Xunit;
+using Xunit.Abstractions;
 
 namespace TypedRpc.IntegrationTests;
 
-public sealed class EmbeddedKafkaTests
+public sealed class EmbeddedKafkaTests(ITestOutputHelper output)
 {
+    // A group join on the mock takes ~3 s, a rebalance with the embedded settings ~6 s; one with
+    // librdkafka's defaults ~44 s.
+    private static readonly TimeSpan Prompt = TimeSpan.FromSeconds(20);
+
     // The mock broker leaves Nagle's algorithm on for the connections it accepts (a real broker
     // turns it off); EmbeddedKafka turns it off on each, or responses stall 40 ms under load.
     [Fact]
@@ -27,11 +39,106 @@ public sealed class EmbeddedKafkaTests
         var afterProducer = kafka.TunedConnections;
 
         // Connections made later are found too.
-        using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(new ConsumerConfig { BootstrapServers = kafka.BootstrapServers, GroupId = "nagle" })
+        using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(new ConsumerConfig(new Dictionary<string, string>(kafka.ClientSettings)) { GroupId = "nagle" })
             .SetLogHandler((_, _) => { }).Build();
         consumer.Assign(new TopicPartitionOffset(new TopicPartition("nagle", 0), Offset.Beginning));
         Assert.NotNull(consumer.Consume(TimeSpan.FromSeconds(10)));
         await WaitUntilAsync(() => kafka.TunedConnections > afterProducer);
+    }
+
+    // With librdkafka's defaults (session 45 s, heartbeat 3 s) a group whose SyncGroup the mock
+    // refuses sits in wait-join for ~40 s; the settings EmbeddedKafka hands out keep that short.
+    [Fact]
+    public void TheSettingsHandedOut_CarryTheMocksConsumerTimings()
+    {
+        using var kafka = new EmbeddedKafka();
+
+        Assert.Equal(kafka.BootstrapServers, kafka.ClientSettings["bootstrap.servers"]);
+        Assert.Equal("6000", kafka.ClientSettings["session.timeout.ms"]);
+        Assert.Equal("500", kafka.ClientSettings["heartbeat.interval.ms"]);
+        Assert.Equal("1", kafka.ClientSettings["fetch.wait.max.ms"]);
+
+        var options = new KafkaTransportOptions();
+        kafka.ConfigureTransport(options);
+        Assert.Equal(kafka.BootstrapServers, options.BootstrapServers);
+        Assert.Empty(KafkaTransportOptionsValidator.Problems(options));
+        var consumer = KafkaClientConfig.Consumer(options, "g");
+        Assert.Equal(kafka.BootstrapServers, consumer.BootstrapServers);
+        Assert.Equal(6_000, consumer.SessionTimeoutMs);
+        Assert.Equal(500, consumer.HeartbeatIntervalMs);
+        Assert.Equal(1, consumer.FetchWaitMaxMs);
+
+        // Consumer-only settings stay off the producer (librdkafka would warn about each).
+        var producer = KafkaClientConfig.Producer(options);
+        Assert.DoesNotContain(producer, setting => setting.Key is "session.timeout.ms" or "heartbeat.interval.ms" or "fetch.wait.max.ms");
+    }
+
+    // A member joining a group that is up makes the mock wait session.timeout.ms - 1 s for every
+    // member to rejoin, with no partitions assigned meanwhile: with librdkafka's 45 s session the
+    // calls made while a second server starts waited ~44 s (and the first call of a deployment
+    // whose servers start a few seconds apart timed out).
+    [Fact]
+    public async Task AServerGroupAndAClient_ConfiguredOnlyThroughTheEmbeddedSettings_AnswerPromptly_AlsoWhileServersJoin()
+    {
+        using var kafka = new EmbeddedKafka(brokers: 3);
+        // The contract's default topics: the mock cannot create topics through the admin API.
+        kafka.CreateTopic("integration.requests", 6);
+        kafka.CreateTopic("default.replies", 6);
+        var store = new InMemoryOwnershipStore();
+        var instances = new List<(ServiceProvider Provider, TypedRpcRuntime Runtime)>();
+        try
+        {
+            var watch = Stopwatch.StartNew();
+            instances.AddRange(await Task.WhenAll(StartAsync(kafka, store, "pricing-1", client: false), StartAsync(kafka, store, "shop-1", client: true)));
+            var client = instances[1].Provider.GetRequiredService<IIntegrationService>();
+            await client.PingAsync().WaitAsync(Prompt);
+            output.WriteLine($"first call answered {watch.Elapsed.TotalSeconds:0.0} s after start");
+
+            // Two more servers join the group that is up; calls go on meanwhile.
+            watch.Restart();
+            var joining = Task.WhenAll(StartAsync(kafka, store, "pricing-2", client: false), StartAsync(kafka, store, "pricing-3", client: false));
+            var slowest = TimeSpan.Zero;
+            while (watch.Elapsed < TimeSpan.FromSeconds(10))
+            {
+                var call = Stopwatch.StartNew();
+                Assert.Equal(5, await client.AddAsync(2, 3).AsTask().WaitAsync(Prompt));
+                slowest = call.Elapsed > slowest ? call.Elapsed : slowest;
+                await Task.Delay(100);
+            }
+
+            instances.AddRange(await joining);
+            output.WriteLine($"slowest call while two servers joined: {slowest.TotalSeconds:0.0} s");
+        }
+        finally
+        {
+            foreach (var (provider, runtime) in instances)
+            {
+                await runtime.StopAsync(CancellationToken.None);
+                await provider.DisposeAsync();
+            }
+        }
+    }
+
+    private static async Task<(ServiceProvider Provider, TypedRpcRuntime Runtime)> StartAsync(EmbeddedKafka kafka, InMemoryOwnershipStore store, string id, bool client)
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton(new IntegrationState());
+        var builder = services.AddTypedRpc(o => o.InstanceId = id)
+            .AddKafka(kafka.ConfigureTransport)
+            .UseInMemoryOwnershipStore(store);
+        if (client)
+        {
+            builder.AddClient<IIntegrationService>();
+        }
+        else
+        {
+            builder.AddServer<IntegrationService>();
+        }
+
+        var provider = services.BuildServiceProvider();
+        var runtime = provider.GetRequiredService<TypedRpcRuntime>();
+        await runtime.StartAsync(CancellationToken.None);
+        return (provider, runtime);
     }
 
     private static async Task WaitUntilAsync(Func<bool> condition)

@@ -61,20 +61,28 @@ public sealed class KafkaCluster : IAsyncDisposable
 
     public void Configure(KafkaTransportOptions o)
     {
-        o.BootstrapServers = _kafka.BootstrapServers;
+        if (_kafka.Embedded is { } embedded)
+        {
+            embedded.ConfigureTransport(o);
+        }
+        else
+        {
+            o.BootstrapServers = _kafka.BootstrapServers;
+            // Short sessions, so the failover tests notice a dead member within seconds; 6 s is a
+            // real broker's smallest (group.min.session.timeout.ms).
+            o.ConsumerSettings["session.timeout.ms"] = "6000";
+            o.ConsumerSettings["heartbeat.interval.ms"] = "500";
+        }
+
         o.ClientGroup = Name;
         o.RequestTopics["integration"] = RequestTopic;
         o.ServerGroupPrefix = Name + ".";
         o.DeadLetterTopic = DeadLetterTopic;
         o.ReplyPartitions = 8;
         o.RequestPartitions = 4;
-        // The mock holds an empty fetch for the whole wait; a real broker answers on data.
-        o.FetchWaitMax = TimeSpan.FromMilliseconds(_kafka.Embedded is null ? 10 : 1);
         o.ReplyRouting = Routing;
         o.LeaseTimeToLive = LeaseTimeToLive;
         o.LeaseRenewInterval = LeaseTimeToLive / 4;
-        o.Settings["session.timeout.ms"] = "6000";
-        o.Settings["heartbeat.interval.ms"] = "500";
     }
 
     public async Task<IServiceProvider> StartAsync(bool client, bool server, IUnmatchedReplyHandler? unmatched = null, string? instanceId = null)

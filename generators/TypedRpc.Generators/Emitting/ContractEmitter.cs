@@ -126,14 +126,7 @@ internal static class ContractEmitter
         w.WriteLine();
 
         w.OpenBlock("public void WriteTo(global::System.Text.Json.Utf8JsonWriter writer, global::TypedRpc.IRpcSerializer serializer)");
-        w.WriteLine("writer.WriteStartObject();");
-        for (var i = 0; i < data.Count; i++)
-        {
-            w.WriteLine($"writer.WritePropertyName({StringLiteral(data[i].Name)}u8);");
-            w.WriteLine($"serializer.Serialize<{data[i].Type}>(writer, Arg{i});");
-        }
-
-        w.WriteLine("writer.WriteEndObject();");
+        EmitWriteTo(w, data);
         w.CloseBlock();
         w.WriteLine();
 
@@ -225,4 +218,61 @@ internal static class ContractEmitter
     }
 
     internal static string Xml(string text) => text.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;").Replace("\"", "&quot;");
+
+    /// <summary>
+    /// The body of <c>WriteTo</c>. A failure is rethrown naming the argument being written (and, for
+    /// a NaN or infinity, saying JSON cannot carry it): the serializer's own text names neither.
+    /// Tracking the argument costs an int store per argument and nothing more on success.
+    /// </summary>
+    private static void EmitWriteTo(SourceWriter w, List<ParameterModel> data)
+    {
+        if (data.Count == 0)
+        {
+            w.WriteLine("writer.WriteStartObject();");
+            w.WriteLine("writer.WriteEndObject();");
+            return;
+        }
+
+        if (data.Count > 1)
+        {
+            w.WriteLine("var current = 0;");
+        }
+
+        w.OpenBlock("try");
+        w.WriteLine("writer.WriteStartObject();");
+        for (var i = 0; i < data.Count; i++)
+        {
+            if (i > 0)
+            {
+                w.WriteLine($"current = {i.ToString(CultureInfo.InvariantCulture)};");
+            }
+
+            w.WriteLine($"writer.WritePropertyName({StringLiteral(data[i].Name)}u8);");
+            w.WriteLine($"serializer.Serialize<{data[i].Type}>(writer, Arg{i});");
+        }
+
+        w.WriteLine("writer.WriteEndObject();");
+        w.CloseBlock();
+        w.OpenBlock("catch (global::System.Exception ex)");
+        if (data.Count == 1)
+        {
+            w.WriteLine($"throw {Failed(data[0], 0)};");
+        }
+        else
+        {
+            w.WriteLine("throw current switch");
+            w.OpenBrace();
+            for (var i = 0; i < data.Count; i++)
+            {
+                w.WriteLine($"{(i < data.Count - 1 ? i.ToString(CultureInfo.InvariantCulture) : "_")} => {Failed(data[i], i)},");
+            }
+
+            w.CloseBlock(";");
+        }
+
+        w.CloseBlock();
+
+        static string Failed(ParameterModel p, int i) =>
+            $"global::TypedRpc.RpcArgumentsWriter.Failed<{p.Type}>({StringLiteral(p.Name)}, Arg{i}, ex)";
+    }
 }

@@ -37,6 +37,11 @@ internal static class PayloadCodec
         }
     }
 
+    /// <summary>
+    /// Encodes a reply value or stream item. A NaN or an infinity in it fails the call with
+    /// <see cref="RpcStatusCode.Internal"/> and a detail that says so (the handler's result cannot be
+    /// sent; the host logs it as a handler failure); any other failure is thrown as it is.
+    /// </summary>
     public static byte[] EncodeValue<T>(T value, IRpcSerializer serializer)
     {
         using var buffer = new PooledBufferWriter();
@@ -45,6 +50,13 @@ internal static class PayloadCodec
         {
             serializer.Serialize(writer, value);
             writer.Flush();
+        }
+        catch (Exception ex) when (NonFiniteNumbers.IsRefusal(ex))
+        {
+            var detail = NonFiniteNumbers.TryDescribe(value, out var text)
+                ? $"The reply value is {text}, {NonFiniteNumbers.Reason}"
+                : $"The reply value holds a non-finite number (NaN or Infinity), {NonFiniteNumbers.Reason}";
+            throw new RpcException(new RpcStatus(RpcStatusCode.Internal, detail), null, ex);
         }
         finally
         {

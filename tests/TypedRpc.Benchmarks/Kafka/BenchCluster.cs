@@ -170,21 +170,17 @@ public sealed class Deployment
             o.EnableClaims = settings.UseRedis;
         }).AddKafka(o =>
         {
-            o.BootstrapServers = _cluster.BootstrapServers;
+            _cluster.Kafka.ConfigureTransport(o);
             o.ClientGroup = settings.ClientGroup ?? Name;
             o.RequestTopics["bench"] = RequestTopic;
             o.ReplyTopic = (settings.ClientGroup ?? Name) + ".replies";
             o.ServerGroupPrefix = Name + ".";
             o.ReplyPartitions = ReplyPartitions;
             o.RequestPartitions = RequestPartitions;
-            // The mock holds an empty fetch for the whole wait (a real broker answers on data).
-            o.FetchWaitMax = TimeSpan.FromMilliseconds(1);
             o.ReplyRouting = settings.Routing;
             o.LeaseTimeToLive = settings.LeaseTimeToLive;
             o.LeaseRenewInterval = settings.LeaseTimeToLive / 4;
             o.CloseTimeout = TimeSpan.FromSeconds(3);
-            o.Settings["session.timeout.ms"] = "6000";
-            o.Settings["heartbeat.interval.ms"] = "500";
         });
         if (settings.UseRedis)
         {

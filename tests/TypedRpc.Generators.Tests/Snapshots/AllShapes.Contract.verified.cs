@@ -117,10 +117,17 @@ namespace Shapes.Deep.Name
 
             public void WriteTo(global::System.Text.Json.Utf8JsonWriter writer, global::TypedRpc.IRpcSerializer serializer)
             {
-                writer.WriteStartObject();
-                writer.WritePropertyName("name"u8);
-                serializer.Serialize<string>(writer, Arg0);
-                writer.WriteEndObject();
+                try
+                {
+                    writer.WriteStartObject();
+                    writer.WritePropertyName("name"u8);
+                    serializer.Serialize<string>(writer, Arg0);
+                    writer.WriteEndObject();
+                }
+                catch (global::System.Exception ex)
+                {
+                    throw global::TypedRpc.RpcArgumentsWriter.Failed<string>("name", Arg0, ex);
+                }
             }
 
             /// <summary>Reads the argument object; every problem is an <see cref="global::TypedRpc.RpcException"/> with InvalidArgument.</summary>
@@ -164,12 +171,25 @@ namespace Shapes.Deep.Name
 
             public void WriteTo(global::System.Text.Json.Utf8JsonWriter writer, global::TypedRpc.IRpcSerializer serializer)
             {
-                writer.WriteStartObject();
-                writer.WritePropertyName("a"u8);
-                serializer.Serialize<int>(writer, Arg0);
-                writer.WritePropertyName("b"u8);
-                serializer.Serialize<int>(writer, Arg1);
-                writer.WriteEndObject();
+                var current = 0;
+                try
+                {
+                    writer.WriteStartObject();
+                    writer.WritePropertyName("a"u8);
+                    serializer.Serialize<int>(writer, Arg0);
+                    current = 1;
+                    writer.WritePropertyName("b"u8);
+                    serializer.Serialize<int>(writer, Arg1);
+                    writer.WriteEndObject();
+                }
+                catch (global::System.Exception ex)
+                {
+                    throw current switch
+                    {
+                        0 => global::TypedRpc.RpcArgumentsWriter.Failed<int>("a", Arg0, ex),
+                        _ => global::TypedRpc.RpcArgumentsWriter.Failed<int>("b", Arg1, ex),
+                    };
+                }
             }
 
             /// <summary>Reads the argument object; every problem is an <see cref="global::TypedRpc.RpcException"/> with InvalidArgument.</summary>
@@ -217,10 +237,17 @@ namespace Shapes.Deep.Name
 
             public void WriteTo(global::System.Text.Json.Utf8JsonWriter writer, global::TypedRpc.IRpcSerializer serializer)
             {
-                writer.WriteStartObject();
-                writer.WritePropertyName("text"u8);
-                serializer.Serialize<string?>(writer, Arg0);
-                writer.WriteEndObject();
+                try
+                {
+                    writer.WriteStartObject();
+                    writer.WritePropertyName("text"u8);
+                    serializer.Serialize<string?>(writer, Arg0);
+                    writer.WriteEndObject();
+                }
+                catch (global::System.Exception ex)
+                {
+                    throw global::TypedRpc.RpcArgumentsWriter.Failed<string?>("text", Arg0, ex);
+                }
             }
 
             /// <summary>Reads the argument object; every problem is an <see cref="global::TypedRpc.RpcException"/> with InvalidArgument.</summary>
@@ -262,12 +289,25 @@ namespace Shapes.Deep.Name
 
             public void WriteTo(global::System.Text.Json.Utf8JsonWriter writer, global::TypedRpc.IRpcSerializer serializer)
             {
-                writer.WriteStartObject();
-                writer.WritePropertyName("id"u8);
-                serializer.Serialize<global::System.Guid>(writer, Arg0);
-                writer.WritePropertyName("item"u8);
-                serializer.Serialize<global::Shapes.Deep.Name.Item>(writer, Arg1);
-                writer.WriteEndObject();
+                var current = 0;
+                try
+                {
+                    writer.WriteStartObject();
+                    writer.WritePropertyName("id"u8);
+                    serializer.Serialize<global::System.Guid>(writer, Arg0);
+                    current = 1;
+                    writer.WritePropertyName("item"u8);
+                    serializer.Serialize<global::Shapes.Deep.Name.Item>(writer, Arg1);
+                    writer.WriteEndObject();
+                }
+                catch (global::System.Exception ex)
+                {
+                    throw current switch
+                    {
+                        0 => global::TypedRpc.RpcArgumentsWriter.Failed<global::System.Guid>("id", Arg0, ex),
+                        _ => global::TypedRpc.RpcArgumentsWriter.Failed<global::Shapes.Deep.Name.Item>("item", Arg1, ex),
+                    };
+                }
             }
 
             /// <summary>Reads the argument object; every problem is an <see cref="global::TypedRpc.RpcException"/> with InvalidArgument.</summary>
@@ -318,12 +358,25 @@ namespace Shapes.Deep.Name
 
             public void WriteTo(global::System.Text.Json.Utf8JsonWriter writer, global::TypedRpc.IRpcSerializer serializer)
             {
-                writer.WriteStartObject();
-                writer.WritePropertyName("start"u8);
-                serializer.Serialize<long>(writer, Arg0);
-                writer.WritePropertyName("count"u8);
-                serializer.Serialize<int>(writer, Arg1);
-                writer.WriteEndObject();
+                var current = 0;
+                try
+                {
+                    writer.WriteStartObject();
+                    writer.WritePropertyName("start"u8);
+                    serializer.Serialize<long>(writer, Arg0);
+                    current = 1;
+                    writer.WritePropertyName("count"u8);
+                    serializer.Serialize<int>(writer, Arg1);
+                    writer.WriteEndObject();
+                }
+                catch (global::System.Exception ex)
+                {
+                    throw current switch
+                    {
+                        0 => global::TypedRpc.RpcArgumentsWriter.Failed<long>("start", Arg0, ex),
+                        _ => global::TypedRpc.RpcArgumentsWriter.Failed<int>("count", Arg1, ex),
+                    };
+                }
             }
 
             /// <summary>Reads the argument object; every problem is an <see cref="global::TypedRpc.RpcException"/> with InvalidArgument.</summary>
@@ -373,12 +426,25 @@ namespace Shapes.Deep.Name
 
             public void WriteTo(global::System.Text.Json.Utf8JsonWriter writer, global::TypedRpc.IRpcSerializer serializer)
             {
-                writer.WriteStartObject();
-                writer.WritePropertyName("color"u8);
-                serializer.Serialize<global::Shapes.Deep.Name.Color>(writer, Arg0);
-                writer.WritePropertyName("seed"u8);
-                serializer.Serialize<global::System.Collections.Generic.IReadOnlyList<global::Shapes.Deep.Name.Item>>(writer, Arg1);
-                writer.WriteEndObject();
+                var current = 0;
+                try
+                {
+                    writer.WriteStartObject();
+                    writer.WritePropertyName("color"u8);
+                    serializer.Serialize<global::Shapes.Deep.Name.Color>(writer, Arg0);
+                    current = 1;
+                    writer.WritePropertyName("seed"u8);
+                    serializer.Serialize<global::System.Collections.Generic.IReadOnlyList<global::Shapes.Deep.Name.Item>>(writer, Arg1);
+                    writer.WriteEndObject();
+                }
+                catch (global::System.Exception ex)
+                {
+                    throw current switch
+                    {
+                        0 => global::TypedRpc.RpcArgumentsWriter.Failed<global::Shapes.Deep.Name.Color>("color", Arg0, ex),
+                        _ => global::TypedRpc.RpcArgumentsWriter.Failed<global::System.Collections.Generic.IReadOnlyList<global::Shapes.Deep.Name.Item>>("seed", Arg1, ex),
+                    };
+                }
             }
 
             /// <summary>Reads the argument object; every problem is an <see cref="global::TypedRpc.RpcException"/> with InvalidArgument.</summary>
@@ -435,18 +501,37 @@ namespace Shapes.Deep.Name
 
             public void WriteTo(global::System.Text.Json.Utf8JsonWriter writer, global::TypedRpc.IRpcSerializer serializer)
             {
-                writer.WriteStartObject();
-                writer.WritePropertyName("event"u8);
-                serializer.Serialize<string>(writer, Arg0);
-                writer.WritePropertyName("class"u8);
-                serializer.Serialize<int>(writer, Arg1);
-                writer.WritePropertyName("context"u8);
-                serializer.Serialize<string>(writer, Arg2);
-                writer.WritePropertyName("Key"u8);
-                serializer.Serialize<string>(writer, Arg3);
-                writer.WritePropertyName("writer"u8);
-                serializer.Serialize<string>(writer, Arg4);
-                writer.WriteEndObject();
+                var current = 0;
+                try
+                {
+                    writer.WriteStartObject();
+                    writer.WritePropertyName("event"u8);
+                    serializer.Serialize<string>(writer, Arg0);
+                    current = 1;
+                    writer.WritePropertyName("class"u8);
+                    serializer.Serialize<int>(writer, Arg1);
+                    current = 2;
+                    writer.WritePropertyName("context"u8);
+                    serializer.Serialize<string>(writer, Arg2);
+                    current = 3;
+                    writer.WritePropertyName("Key"u8);
+                    serializer.Serialize<string>(writer, Arg3);
+                    current = 4;
+                    writer.WritePropertyName("writer"u8);
+                    serializer.Serialize<string>(writer, Arg4);
+                    writer.WriteEndObject();
+                }
+                catch (global::System.Exception ex)
+                {
+                    throw current switch
+                    {
+                        0 => global::TypedRpc.RpcArgumentsWriter.Failed<string>("event", Arg0, ex),
+                        1 => global::TypedRpc.RpcArgumentsWriter.Failed<int>("class", Arg1, ex),
+                        2 => global::TypedRpc.RpcArgumentsWriter.Failed<string>("context", Arg2, ex),
+                        3 => global::TypedRpc.RpcArgumentsWriter.Failed<string>("Key", Arg3, ex),
+                        _ => global::TypedRpc.RpcArgumentsWriter.Failed<string>("writer", Arg4, ex),
+                    };
+                }
             }
 
             /// <summary>Reads the argument object; every problem is an <see cref="global::TypedRpc.RpcException"/> with InvalidArgument.</summary>
@@ -539,30 +624,61 @@ namespace Shapes.Deep.Name
 
             public void WriteTo(global::System.Text.Json.Utf8JsonWriter writer, global::TypedRpc.IRpcSerializer serializer)
             {
-                writer.WriteStartObject();
-                writer.WritePropertyName("maybe"u8);
-                serializer.Serialize<string?>(writer, Arg0);
-                writer.WritePropertyName("count"u8);
-                serializer.Serialize<int>(writer, Arg1);
-                writer.WritePropertyName("rate"u8);
-                serializer.Serialize<decimal>(writer, Arg2);
-                writer.WritePropertyName("color"u8);
-                serializer.Serialize<global::Shapes.Deep.Name.Color>(writer, Arg3);
-                writer.WritePropertyName("label"u8);
-                serializer.Serialize<string>(writer, Arg4);
-                writer.WritePropertyName("ratio"u8);
-                serializer.Serialize<double>(writer, Arg5);
-                writer.WritePropertyName("big"u8);
-                serializer.Serialize<long>(writer, Arg6);
-                writer.WritePropertyName("c"u8);
-                serializer.Serialize<char>(writer, Arg7);
-                writer.WritePropertyName("flag"u8);
-                serializer.Serialize<bool>(writer, Arg8);
-                writer.WritePropertyName("id"u8);
-                serializer.Serialize<global::System.Guid?>(writer, Arg9);
-                writer.WritePropertyName("f"u8);
-                serializer.Serialize<float>(writer, Arg10);
-                writer.WriteEndObject();
+                var current = 0;
+                try
+                {
+                    writer.WriteStartObject();
+                    writer.WritePropertyName("maybe"u8);
+                    serializer.Serialize<string?>(writer, Arg0);
+                    current = 1;
+                    writer.WritePropertyName("count"u8);
+                    serializer.Serialize<int>(writer, Arg1);
+                    current = 2;
+                    writer.WritePropertyName("rate"u8);
+                    serializer.Serialize<decimal>(writer, Arg2);
+                    current = 3;
+                    writer.WritePropertyName("color"u8);
+                    serializer.Serialize<global::Shapes.Deep.Name.Color>(writer, Arg3);
+                    current = 4;
+                    writer.WritePropertyName("label"u8);
+                    serializer.Serialize<string>(writer, Arg4);
+                    current = 5;
+                    writer.WritePropertyName("ratio"u8);
+                    serializer.Serialize<double>(writer, Arg5);
+                    current = 6;
+                    writer.WritePropertyName("big"u8);
+                    serializer.Serialize<long>(writer, Arg6);
+                    current = 7;
+                    writer.WritePropertyName("c"u8);
+                    serializer.Serialize<char>(writer, Arg7);
+                    current = 8;
+                    writer.WritePropertyName("flag"u8);
+                    serializer.Serialize<bool>(writer, Arg8);
+                    current = 9;
+                    writer.WritePropertyName("id"u8);
+                    serializer.Serialize<global::System.Guid?>(writer, Arg9);
+                    current = 10;
+                    writer.WritePropertyName("f"u8);
+                    serializer.Serialize<float>(writer, Arg10);
+                    writer.WriteEndObject();
+                }
+                catch (global::System.Exception ex)
+                {
+                    throw current switch
+                    {
+                        0 => global::TypedRpc.RpcArgumentsWriter.Failed<string?>("maybe", Arg0, ex),
+                        1 => global::TypedRpc.RpcArgumentsWriter.Failed<int>("count", Arg1, ex),
+                        2 => global::TypedRpc.RpcArgumentsWriter.Failed<decimal>("rate", Arg2, ex),
+                        3 => global::TypedRpc.RpcArgumentsWriter.Failed<global::Shapes.Deep.Name.Color>("color", Arg3, ex),
+                        4 => global::TypedRpc.RpcArgumentsWriter.Failed<string>("label", Arg4, ex),
+                        5 => global::TypedRpc.RpcArgumentsWriter.Failed<double>("ratio", Arg5, ex),
+                        6 => global::TypedRpc.RpcArgumentsWriter.Failed<long>("big", Arg6, ex),
+                        7 => global::TypedRpc.RpcArgumentsWriter.Failed<char>("c", Arg7, ex),
+                        8 => global::TypedRpc.RpcArgumentsWriter.Failed<bool>("flag", Arg8, ex),
+                        9 => global::TypedRpc.RpcArgumentsWriter.Failed<global::System.Guid?>("id", Arg9, ex),
+                        _ => global::TypedRpc.RpcArgumentsWriter.Failed<float>("f", Arg10, ex),
+                    };
+                }
             }
 
             /// <summary>Reads the argument object; every problem is an <see cref="global::TypedRpc.RpcException"/> with InvalidArgument.</summary>
@@ -676,12 +792,25 @@ namespace Shapes.Deep.Name
 
             public void WriteTo(global::System.Text.Json.Utf8JsonWriter writer, global::TypedRpc.IRpcSerializer serializer)
             {
-                writer.WriteStartObject();
-                writer.WritePropertyName("index"u8);
-                serializer.Serialize<global::System.Collections.Generic.Dictionary<global::System.Guid, global::Shapes.Deep.Name.Item[]>>(writer, Arg0);
-                writer.WritePropertyName("raw"u8);
-                serializer.Serialize<byte[]?>(writer, Arg1);
-                writer.WriteEndObject();
+                var current = 0;
+                try
+                {
+                    writer.WriteStartObject();
+                    writer.WritePropertyName("index"u8);
+                    serializer.Serialize<global::System.Collections.Generic.Dictionary<global::System.Guid, global::Shapes.Deep.Name.Item[]>>(writer, Arg0);
+                    current = 1;
+                    writer.WritePropertyName("raw"u8);
+                    serializer.Serialize<byte[]?>(writer, Arg1);
+                    writer.WriteEndObject();
+                }
+                catch (global::System.Exception ex)
+                {
+                    throw current switch
+                    {
+                        0 => global::TypedRpc.RpcArgumentsWriter.Failed<global::System.Collections.Generic.Dictionary<global::System.Guid, global::Shapes.Deep.Name.Item[]>>("index", Arg0, ex),
+                        _ => global::TypedRpc.RpcArgumentsWriter.Failed<byte[]?>("raw", Arg1, ex),
+                    };
+                }
             }
 
             /// <summary>Reads the argument object; every problem is an <see cref="global::TypedRpc.RpcException"/> with InvalidArgument.</summary>

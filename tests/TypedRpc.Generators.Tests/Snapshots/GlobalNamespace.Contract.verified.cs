@@ -41,10 +41,17 @@ internal static partial class GlobalDescriptor
 
         public void WriteTo(global::System.Text.Json.Utf8JsonWriter writer, global::TypedRpc.IRpcSerializer serializer)
         {
-            writer.WriteStartObject();
-            writer.WritePropertyName("name"u8);
-            serializer.Serialize<string>(writer, Arg0);
-            writer.WriteEndObject();
+            try
+            {
+                writer.WriteStartObject();
+                writer.WritePropertyName("name"u8);
+                serializer.Serialize<string>(writer, Arg0);
+                writer.WriteEndObject();
+            }
+            catch (global::System.Exception ex)
+            {
+                throw global::TypedRpc.RpcArgumentsWriter.Failed<string>("name", Arg0, ex);
+            }
         }
 
         /// <summary>Reads the argument object; every problem is an <see cref="global::TypedRpc.RpcException"/> with InvalidArgument.</summary>

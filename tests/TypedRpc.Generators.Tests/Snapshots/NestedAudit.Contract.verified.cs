@@ -43,10 +43,17 @@ namespace Nesting
 
             public void WriteTo(global::System.Text.Json.Utf8JsonWriter writer, global::TypedRpc.IRpcSerializer serializer)
             {
-                writer.WriteStartObject();
-                writer.WritePropertyName("entry"u8);
-                serializer.Serialize<string>(writer, Arg0);
-                writer.WriteEndObject();
+                try
+                {
+                    writer.WriteStartObject();
+                    writer.WritePropertyName("entry"u8);
+                    serializer.Serialize<string>(writer, Arg0);
+                    writer.WriteEndObject();
+                }
+                catch (global::System.Exception ex)
+                {
+                    throw global::TypedRpc.RpcArgumentsWriter.Failed<string>("entry", Arg0, ex);
+                }
             }
 
             /// <summary>Reads the argument object; every problem is an <see cref="global::TypedRpc.RpcException"/> with InvalidArgument.</summary>

@@ -58,10 +58,17 @@ namespace Acme.Pricing
 
             public void WriteTo(global::System.Text.Json.Utf8JsonWriter writer, global::TypedRpc.IRpcSerializer serializer)
             {
-                writer.WriteStartObject();
-                writer.WritePropertyName("request"u8);
-                serializer.Serialize<global::Acme.Pricing.QuoteRequest>(writer, Arg0);
-                writer.WriteEndObject();
+                try
+                {
+                    writer.WriteStartObject();
+                    writer.WritePropertyName("request"u8);
+                    serializer.Serialize<global::Acme.Pricing.QuoteRequest>(writer, Arg0);
+                    writer.WriteEndObject();
+                }
+                catch (global::System.Exception ex)
+                {
+                    throw global::TypedRpc.RpcArgumentsWriter.Failed<global::Acme.Pricing.QuoteRequest>("request", Arg0, ex);
+                }
             }
 
             /// <summary>Reads the argument object; every problem is an <see cref="global::TypedRpc.RpcException"/> with InvalidArgument.</summary>
@@ -105,12 +112,25 @@ namespace Acme.Pricing
 
             public void WriteTo(global::System.Text.Json.Utf8JsonWriter writer, global::TypedRpc.IRpcSerializer serializer)
             {
-                writer.WriteStartObject();
-                writer.WritePropertyName("orderId"u8);
-                serializer.Serialize<string>(writer, Arg0);
-                writer.WritePropertyName("amount"u8);
-                serializer.Serialize<decimal>(writer, Arg1);
-                writer.WriteEndObject();
+                var current = 0;
+                try
+                {
+                    writer.WriteStartObject();
+                    writer.WritePropertyName("orderId"u8);
+                    serializer.Serialize<string>(writer, Arg0);
+                    current = 1;
+                    writer.WritePropertyName("amount"u8);
+                    serializer.Serialize<decimal>(writer, Arg1);
+                    writer.WriteEndObject();
+                }
+                catch (global::System.Exception ex)
+                {
+                    throw current switch
+                    {
+                        0 => global::TypedRpc.RpcArgumentsWriter.Failed<string>("orderId", Arg0, ex),
+                        _ => global::TypedRpc.RpcArgumentsWriter.Failed<decimal>("amount", Arg1, ex),
+                    };
+                }
             }
 
             /// <summary>Reads the argument object; every problem is an <see cref="global::TypedRpc.RpcException"/> with InvalidArgument.</summary>
@@ -161,12 +181,25 @@ namespace Acme.Pricing
 
             public void WriteTo(global::System.Text.Json.Utf8JsonWriter writer, global::TypedRpc.IRpcSerializer serializer)
             {
-                writer.WriteStartObject();
-                writer.WritePropertyName("symbol"u8);
-                serializer.Serialize<string>(writer, Arg0);
-                writer.WritePropertyName("count"u8);
-                serializer.Serialize<int>(writer, Arg1);
-                writer.WriteEndObject();
+                var current = 0;
+                try
+                {
+                    writer.WriteStartObject();
+                    writer.WritePropertyName("symbol"u8);
+                    serializer.Serialize<string>(writer, Arg0);
+                    current = 1;
+                    writer.WritePropertyName("count"u8);
+                    serializer.Serialize<int>(writer, Arg1);
+                    writer.WriteEndObject();
+                }
+                catch (global::System.Exception ex)
+                {
+                    throw current switch
+                    {
+                        0 => global::TypedRpc.RpcArgumentsWriter.Failed<string>("symbol", Arg0, ex),
+                        _ => global::TypedRpc.RpcArgumentsWriter.Failed<int>("count", Arg1, ex),
+                    };
+                }
             }
 
             /// <summary>Reads the argument object; every problem is an <see cref="global::TypedRpc.RpcException"/> with InvalidArgument.</summary>
@@ -215,10 +248,17 @@ namespace Acme.Pricing
 
             public void WriteTo(global::System.Text.Json.Utf8JsonWriter writer, global::TypedRpc.IRpcSerializer serializer)
             {
-                writer.WriteStartObject();
-                writer.WritePropertyName("orderId"u8);
-                serializer.Serialize<string>(writer, Arg0);
-                writer.WriteEndObject();
+                try
+                {
+                    writer.WriteStartObject();
+                    writer.WritePropertyName("orderId"u8);
+                    serializer.Serialize<string>(writer, Arg0);
+                    writer.WriteEndObject();
+                }
+                catch (global::System.Exception ex)
+                {
+                    throw global::TypedRpc.RpcArgumentsWriter.Failed<string>("orderId", Arg0, ex);
+                }
             }
 
             /// <summary>Reads the argument object; every problem is an <see cref="global::TypedRpc.RpcException"/> with InvalidArgument.</summary>
