@@ -1,9 +1,9 @@
 using System;
-using System.Collections.Concurrent;
 using System.Linq;
 using System.Threading.Tasks;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using TypedRpc.Tests.Support;
 using Xunit;
 
 namespace TypedRpc.Tests.Engine;
@@ -15,7 +15,7 @@ namespace TypedRpc.Tests.Engine;
 public sealed class ServerLogLevelTests : IAsyncLifetime
 {
     private readonly TestCluster _cluster = new();
-    private readonly RecordingLoggerProvider _logs = new();
+    private readonly LogRecorder _logs = new();
     private TestInstance _instance = null!;
 
     public async Task InitializeAsync() =>
@@ -54,27 +54,5 @@ public sealed class ServerLogLevelTests : IAsyncLifetime
         await peer.SendRequestAsync(TestServiceDescriptor.Service, "Echo", "{\"value\":\"seven\",\"delayMs\":0}");
         Assert.Equal(RpcStatusCode.InvalidArgument, (await peer.NextReplyAsync()).Status);
         Assert.Contains(_logs.Entries, e => e.Level == LogLevel.Warning && e.Message.Contains("Argument 'value'", StringComparison.Ordinal));
-    }
-
-    private sealed class RecordingLoggerProvider : ILoggerProvider
-    {
-        public ConcurrentQueue<(string Category, LogLevel Level, string Message, Exception? Exception)> Entries { get; } = new();
-
-        public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class Logger(RecordingLoggerProvider owner, string category) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state)
-                where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => true;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-                owner.Entries.Enqueue((category, logLevel, formatter(state, exception), exception));
-        }
     }
 }
