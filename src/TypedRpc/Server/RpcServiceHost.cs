@@ -433,11 +433,11 @@ internal sealed class RpcServiceHost
             catch (Exception ex)
             {
                 var status = ToStatus(ex, call);
-                if (status.StatusCode == RpcStatusCode.Internal && ex is not RpcException and not StreamFailedException { InnerException: RpcException })
+                if (status.StatusCode == RpcStatusCode.Internal)
                 {
                     Log.HandlerFailed(_logger, ex, request.FullMethodName, request.Id);
                 }
-                else if (status.StatusCode is RpcStatusCode.Internal or RpcStatusCode.Unknown or RpcStatusCode.DataLoss || ex is RpcArgumentException)
+                else if (status.StatusCode is RpcStatusCode.Unknown or RpcStatusCode.DataLoss || ex is RpcArgumentException)
                 {
                     // A server-side problem, or arguments the contract does not allow (a caller's bug,
                     // or another version of the contract).
