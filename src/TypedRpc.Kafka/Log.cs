@@ -69,6 +69,9 @@ internal static partial class Log
     [LoggerMessage(114, LogLevel.Information, "Instance {InstanceId} let go of adopted {Topic}[{Partition}]")]
     public static partial void PartitionReleased(ILogger logger, string instanceId, string topic, int partition);
 
+    [LoggerMessage(118, LogLevel.Warning, "No metadata for topic {Topic} ({Reason}): it does not exist yet, or the broker did not answer within {TimeoutMs} ms; sends to it wait until librdkafka finds it (it looks again every second)")]
+    public static partial void MetadataMissing(ILogger logger, string topic, string reason, double timeoutMs);
+
     // librdkafka's own log lines (connection state, group membership; more with the `debug`
     // setting, e.g. "cgrp,eos"), all at Debug: they are for diagnosing the client, and a broker
     // restart alone writes dozens of them.
