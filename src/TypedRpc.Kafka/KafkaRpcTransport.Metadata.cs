@@ -1,5 +1,8 @@
 using System;
 using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Threading;
 using System.Threading.Tasks;
 using Confluent.Kafka;
 
@@ -16,10 +19,54 @@ public sealed partial class KafkaRpcTransport
     // One lookup per topic for the transport's lifetime; true when the topic was found.
     private readonly ConcurrentDictionary<string, Lazy<Task<bool>>> _metadata = new(StringComparer.Ordinal);
 
+    /// <inheritdoc />
+    /// <remarks>
+    /// Fetches the metadata of each contract's request topic, and of the client group's reply topic
+    /// (which this instance's own servers answer its group through), through the producer's handle:
+    /// in parallel, each bounded by 5 s. A topic that does not exist or does not answer in time is
+    /// logged (event 118) and the start goes on.
+    /// </remarks>
+    /// <exception cref="ArgumentNullException"><paramref name="services"/> is null.</exception>
+    /// <exception cref="ObjectDisposedException">The transport is disposed.</exception>
+    public async ValueTask PrepareToSendAsync(IReadOnlyList<RpcServiceDescriptor> services, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ObjectDisposedException.ThrowIf(_disposed == 1, this);
+        var topics = new List<string>(services.Count + 1);
+        foreach (var service in services)
+        {
+            AddOnce(topics, _options.RequestTopic(service));
+        }
+
+        AddOnce(topics, _options.EffectiveReplyTopic);
+        var started = Stopwatch.GetTimestamp();
+        var lookups = new Task<bool>[topics.Count];
+        for (var i = 0; i < topics.Count; i++)
+        {
+            lookups[i] = FetchMetadataAsync(topics[i]);
+        }
+
+        var found = await Task.WhenAll(lookups).WaitAsync(cancellationToken).ConfigureAwait(false);
+        var known = new List<string>(topics.Count);
+        for (var i = 0; i < topics.Count; i++)
+        {
+            if (found[i])
+            {
+                known.Add(topics[i]);
+            }
+        }
+
+        Log.MetadataFetched(_logger, string.Join(", ", known), Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+    }
+
+    /// <summary>Whether the producer has looked the topic up and found it (for tests and diagnostics).</summary>
+    internal bool HasMetadata(string topic) =>
+        _metadata.TryGetValue(topic, out var lookup) && lookup.IsValueCreated && lookup.Value.IsCompletedSuccessfully && lookup.Value.Result;
+
     /// <summary>
-    /// On the send path: a topic not looked up yet (for a server, each caller group's reply topic)
-    /// is looked up now, alongside the send it would otherwise hold up — the answer releases the
-    /// waiting message too.
+    /// On the send path: a topic not looked up yet (for a server, each caller group's reply topic;
+    /// a contract called without <c>AddClient</c>) is looked up now, alongside the send it would
+    /// otherwise hold up — the answer releases the waiting message too.
     /// </summary>
     private void EnsureMetadata(string topic)
     {
@@ -62,5 +109,13 @@ public sealed partial class KafkaRpcTransport
 
         Log.MetadataMissing(_logger, topic, reason, MetadataTimeout.TotalMilliseconds);
         return false;
+    }
+
+    private static void AddOnce(List<string> topics, string topic)
+    {
+        if (!topics.Contains(topic))
+        {
+            topics.Add(topic);
+        }
     }
 }

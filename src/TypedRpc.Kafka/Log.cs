@@ -69,6 +69,9 @@ internal static partial class Log
     [LoggerMessage(114, LogLevel.Information, "Instance {InstanceId} let go of adopted {Topic}[{Partition}]")]
     public static partial void PartitionReleased(ILogger logger, string instanceId, string topic, int partition);
 
+    [LoggerMessage(117, LogLevel.Information, "The Kafka producer has the metadata of {Topics} ({ElapsedMs} ms): first sends to them go out at once")]
+    public static partial void MetadataFetched(ILogger logger, string topics, double elapsedMs);
+
     [LoggerMessage(118, LogLevel.Warning, "No metadata for topic {Topic} ({Reason}): it does not exist yet, or the broker did not answer within {TimeoutMs} ms; sends to it wait until librdkafka finds it (it looks again every second)")]
     public static partial void MetadataMissing(ILogger logger, string topic, string reason, double timeoutMs);
 

@@ -33,6 +33,11 @@ public sealed class FirstCallTests(KafkaFixture kafka, RedisServerFixture redis,
         for (var i = 0; i < Clients; i++)
         {
             var client = await cluster.StartAsync(client: true, server: false);
+
+            // Start looked the topics up through the producer already; no call has been made.
+            var transport = client.GetRequiredService<KafkaRpcTransport>();
+            Assert.True(transport.HasMetadata(cluster.RequestTopic), "start did not fetch the request topic's metadata");
+            Assert.True(transport.HasMetadata(cluster.ReplyTopic), "start did not fetch the reply topic's metadata");
             var service = client.GetRequiredService<IIntegrationService>();
             var first = await TimeAsync(service);
             var later = new long[5];
@@ -49,6 +54,25 @@ public sealed class FirstCallTests(KafkaFixture kafka, RedisServerFixture redis,
 
         // A metadata wait is ~1,000 ms; the bound leaves a busy machine most of that as slack.
         Assert.All(excess, e => Assert.True(e < 700, $"a first call took {e} ms longer than the same client's later calls (all: {string.Join(", ", excess)})"));
+    }
+
+    [Fact]
+    public async Task PreparingWithoutAnAnsweringBroker_EndsWithinItsBound_AndNamesTheTopics()
+    {
+        // The mock creates any topic a metadata request names, so a missing topic cannot be staged
+        // there; a broker that never answers takes the same path (the lookup gives up, start goes on).
+        var options = new KafkaTransportOptions { BootstrapServers = "127.0.0.1:9", ClientGroup = KafkaFixture.Unique("it") };
+        var logger = new Support.CapturingLogger<KafkaRpcTransport>();
+        await using var transport = new KafkaRpcTransport(options, store: null, logger);
+
+        var watch = Stopwatch.StartNew();
+        await transport.PrepareToSendAsync(new[] { IntegrationServiceDescriptor.Service }, default).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+
+        output.WriteLine($"gave up after {watch.ElapsedMilliseconds} ms");
+        var warnings = logger.Entries.Where(e => e.EventId == 118).Select(e => e.Message).ToList();
+        Assert.Contains(warnings, m => m.Contains("integration.requests", StringComparison.Ordinal));
+        Assert.Contains(warnings, m => m.Contains(options.EffectiveReplyTopic, StringComparison.Ordinal));
+        Assert.False(transport.HasMetadata("integration.requests"));
     }
 
     private static async Task<long> TimeAsync(IIntegrationService service)

@@ -61,9 +61,13 @@ public sealed class TypedRpcRuntime : IHostedService, IAsyncDisposable
 
         // Resolved now so that stopping never needs the container (it may be disposing by then).
         _client = _services.GetRequiredService<RpcClient>();
-        if (_services.GetServices<ClientRegistration>().Any())
+        var called = ClientContracts();
+        if (called.Count > 0)
         {
             await _client.StartAsync(cancellationToken).ConfigureAwait(false);
+
+            // So that the first call costs what later ones do (Kafka: the topics' metadata).
+            await transport.PrepareToSendAsync(called, cancellationToken).ConfigureAwait(false);
         }
 
         var logger = _services.GetService<ILogger<RpcServiceHost>>() ?? (ILogger)NullLogger.Instance;
@@ -103,4 +107,19 @@ public sealed class TypedRpcRuntime : IHostedService, IAsyncDisposable
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync() => await StopAsync(CancellationToken.None).ConfigureAwait(false);
+
+    /// <summary>The contracts registered with <c>AddClient</c>, each once.</summary>
+    private List<RpcServiceDescriptor> ClientContracts()
+    {
+        var contracts = new List<RpcServiceDescriptor>();
+        foreach (var registration in _services.GetServices<ClientRegistration>())
+        {
+            if (!contracts.Contains(registration.Descriptor))
+            {
+                contracts.Add(registration.Descriptor);
+            }
+        }
+
+        return contracts;
+    }
 }

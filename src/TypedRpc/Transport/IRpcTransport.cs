@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Tasks;
 
@@ -64,6 +65,19 @@ public interface IRpcTransport
     /// <param name="cancellationToken">Cancels the start.</param>
     /// <returns>The subscription, with the address requests should name.</returns>
     ValueTask<IRpcReplySubscription> SubscribeRepliesAsync(string instanceId, RpcReplyHandler handler, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Gets ready to send requests to <paramref name="services"/> (and replies within this
+    /// instance's client group), so that the first call costs what later ones do — the Kafka
+    /// transport fetches the topics' metadata through its producer. The host calls it once at
+    /// start, after the reply subscription, with the contracts registered as clients, and reports
+    /// the client ready when it completes. A destination that does not exist yet is logged, not
+    /// thrown: its server may create it later. The default prepares nothing.
+    /// </summary>
+    /// <param name="services">The contracts this instance calls.</param>
+    /// <param name="cancellationToken">Cancels the preparation.</param>
+    /// <returns>A task that completes when the transport is prepared (or gave up on a destination).</returns>
+    ValueTask PrepareToSendAsync(IReadOnlyList<RpcServiceDescriptor> services, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 }
 
 /// <summary>A running reply subscription.</summary>
