@@ -95,4 +95,10 @@ internal static partial class Log
 
     [LoggerMessage(34, LogLevel.Information, "TypedRpc client {InstanceId} stopping; waiting up to {DrainTimeout} for {Count} pending calls")]
     public static partial void ClientDraining(ILogger logger, string instanceId, int count, TimeSpan drainTimeout);
+
+    [LoggerMessage(35, LogLevel.Information, "TypedRpc instance {InstanceId} is ready, {ElapsedMs} ms after its start began: the client can call and every server has its share of the requests")]
+    public static partial void Ready(ILogger logger, string instanceId, double elapsedMs);
+
+    [LoggerMessage(36, LogLevel.Warning, "TypedRpc instance {InstanceId} was not ready within {Timeout} (TypedRpc:ReadinessTimeout); its start returns anyway, still waiting for: {NotReady}")]
+    public static partial void NotReadyInTime(ILogger logger, string instanceId, TimeSpan timeout, string notReady);
 }

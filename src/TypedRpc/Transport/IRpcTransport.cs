@@ -51,7 +51,9 @@ public interface IRpcTransport
     /// <summary>
     /// Starts consuming the service's requests as one member of the service's server group:
     /// each request goes to one member. Disposing the subscription stops consuming; requests
-    /// not yet acknowledged are delivered again to another member.
+    /// not yet acknowledged are delivered again to another member. A transport whose members join
+    /// the group some time after subscribing returns an <see cref="IRpcRequestSubscription"/>, which
+    /// says when that happened (the host reports the server ready then).
     /// </summary>
     /// <param name="service">The contract.</param>
     /// <param name="handler">Handles each request.</param>

@@ -3,11 +3,9 @@ using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using TypedRpc.Hosting;
 using TypedRpc.InMemory;
 using TypedRpc.Tests.Support;
-using TypedRpc.Transport;
 using Xunit;
 
 namespace TypedRpc.Tests.Engine;
@@ -22,7 +20,7 @@ public sealed class StartUpTests
         var transport = new GatedTransport(inMemory);
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         transport.PrepareGate = gate.Task;
-        await using var provider = Build(transport, b => b.AddClient<ITestService>().AddClient<Generated.IShapes>().AddClient<ITestService>());
+        await using var provider = GatedHost.Build(transport, b => b.AddClient<ITestService>().AddClient<Generated.IShapes>().AddClient<ITestService>());
         var runtime = provider.GetRequiredService<TypedRpcRuntime>();
 
         var start = runtime.StartAsync(CancellationToken.None);
@@ -42,24 +40,13 @@ public sealed class StartUpTests
     {
         await using var inMemory = new InMemoryRpcTransport();
         var transport = new GatedTransport(inMemory);
-        await using var provider = Build(transport, b => b.AddServer<TestService>());
+        await using var provider = GatedHost.Build(transport, b => b.AddServer<TestService>());
         var runtime = provider.GetRequiredService<TypedRpcRuntime>();
 
         await runtime.StartAsync(CancellationToken.None);
 
         Assert.Empty(transport.Prepared);
         await runtime.StopAsync(CancellationToken.None);
-    }
-
-    private static ServiceProvider Build(IRpcTransport transport, Action<ITypedRpcBuilder> configure)
-    {
-        var services = new ServiceCollection();
-        services.AddSingleton(new TestState());
-        var builder = services.AddTypedRpc(o => { o.EnableClaims = false; o.EnableOwnership = false; });
-        configure(builder);
-        services.RemoveAll<IRpcTransport>();
-        services.AddSingleton(transport);
-        return services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
     }
 
     private static async Task WaitUntilAsync(Func<bool> condition)
