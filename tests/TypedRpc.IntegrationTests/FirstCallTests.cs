@@ -1,10 +1,12 @@
 using System;
 using System.Diagnostics;
 using System.Linq;
+using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Extensions.DependencyInjection;
 using TypedRpc.IntegrationTests.Redis;
 using TypedRpc.Kafka;
+using TypedRpc.Transport;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -73,6 +75,44 @@ public sealed class FirstCallTests(KafkaFixture kafka, RedisServerFixture redis,
         Assert.Contains(warnings, m => m.Contains("integration.requests", StringComparison.Ordinal));
         Assert.Contains(warnings, m => m.Contains(options.EffectiveReplyTopic, StringComparison.Ordinal));
         Assert.False(transport.HasMetadata("integration.requests"));
+    }
+
+    [Fact]
+    public async Task AFirstReplyToANewTopic_IsLookedUpEvenWhileTheThreadPoolIsBusy()
+    {
+        var topic = KafkaFixture.Unique("it") + ".replies";
+        kafka.CreateTopic(topic, 4);
+        var options = new KafkaTransportOptions { BootstrapServers = kafka.BootstrapServers, ClientGroup = KafkaFixture.Unique("it") };
+        await using var transport = new KafkaRpcTransport(options);
+
+        // More blocking work than the pool has threads: a lookup queued there would start only
+        // after librdkafka's once-a-second scan had sent the reply (measured: ~1,000 ms).
+        // Not disposed: items still queued when the test ends wait on it once and return.
+        var release = new ManualResetEventSlim();
+        for (var i = 0; i < 4 * Environment.ProcessorCount + 8; i++)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static gate => gate.Wait(TimeSpan.FromSeconds(10)), release, preferLocal: false);
+        }
+
+        long lookedUp;
+        try
+        {
+            var watch = Stopwatch.StartNew();
+            _ = transport.SendReplyAsync(new RpcReplyAddress(topic, 0), new RpcReply { Id = CorrelationId.NewId(), IsEnd = true }, default).AsTask();
+            while (!transport.HasMetadata(topic) && watch.ElapsedMilliseconds < 5_000)
+            {
+                Thread.Sleep(5);
+            }
+
+            lookedUp = watch.ElapsedMilliseconds;
+        }
+        finally
+        {
+            release.Set();
+        }
+
+        output.WriteLine($"looked up after {lookedUp} ms with the pool busy");
+        Assert.True(lookedUp < 700, $"the reply topic's lookup took {lookedUp} ms with the thread pool busy");
     }
 
     private static async Task<long> TimeAsync(IIntegrationService service)
