@@ -15,7 +15,7 @@ namespace TypedRpc.Kafka;
 /// committed per partition up to the lowest request still being handled — so a request is
 /// committed only after its reply was handed to the producer.
 /// </summary>
-internal sealed class KafkaRequestConsumer : IAsyncDisposable
+internal sealed class KafkaRequestConsumer : IRpcRequestSubscription
 {
     private const int MaxInFlight = 512;
     private readonly KafkaRpcTransport _transport;
@@ -31,6 +31,7 @@ internal sealed class KafkaRequestConsumer : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Thread _thread;
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _assigned = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _disposed;
 
     public KafkaRequestConsumer(KafkaRpcTransport transport, RpcServiceDescriptor service, RpcRequestHandler handler, KafkaTransportOptions options, ILogger logger)
@@ -52,6 +53,11 @@ internal sealed class KafkaRequestConsumer : IAsyncDisposable
                 foreach (var partition in partitions)
                 {
                     _offsets[partition] = new PartitionOffsets();
+                }
+
+                if (_assigned.TrySetResult())
+                {
+                    Log.FirstAssignment(_logger, _service.ServiceName, _group, partitions.Count, _topic);
                 }
             }))
             .SetPartitionsRevokedHandler((consumer, partitions) => Guard(() =>
@@ -77,6 +83,10 @@ internal sealed class KafkaRequestConsumer : IAsyncDisposable
 
     /// <summary>The partitions this member holds now.</summary>
     public int AssignedPartitions => _offsets.Count;
+
+    /// <inheritdoc />
+    /// <remarks>Set by the group's first rebalance that includes this member, in the assigned-partitions handler.</remarks>
+    public Task Assigned => _assigned.Task;
 
     public void Start()
     {
@@ -177,6 +187,8 @@ internal sealed class KafkaRequestConsumer : IAsyncDisposable
         }
         finally
         {
+            // Stopped (or failed) before the group assigned this member anything.
+            _assigned.TrySetCanceled();
             _stopped.TrySetResult();
         }
     }

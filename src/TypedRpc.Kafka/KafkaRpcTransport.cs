@@ -15,7 +15,7 @@ namespace TypedRpc.Kafka;
 /// The Kafka transport: one idempotent producer (linger 0, acks all) for requests and replies; a
 /// consumer-group member per served contract; a leased reply partition per caller instance.
 /// </summary>
-public sealed class KafkaRpcTransport : IRpcTransport, IAsyncDisposable
+public sealed partial class KafkaRpcTransport : IRpcTransport, IAsyncDisposable
 {
     private readonly KafkaTransportOptions _options;
     private readonly IRpcOwnershipStore? _store;
@@ -60,6 +60,7 @@ public sealed class KafkaRpcTransport : IRpcTransport, IAsyncDisposable
         var topic = _options.RequestTopic(service);
         var message = KafkaHeaders.EncodeRequest(request);
         CheckSize(message, "request", request.Id);
+        EnsureMetadata(topic);
         await _producer.Value.ProduceAsync(topic, message, cancellationToken).ConfigureAwait(false);
     }
 
@@ -74,6 +75,7 @@ public sealed class KafkaRpcTransport : IRpcTransport, IAsyncDisposable
 
         var message = KafkaHeaders.EncodeReply(reply);
         CheckSize(message, "reply", reply.Id);
+        EnsureMetadata(address.Destination);
         if (address.Partition >= 0)
         {
             await _producer.Value.ProduceAsync(new TopicPartition(address.Destination, address.Partition), message, cancellationToken).ConfigureAwait(false);

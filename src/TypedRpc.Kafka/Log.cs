@@ -69,6 +69,15 @@ internal static partial class Log
     [LoggerMessage(114, LogLevel.Information, "Instance {InstanceId} let go of adopted {Topic}[{Partition}]")]
     public static partial void PartitionReleased(ILogger logger, string instanceId, string topic, int partition);
 
+    [LoggerMessage(117, LogLevel.Information, "The Kafka producer has the metadata of {Topics} ({ElapsedMs} ms): first sends to them go out at once")]
+    public static partial void MetadataFetched(ILogger logger, string topics, double elapsedMs);
+
+    [LoggerMessage(118, LogLevel.Warning, "No metadata for topic {Topic} ({Reason}): it does not exist yet, or the broker did not answer within {TimeoutMs} ms; sends to it wait until librdkafka finds it (it looks again every second)")]
+    public static partial void MetadataMissing(ILogger logger, string topic, string reason, double timeoutMs);
+
+    [LoggerMessage(119, LogLevel.Information, "Serving {Service}: group {Group} assigned this member {Count} partitions of {Topic} (its first assignment; the server is ready)")]
+    public static partial void FirstAssignment(ILogger logger, string service, string group, int count, string topic);
+
     // librdkafka's own log lines (connection state, group membership; more with the `debug`
     // setting, e.g. "cgrp,eos"), all at Debug: they are for diagnosing the client, and a broker
     // restart alone writes dozens of them.

@@ -91,6 +91,18 @@ public sealed class TypedRpcOptions
     /// <summary>The most reply messages of one streaming call a server keeps for redelivered duplicates. Default 1,000.</summary>
     public int MaxCachedStreamReplies { get; set; } = 1_000;
 
+    /// <summary>
+    /// Make the host's start wait until this instance is ready (<see cref="IRpcReadiness"/>): every
+    /// server has been assigned its share of the requests and the client is prepared to send — so
+    /// that hosted services started after TypedRpc find it ready. At most
+    /// <see cref="ReadinessTimeout"/>; then the start returns anyway, with a warning naming what is
+    /// not ready. Default off: the start returns once every subscription is made.
+    /// </summary>
+    public bool WaitForReadinessOnStart { get; set; }
+
+    /// <summary>How long the start waits for readiness when <see cref="WaitForReadinessOnStart"/> is on. Default 30 s.</summary>
+    public TimeSpan ReadinessTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
     private static string DefaultInstanceId()
     {
         var host = Environment.MachineName;

@@ -46,6 +46,7 @@ public sealed class TypedRpcOptionsValidator : IValidateOptions<TypedRpcOptions>
         NotNegative(problems, P + nameof(o.OwnerGracePeriod), o.OwnerGracePeriod);
         Positive(problems, P + nameof(o.ResultTimeToLive), o.ResultTimeToLive);
         NotNegative(problems, P + nameof(o.ShutdownDrainTimeout), o.ShutdownDrainTimeout);
+        Positive(problems, P + nameof(o.ReadinessTimeout), o.ReadinessTimeout);
         if (o.MaxPendingCalls < 1)
         {
             problems.Add($"{P}{nameof(o.MaxPendingCalls)} must be at least 1 (got {o.MaxPendingCalls}).");

@@ -85,7 +85,7 @@ public sealed class KafkaCluster : IAsyncDisposable
         o.LeaseRenewInterval = LeaseTimeToLive / 4;
     }
 
-    public async Task<IServiceProvider> StartAsync(bool client, bool server, IUnmatchedReplyHandler? unmatched = null, string? instanceId = null)
+    public async Task<IServiceProvider> StartAsync(bool client, bool server, IUnmatchedReplyHandler? unmatched = null, string? instanceId = null, Action<TypedRpcOptions>? configure = null)
     {
         var services = new ServiceCollection();
         services.AddSingleton(State);
@@ -95,7 +95,11 @@ public sealed class KafkaCluster : IAsyncDisposable
         }
 
         var id = instanceId ?? $"{Name}-{Interlocked.Increment(ref _nextInstance)}";
-        var builder = services.AddTypedRpc(o => o.InstanceId = id).AddKafka(Configure);
+        var builder = services.AddTypedRpc(o =>
+        {
+            o.InstanceId = id;
+            configure?.Invoke(o);
+        }).AddKafka(Configure);
         var store = _storeFactory();
         lock (_stores)
         {

@@ -17,8 +17,8 @@ public static class TypedRpcServiceCollectionExtensions
 {
     /// <summary>
     /// Adds the TypedRpc runtime: the client invoker (<see cref="IRpcInvoker"/>, <see cref="IRpcResults"/>),
-    /// the JSON serializer, options validated on start, and the hosted service that starts servers
-    /// and the client. Calling it again returns a builder over the same registrations.
+    /// the JSON serializer, options validated on start, the hosted service that starts servers
+    /// and the client, and <see cref="IRpcReadiness"/>, which says when that start-up is complete. Calling it again returns a builder over the same registrations.
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Configures the options, or <see langword="null"/>.</param>
@@ -52,6 +52,8 @@ public static class TypedRpcServiceCollectionExtensions
             sp.GetService<ILogger<RpcClient>>()));
         services.TryAddSingleton<IRpcInvoker>(static sp => sp.GetRequiredService<RpcClient>());
         services.TryAddSingleton<IRpcResults>(static sp => sp.GetRequiredService<RpcClient>());
+        services.TryAddSingleton<RpcReadiness>();
+        services.TryAddSingleton<IRpcReadiness>(static sp => sp.GetRequiredService<RpcReadiness>());
         services.TryAddSingleton<TypedRpcRuntime>();
         services.AddHostedService(static sp => sp.GetRequiredService<TypedRpcRuntime>());
         return new TypedRpcBuilder(services);

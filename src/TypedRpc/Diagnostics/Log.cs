@@ -96,27 +96,33 @@ internal static partial class Log
     [LoggerMessage(34, LogLevel.Information, "TypedRpc client {InstanceId} stopping; waiting up to {DrainTimeout} for {Count} pending calls")]
     public static partial void ClientDraining(ILogger logger, string instanceId, int count, TimeSpan drainTimeout);
 
-    [LoggerMessage(35, LogLevel.Debug, "Call {CorrelationId} ended before its server did; told the servers of {Service} to stop it")]
+    [LoggerMessage(35, LogLevel.Information, "TypedRpc instance {InstanceId} is ready, {ElapsedMs} ms after its start began: the client can call and every server has its share of the requests")]
+    public static partial void Ready(ILogger logger, string instanceId, double elapsedMs);
+
+    [LoggerMessage(36, LogLevel.Warning, "TypedRpc instance {InstanceId} was not ready within {Timeout} (TypedRpc:ReadinessTimeout); its start returns anyway, still waiting for: {NotReady}")]
+    public static partial void NotReadyInTime(ILogger logger, string instanceId, TimeSpan timeout, string notReady);
+
+    [LoggerMessage(37, LogLevel.Debug, "Call {CorrelationId} ended before its server did; told the servers of {Service} to stop it")]
     public static partial void CancelSent(ILogger logger, CorrelationId correlationId, string service);
 
-    [LoggerMessage(36, LogLevel.Debug, "Telling the servers to stop call {CorrelationId} failed; its handler stops at the request's deadline instead")]
+    [LoggerMessage(38, LogLevel.Debug, "Telling the servers to stop call {CorrelationId} failed; its handler stops at the request's deadline instead")]
     public static partial void CancelFailed(ILogger logger, Exception exception, CorrelationId correlationId);
 
-    [LoggerMessage(37, LogLevel.Debug, "Request {CorrelationId} for {Method} was cancelled by its caller; the handler was cancelled, no reply is sent")]
+    [LoggerMessage(39, LogLevel.Debug, "Request {CorrelationId} for {Method} was cancelled by its caller; the handler was cancelled, no reply is sent")]
     public static partial void CancelledByCaller(ILogger logger, CorrelationId correlationId, string method);
 
-    [LoggerMessage(38, LogLevel.Debug, "Request {CorrelationId} for {Method} was cancelled by its caller before it ran; not executed")]
+    [LoggerMessage(40, LogLevel.Debug, "Request {CorrelationId} for {Method} was cancelled by its caller before it ran; not executed")]
     public static partial void CancelledBeforeRun(ILogger logger, CorrelationId correlationId, string method);
 
-    [LoggerMessage(39, LogLevel.Warning, "{Service}: could not subscribe to the cancellations of its requests (the ownership store is unreachable); retrying in the background — until then a cancelled call's handler runs until its deadline")]
+    [LoggerMessage(41, LogLevel.Warning, "{Service}: could not subscribe to the cancellations of its requests (the ownership store is unreachable); retrying in the background — until then a cancelled call's handler runs until its deadline")]
     public static partial void CancellationsDeferred(ILogger logger, Exception exception, string service);
 
-    [LoggerMessage(40, LogLevel.Debug, "Request {CorrelationId}: the handler answered {Status}: {Detail}")]
+    [LoggerMessage(42, LogLevel.Debug, "Request {CorrelationId}: the handler answered {Status}: {Detail}")]
     public static partial void HandlerAnswered(ILogger logger, CorrelationId correlationId, RpcStatusCode status, string? detail);
 
-    [LoggerMessage(41, LogLevel.Warning, "Request {CorrelationId}: the server stopped while its stream was running; answered Unavailable after {Items} items")]
+    [LoggerMessage(43, LogLevel.Warning, "Request {CorrelationId}: the server stopped while its stream was running; answered Unavailable after {Items} items")]
     public static partial void StreamCutByStop(ILogger logger, CorrelationId correlationId, int items);
 
-    [LoggerMessage(42, LogLevel.Information, "Request {CorrelationId} for {Method}: its idempotency key was already used for a different request; answered FailedPrecondition")]
+    [LoggerMessage(44, LogLevel.Information, "Request {CorrelationId} for {Method}: its idempotency key was already used for a different request; answered FailedPrecondition")]
     public static partial void IdempotencyConflict(ILogger logger, CorrelationId correlationId, string method);
 }

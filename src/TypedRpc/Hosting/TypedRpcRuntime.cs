@@ -8,6 +8,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using TypedRpc.Diagnostics;
 using TypedRpc.Ownership;
 using TypedRpc.Server;
 using TypedRpc.Transport;
@@ -17,24 +18,39 @@ namespace TypedRpc.Hosting;
 /// <summary>
 /// Starts and stops TypedRpc with the host: the client first (so replies can be received before
 /// any server answers), then each server; on stop, servers drain (bounded), then the client refuses
-/// new calls and waits (bounded) for the replies of its waiting calls.
+/// new calls and waits (bounded) for the replies of its waiting calls. Reports its start-up to
+/// <see cref="IRpcReadiness"/>.
 /// </summary>
 public sealed class TypedRpcRuntime : IHostedService, IAsyncDisposable
 {
     private readonly IServiceProvider _services;
     private readonly List<RpcServiceHost> _servers = new();
+    private readonly RpcReadiness _readiness;
     private RpcClient? _client;
     private bool _started;
     private bool _stopped;
 
     /// <summary>Created by the container.</summary>
     /// <param name="services">The root service provider.</param>
-    public TypedRpcRuntime(IServiceProvider services) => _services = services;
+    public TypedRpcRuntime(IServiceProvider services)
+    {
+        _services = services;
+        _readiness = services.GetService<RpcReadiness>() ?? new RpcReadiness();
+    }
 
     /// <summary>The contracts this instance serves.</summary>
     public IReadOnlyList<RpcServiceDescriptor> ServedContracts => _servers.Select(s => s.Descriptor).ToArray();
 
-    /// <inheritdoc />
+    /// <summary>
+    /// Starts the client (when a contract is registered with <c>AddClient</c>): subscribes to its
+    /// replies and prepares the transport to send to every client contract; then subscribes every
+    /// server. Returns when all of that is done ("started"). A server is ready to serve only once
+    /// the transport has assigned it its share of the requests, which for Kafka comes seconds later:
+    /// <see cref="IRpcReadiness"/> says when, and with <see cref="TypedRpcOptions.WaitForReadinessOnStart"/>
+    /// this waits for it too (at most <see cref="TypedRpcOptions.ReadinessTimeout"/>).
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the start.</param>
+    /// <returns>A task that completes when started (and ready, if asked to wait).</returns>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         if (_started)
@@ -42,18 +58,48 @@ public sealed class TypedRpcRuntime : IHostedService, IAsyncDisposable
             return;
         }
 
+        var logger = _services.GetService<ILogger<TypedRpcRuntime>>() ?? (ILogger)NullLogger.Instance;
+        TypedRpcOptions options;
+        try
+        {
+            options = _services.GetRequiredService<IOptions<TypedRpcOptions>>().Value;
+            await StartCoreAsync(options, logger, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            _readiness.StartFailed(ex);
+            throw;
+        }
+
+        _started = true;
+        if (options.WaitForReadinessOnStart)
+        {
+            try
+            {
+                await _readiness.WaitUntilReadyAsync(cancellationToken).WaitAsync(options.ReadinessTimeout, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                Log.NotReadyInTime(logger, options.InstanceId, options.ReadinessTimeout, string.Join("; ", _readiness.NotReady));
+            }
+        }
+    }
+
+    private async Task StartCoreAsync(TypedRpcOptions options, ILogger logger, CancellationToken cancellationToken)
+    {
         var transport = _services.GetService<IRpcTransport>() ?? throw Microsoft.Extensions.DependencyInjection.TypedRpcServiceCollectionExtensions.MissingTransport();
-        var options = _services.GetRequiredService<IOptions<TypedRpcOptions>>().Value;
         var store = _services.GetService<IRpcOwnershipStore>();
         if (store is null && (options.EnableClaims || options.EnableOwnership))
         {
             // Running without a store is allowed but must be a decision: say what is lost.
-            var log = _services.GetService<ILogger<TypedRpcRuntime>>() ?? (ILogger)NullLogger.Instance;
-            log.LogWarning("TypedRpc runs without an ownership store: no forwarding of replies read by another instance, no stored results, no dedupe of redelivered requests. Register one (AddRedis, UseInMemoryOwnershipStore) or set TypedRpc:EnableOwnership and TypedRpc:EnableClaims to false.");
+            logger.LogWarning("TypedRpc runs without an ownership store: no forwarding of replies read by another instance, no stored results, no dedupe of redelivered requests. Register one (AddRedis, UseInMemoryOwnershipStore) or set TypedRpc:EnableOwnership and TypedRpc:EnableClaims to false.");
         }
 
-        // Before anything subscribes: a server class that cannot be created fails the start, not its first request.
         var registrations = _services.GetServices<RpcServerRegistration>().ToArray();
+        var called = ClientContracts();
+        _readiness.Starting(logger, options.InstanceId, called.Count > 0, registrations.Select(r => r.Descriptor).ToArray());
+
+        // Before anything subscribes: a server class that cannot be created fails the start, not its first request.
         foreach (var registration in registrations)
         {
             registration.Validate(_services);
@@ -61,21 +107,24 @@ public sealed class TypedRpcRuntime : IHostedService, IAsyncDisposable
 
         // Resolved now so that stopping never needs the container (it may be disposing by then).
         _client = _services.GetRequiredService<RpcClient>();
-        if (_services.GetServices<ClientRegistration>().Any())
+        if (called.Count > 0)
         {
             await _client.StartAsync(cancellationToken).ConfigureAwait(false);
+
+            // So that the first call costs what later ones do (Kafka: the topics' metadata).
+            await transport.PrepareToSendAsync(called, cancellationToken).ConfigureAwait(false);
+            _readiness.ClientReady();
         }
 
-        var logger = _services.GetService<ILogger<RpcServiceHost>>() ?? (ILogger)NullLogger.Instance;
+        var hostLogger = _services.GetService<ILogger<RpcServiceHost>>() ?? (ILogger)NullLogger.Instance;
         var serializer = _services.GetRequiredService<IRpcSerializer>();
         foreach (var registration in registrations)
         {
-            var host = new RpcServiceHost(registration, _services, transport, store, serializer, options, logger);
+            var host = new RpcServiceHost(registration, _services, transport, store, serializer, options, hostLogger);
             await host.StartAsync(cancellationToken).ConfigureAwait(false);
             _servers.Add(host);
+            _readiness.ServerSubscribed(host.Descriptor.ServiceName, host.Assigned);
         }
-
-        _started = true;
     }
 
     /// <inheritdoc />
@@ -87,6 +136,7 @@ public sealed class TypedRpcRuntime : IHostedService, IAsyncDisposable
         }
 
         _stopped = true;
+        _readiness.Stopping();
         var stops = new List<Task>(_servers.Count);
         foreach (var server in _servers)
         {
@@ -103,4 +153,19 @@ public sealed class TypedRpcRuntime : IHostedService, IAsyncDisposable
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync() => await StopAsync(CancellationToken.None).ConfigureAwait(false);
+
+    /// <summary>The contracts registered with <c>AddClient</c>, each once.</summary>
+    private List<RpcServiceDescriptor> ClientContracts()
+    {
+        var contracts = new List<RpcServiceDescriptor>();
+        foreach (var registration in _services.GetServices<ClientRegistration>())
+        {
+            if (!contracts.Contains(registration.Descriptor))
+            {
+                contracts.Add(registration.Descriptor);
+            }
+        }
+
+        return contracts;
+    }
 }

@@ -96,6 +96,9 @@ internal sealed class RpcServiceHost
     /// <summary>Requests being handled right now (waiting duplicates not counted).</summary>
     public int Running => Volatile.Read(ref _running);
 
+    /// <summary>Completes when the transport has assigned this member its share of the requests (at subscribe unless the subscription is an <see cref="IRpcRequestSubscription"/>).</summary>
+    public Task Assigned => (_subscription as IRpcRequestSubscription)?.Assigned ?? Task.CompletedTask;
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         if (_store is not null)

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Tasks;
 
@@ -50,7 +51,9 @@ public interface IRpcTransport
     /// <summary>
     /// Starts consuming the service's requests as one member of the service's server group:
     /// each request goes to one member. Disposing the subscription stops consuming; requests
-    /// not yet acknowledged are delivered again to another member.
+    /// not yet acknowledged are delivered again to another member. A transport whose members join
+    /// the group some time after subscribing returns an <see cref="IRpcRequestSubscription"/>, which
+    /// says when that happened (the host reports the server ready then).
     /// </summary>
     /// <param name="service">The contract.</param>
     /// <param name="handler">Handles each request.</param>
@@ -64,6 +67,19 @@ public interface IRpcTransport
     /// <param name="cancellationToken">Cancels the start.</param>
     /// <returns>The subscription, with the address requests should name.</returns>
     ValueTask<IRpcReplySubscription> SubscribeRepliesAsync(string instanceId, RpcReplyHandler handler, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Gets ready to send requests to <paramref name="services"/> (and replies within this
+    /// instance's client group), so that the first call costs what later ones do — the Kafka
+    /// transport fetches the topics' metadata through its producer. The host calls it once at
+    /// start, after the reply subscription, with the contracts registered as clients, and reports
+    /// the client ready when it completes. A destination that does not exist yet is logged, not
+    /// thrown: its server may create it later. The default prepares nothing.
+    /// </summary>
+    /// <param name="services">The contracts this instance calls.</param>
+    /// <param name="cancellationToken">Cancels the preparation.</param>
+    /// <returns>A task that completes when the transport is prepared (or gave up on a destination).</returns>
+    ValueTask PrepareToSendAsync(IReadOnlyList<RpcServiceDescriptor> services, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 }
 
 /// <summary>A running reply subscription.</summary>
