@@ -18,8 +18,15 @@ public sealed class KafkaCallEndTests : IClassFixture<KafkaPairFixture>
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(5);
     private readonly KafkaPairFixture _pair;
+    private readonly KafkaFixture _kafka;
+    private readonly Redis.RedisServerFixture _redis;
 
-    public KafkaCallEndTests(KafkaPairFixture pair) => _pair = pair;
+    public KafkaCallEndTests(KafkaPairFixture pair, KafkaFixture kafka, Redis.RedisServerFixture redis)
+    {
+        _pair = pair;
+        _kafka = kafka;
+        _redis = redis;
+    }
 
     private IIntegrationService Service => _pair.Client.GetRequiredService<IIntegrationService>();
 
@@ -101,6 +108,33 @@ public sealed class KafkaCallEndTests : IClassFixture<KafkaPairFixture>
         }
 
         Assert.Equal(40, items.Count);
+    }
+
+    [Fact]
+    public async Task AStreamCutByItsServerStopping_EndsUnavailable()
+    {
+        // A deployment of its own: its server is stopped mid-stream.
+        var ns = Redis.RedisServerFixture.NewNamespace();
+        await using var cluster = new KafkaCluster(_kafka, () => _redis.CreateStore(ns), ns);
+        var server = await cluster.StartAsync(client: false, server: true, configure: o => o.ShutdownDrainTimeout = TimeSpan.FromMilliseconds(300));
+        await server.GetRequiredService<IRpcReadiness>().WaitUntilReadyAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        var client = await cluster.StartAsync(client: true, server: false);
+        var read = 0;
+        Task? stopping = null;
+        var error = await Assert.ThrowsAsync<RpcException>(async () =>
+        {
+            await foreach (var _ in client.GetRequiredService<IIntegrationService>().TickAsync("k-stop", -1, 20, true, RpcCallOptions.Default))
+            {
+                if (++read == 5)
+                {
+                    stopping = cluster.StopAsync(server);
+                }
+            }
+        });
+
+        Assert.Equal(RpcStatusCode.Unavailable, error.StatusCode);
+        Assert.True(read >= 5, $"read {read} items");
+        await stopping!.WaitAsync(TimeSpan.FromSeconds(30));
     }
 
     [Fact]

@@ -23,7 +23,7 @@ public sealed partial class ReliabilityTests
         var survivor = await cluster.StartAsync(client: true, server: false);
         var victim = await cluster.StartAsync(client: true, server: false);
         await cluster.WaitForServersAsync(Settle);
-        await Task.WhenAll(new[] { survivor, victim }.Select(c => Service(c).ProcessAsync(0, RpcCallOptions.Default.WithTimeout(Settle))));
+        await WarmUpAsync(survivor, victim);
         cluster.Effects.Clear();
 
         var keys = Enumerable.Range(0, waiting).Select(i => "order-" + Guid.NewGuid().ToString("N")).ToArray();

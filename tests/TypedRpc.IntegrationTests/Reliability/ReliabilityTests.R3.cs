@@ -37,7 +37,7 @@ public sealed partial class ReliabilityTests
         }
 
         await cluster.WaitForServersAsync(Settle);
-        await Task.WhenAll(live.Select(c => Service(c).ProcessAsync(0, RpcCallOptions.Default.WithTimeout(Settle))));
+        await WarmUpAsync([.. live]);
         cluster.Effects.Clear();
         var deliveredBefore = (Direct: _metrics["typedrpc.client.replies.delivered[route=direct]"], Forwarded: _metrics["typedrpc.client.replies.delivered[route=forwarded]"]);
 

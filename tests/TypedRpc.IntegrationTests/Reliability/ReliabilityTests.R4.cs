@@ -35,7 +35,7 @@ public sealed partial class ReliabilityTests
         }
 
         await cluster.WaitForServersAsync(Settle);
-        await Task.WhenAll(clients.Select(c => Service(c).ProcessAsync(0, RpcCallOptions.Default.WithTimeout(Settle))));
+        await WarmUpAsync(clients);
 
         var timeout = TimeSpan.FromSeconds(5);
         var load = new SteadyLoad(clients, workers: 24, timeout);

@@ -40,7 +40,7 @@ public sealed partial class ReliabilityTests
         }
 
         await cluster.WaitForServersAsync(Settle);
-        await Task.WhenAll(clients.Select(c => Service(c).ProcessAsync(0, RpcCallOptions.Default.WithTimeout(Settle))));
+        await WarmUpAsync(clients);
         cluster.Effects.Clear();
 
         var timeout = TimeSpan.FromSeconds(1);

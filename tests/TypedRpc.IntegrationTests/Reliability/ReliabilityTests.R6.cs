@@ -78,7 +78,7 @@ public sealed partial class ReliabilityTests
         }
 
         await cluster.WaitForServersAsync(Settle);
-        await Task.WhenAll(clients.Select(c => Service(c).ProcessAsync(0, RpcCallOptions.Default.WithTimeout(Settle))));
+        await WarmUpAsync(clients);
         using var raw = new RawKafka(cluster.Settings.Bootstrap);
 
         // Valid calls all through the attack, from every client.

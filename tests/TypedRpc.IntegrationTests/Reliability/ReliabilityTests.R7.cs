@@ -46,7 +46,7 @@ public sealed partial class ReliabilityTests
             await cluster.StartAsync(client: true, server: false),
         };
         await cluster.WaitForServersAsync(Settle);
-        await Task.WhenAll(clients.Select(c => Service(c).ProcessAsync(0, RpcCallOptions.Default.WithTimeout(Settle))));
+        await WarmUpAsync(clients);
 
         var timeout = TimeSpan.FromMilliseconds(100);
         var outcomes = new CallOutcomes();
