@@ -53,9 +53,12 @@ public static class KafkaBuilderExtensions
         builder.Services.AddOptions<KafkaTransportOptions>().ValidateOnStart();
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<KafkaTransportOptions>, KafkaTransportOptionsValidator>());
         builder.Services.RemoveAll<IRpcTransport>();
+        // Reply-partition leases live in the ownership store. With TypedRpc:EnableOwnership off
+        // nothing about replies goes through the store: each instance reads the partition its id
+        // hashes to, without a lease.
         builder.Services.TryAddSingleton(static sp => new KafkaRpcTransport(
             sp.GetRequiredService<IOptions<KafkaTransportOptions>>().Value,
-            sp.GetService<IRpcOwnershipStore>(),
+            sp.GetRequiredService<IOptions<TypedRpcOptions>>().Value.EnableOwnership ? sp.GetService<IRpcOwnershipStore>() : null,
             sp.GetService<ILogger<KafkaRpcTransport>>()));
         builder.Services.AddSingleton<IRpcTransport>(static sp => sp.GetRequiredService<KafkaRpcTransport>());
         return builder;

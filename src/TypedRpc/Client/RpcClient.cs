@@ -81,6 +81,18 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
         _slots = new SemaphoreSlim(options.MaxPendingCalls, options.MaxPendingCalls);
     }
 
+    /// <summary>
+    /// Set for a client made by <c>AddTypedRpc</c>: it serves calls only once the host started
+    /// TypedRpc (<see cref="Hosting.TypedRpcRuntime"/>), because without it no server of this
+    /// instance runs and nothing else would tell the caller why its call never gets an answer.
+    /// </summary>
+    internal bool NeedsHost { get; init; }
+
+    /// <summary>Called by <see cref="Hosting.TypedRpcRuntime"/> when the host starts TypedRpc.</summary>
+    internal void HostStarting() => _hostStarted = true;
+
+    private volatile bool _hostStarted;
+
     /// <summary>This instance's id.</summary>
     public string InstanceId => _options.InstanceId;
 
@@ -235,6 +247,8 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
     public ValueTask<TResult> InvokeAsync<TArgs, TResult>(RpcMethodDescriptor method, TArgs args, RpcCallOptions options, CancellationToken cancellationToken)
         where TArgs : struct, IRpcArguments
     {
+        // Options a scope gives to calls whose own leave a setting unset (RpcCallContext).
+        options = RpcCallContext.Apply(options);
         try
         {
             CheckKind(method, RpcMethodKind.Unary);
@@ -255,6 +269,8 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
     public ValueTask InvokeNoResultAsync<TArgs>(RpcMethodDescriptor method, TArgs args, RpcCallOptions options, CancellationToken cancellationToken)
         where TArgs : struct, IRpcArguments
     {
+        // Options a scope gives to calls whose own leave a setting unset (RpcCallContext).
+        options = RpcCallContext.Apply(options);
         try
         {
             CheckKind(method, RpcMethodKind.NoResult);
@@ -275,6 +291,8 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
     public ValueTask<RpcResult<TResult>> InvokeForResultAsync<TArgs, TResult>(RpcMethodDescriptor method, TArgs args, RpcCallOptions options, CancellationToken cancellationToken)
         where TArgs : struct, IRpcArguments
     {
+        // Options a scope gives to calls whose own leave a setting unset (RpcCallContext).
+        options = RpcCallContext.Apply(options);
         try
         {
             CheckKind(method, RpcMethodKind.Unary);
@@ -448,6 +466,8 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
     public IAsyncEnumerable<TResult> InvokeStreaming<TArgs, TResult>(RpcMethodDescriptor method, TArgs args, RpcCallOptions options, CancellationToken cancellationToken)
         where TArgs : struct, IRpcArguments
     {
+        // Options a scope gives to calls whose own leave a setting unset (RpcCallContext).
+        options = RpcCallContext.Apply(options);
         CheckKind(method, RpcMethodKind.ServerStreaming);
         return StreamAsync<TArgs, TResult>(method, args, options, cancellationToken, default);
     }
@@ -1154,6 +1174,12 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable
 
         if (!_started)
         {
+            if (NeedsHost && !_hostStarted)
+            {
+                throw new RpcException(new RpcStatus(RpcStatusCode.Unavailable,
+                    "TypedRpc is not started: start the host (IHost.StartAsync, or TypedRpcRuntime.StartAsync where there is no host, as in a unit test) before making calls."), null);
+            }
+
             try
             {
                 await StartAsync(cancellationToken).ConfigureAwait(false);

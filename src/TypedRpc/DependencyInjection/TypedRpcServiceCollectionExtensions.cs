@@ -49,7 +49,7 @@ public static class TypedRpcServiceCollectionExtensions
             sp.GetRequiredService<IOptions<TypedRpcOptions>>().Value,
             sp.GetService<IRpcOwnershipStore>(),
             sp.GetService<IUnmatchedReplyHandler>(),
-            sp.GetService<ILogger<RpcClient>>()));
+            sp.GetService<ILogger<RpcClient>>()) { NeedsHost = true });
         services.TryAddSingleton<IRpcInvoker>(static sp => sp.GetRequiredService<RpcClient>());
         services.TryAddSingleton<IRpcResults>(static sp => sp.GetRequiredService<RpcClient>());
         services.TryAddSingleton<RpcReadiness>();

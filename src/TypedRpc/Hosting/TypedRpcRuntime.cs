@@ -107,6 +107,7 @@ public sealed class TypedRpcRuntime : IHostedService, IAsyncDisposable
 
         // Resolved now so that stopping never needs the container (it may be disposing by then).
         _client = _services.GetRequiredService<RpcClient>();
+        _client.HostStarting();
         if (called.Count > 0)
         {
             await _client.StartAsync(cancellationToken).ConfigureAwait(false);
