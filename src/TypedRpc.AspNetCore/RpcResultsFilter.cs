@@ -5,8 +5,10 @@ namespace TypedRpc.AspNetCore;
 
 /// <summary>
 /// The endpoint filter of <c>WithRpcResults()</c>: refuses malformed <c>Prefer</c>/<c>Idempotency-Key</c>
-/// headers with 400, and turns the handler's <see cref="RpcResult{T}"/> or <see cref="RpcException"/>
-/// into HTTP; any other return value passes through unchanged.
+/// headers with 400, runs the handler in an <see cref="RpcCallContext"/> scope of the request's
+/// options (so <c>Prefer</c> and <c>Idempotency-Key</c> reach every call it makes, whether or not the
+/// method takes <see cref="RpcCallOptions"/>), and turns the handler's <see cref="RpcResult{T}"/> or
+/// <see cref="RpcException"/> into HTTP; any other return value passes through unchanged.
 /// </summary>
 internal sealed class RpcResultsFilter : IEndpointFilter
 {
@@ -22,7 +24,12 @@ internal sealed class RpcResultsFilter : IEndpointFilter
         object? result;
         try
         {
-            result = await next(context).ConfigureAwait(false);
+            // The request's options also reach calls the handler makes through methods without an
+            // RpcCallOptions parameter (a call's own options still win).
+            using (RpcCallContext.With(call.Options))
+            {
+                result = await next(context).ConfigureAwait(false);
+            }
         }
         catch (RpcException ex)
         {

@@ -267,6 +267,19 @@ public sealed class EdgeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task PreferAndIdempotencyKey_ReachACallMadeWithoutOptions()
+    {
+        // The route calls PlaceAsync(id, work) without passing RpcHttpCall.Options.
+        using var accepted = await _a1.SendAsync(Request(HttpMethod.Post, "/plain-orders/plain-1?work=600", "respond-async", "plain-key"));
+        Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+
+        using var retry = await _a2.SendAsync(Request(HttpMethod.Post, "/plain-orders/plain-1?work=600", "wait=5", "plain-key"));
+        Assert.Equal(HttpStatusCode.OK, retry.StatusCode);
+        Assert.Equal("plain-1", (await Json(retry)).GetProperty("orderId").GetString());
+        Assert.Equal(1, _host.State.Executions["plain-1"]);
+    }
+
+    [Fact]
     public async Task TwoIdempotencyKeys_Are400()
     {
         using var request = Post("/orders/two-keys");
