@@ -144,14 +144,8 @@ public static class Program
 
     private static async Task<int> RunAsync(DemoSettings settings, int durationSeconds, CancellationToken cancellationToken)
     {
-        var console = AnsiConsole.Console;
-        if (!console.Profile.Capabilities.Interactive)
-        {
-            // Piped or in CI: a fixed width keeps the tables readable in a log.
-            console.Profile.Width = 140;
-        }
-
-        console.Write(new Rule("[bold]TypedRpc quickstart[/]").LeftJustified());
+        var console = DemoConsole.Create();
+        console.Heading("TypedRpc quickstart");
         var total = Stopwatch.StartNew();
         using var totals = new MeterTotals();
         var logs = new LogCollector();
@@ -328,7 +322,7 @@ public static class Program
     {
         var (calls, p50, p99) = walkthrough.Latency();
         console.WriteLine();
-        console.Write(new Rule("[bold]Summary[/]").LeftJustified());
+        console.Heading("Summary");
         var table = new Table().Border(TableBorder.Rounded).HideHeaders();
         table.AddColumn("what");
         table.AddColumn(new TableColumn("value").RightAligned());

@@ -153,7 +153,7 @@ public sealed class Walkthrough(IAnsiConsole console, DemoSettings settings, IRe
 
         var workers = Enumerable.Range(0, Math.Min(6, settings.Calls)).Select(_ => Task.Run(WorkerAsync, cancellationToken)).ToArray();
         var all = Task.WhenAll(workers);
-        if (console.Profile.Capabilities is { Interactive: true, Ansi: true })
+        if (console.IsLive())
         {
             // A terminal: a live table of the latest calls under a progress bar.
             await console.Live(new Rows(new Markup(Bar(0)))).AutoClear(false).StartAsync(async ctx =>
@@ -174,31 +174,10 @@ public sealed class Walkthrough(IAnsiConsole console, DemoSettings settings, IRe
         }
         else
         {
-            // A log (CI, a pipe): the same rows, printed as they complete, every tenth with the bar.
-            var printed = 0;
-            while (true)
-            {
-                var finished = all.IsCompleted;
-                var batch = new List<CallRow>();
-                while (rows.Count > printed && batch.Count < rows.Count - printed)
-                {
-                    batch.Add(rows.ElementAt(printed + batch.Count));
-                }
-
-                if (batch.Count > 0)
-                {
-                    console.Write(RoutingTable(batch));
-                    printed += batch.Count;
-                    console.MarkupLine(Bar(printed));
-                }
-
-                if (finished && printed == rows.Count)
-                {
-                    break;
-                }
-
-                await Task.WhenAny(all, Task.Delay(1_000, cancellationToken));
-            }
+            // A log (a file, a pipe, CI): one table of every call, in call order, once they all ended.
+            await all;
+            console.Write(RoutingTable(rows.OrderBy(r => r.Number)));
+            console.MarkupLine(Bar(rows.Count));
         }
 
         await all;
@@ -362,7 +341,8 @@ public sealed class Walkthrough(IAnsiConsole console, DemoSettings settings, IRe
 
         if (body.Length > 0)
         {
-            console.MarkupLine($"  [grey]{Markup.Escape(body.Length > 200 ? body[..200] + "…" : body)}[/]");
+            // Whole: the problem body's resultLocation is what the 504 exchange is about.
+            console.MarkupLine($"  [grey]{Markup.Escape(body)}[/]");
         }
 
         string? resultLocation = null;
@@ -445,7 +425,7 @@ public sealed class Walkthrough(IAnsiConsole console, DemoSettings settings, IRe
     private void Scene(string title, string explanation)
     {
         console.WriteLine();
-        console.Write(new Rule($"[bold]{Markup.Escape(title)}[/]").LeftJustified());
+        console.Heading(title);
         console.MarkupLine($"[grey]{Markup.Escape(explanation)}[/]");
     }
 
