@@ -321,13 +321,23 @@ public static class Program
     private static void PrintSummary(IAnsiConsole console, Walkthrough walkthrough, MeterTotals totals, OrderLedger ledger, DemoSettings settings, TimeSpan stopped, TimeSpan elapsed)
     {
         var (calls, p50, p99) = walkthrough.Latency();
+        var notOk = walkthrough.CallsNotOk();
         console.WriteLine();
         console.Heading("Summary");
         var table = new Table().Border(TableBorder.Rounded).HideHeaders();
         table.AddColumn("what");
         table.AddColumn(new TableColumn("value").RightAligned());
+        // OK plus one row per part and status that did not end OK: the rows add up to the calls made.
         table.AddRow("calls made (all scenes)", totals["typedrpc.client.calls"].ToString());
         table.AddRow("  of which OK", totals["typedrpc.client.calls", "OK"].ToString());
+        foreach (var failed in notOk)
+        {
+            var label = failed.Purpose is null
+                ? $"  of which failed unexpectedly: {failed.Status} ({failed.Part})"
+                : $"  of which failed on purpose: {failed.Status} ({failed.Part}: {failed.Purpose})";
+            table.AddRow(Markup.Escape(label), failed.Count.ToString());
+        }
+
         table.AddRow($"routing scene: p50 / p99 latency ({calls} calls)", $"{p50:0.0} ms / {p99:0.0} ms");
         table.AddRow("replies delivered directly", totals["typedrpc.client.replies.delivered", "direct"].ToString());
         table.AddRow("replies forwarded to their owner through Redis", totals["typedrpc.client.replies.forwarded"].ToString());
