@@ -31,6 +31,7 @@ public sealed class Walkthrough(IAnsiConsole console, DemoSettings settings, IRe
     private readonly List<string> _failures = new();
     private readonly List<(string Part, IReadOnlyDictionary<string, long> Totals)> _parts = new();
     private readonly Dictionary<(string Part, string Status), string> _purposes = new();
+    private readonly ConcurrentDictionary<string, string> _expectedLogs = new(StringComparer.Ordinal);
     private string _part = "warm-up";
     private int _calls;
 
@@ -91,6 +92,10 @@ public sealed class Walkthrough(IAnsiConsole console, DemoSettings settings, IRe
 
         return result;
     }
+
+    /// <summary>Why a scene made the instances log this entry, or <see langword="null"/> when no scene meant to.</summary>
+    public string? WhyLogged(LogEntry entry) =>
+        entry.CorrelationId is { } id && _expectedLogs.TryGetValue(id, out var why) ? why : null;
 
     /// <summary>Calls made, p50 and p99 of the routing scene's latencies.</summary>
     public (int Calls, double P50, double P99) Latency()
@@ -300,6 +305,7 @@ public sealed class Walkthrough(IAnsiConsole console, DemoSettings settings, IRe
         const string Refused = "an order of amount 0, which the handler refuses";
         Provokes(RpcStatusCode.InvalidArgument, Refused);
         var refused = await client.Pricing!.PlaceOrderAsync($"o-{_run}-zero", 0m, Once($"o-{_run}-zero"), cancellationToken);
+        ExpectLogs(refused.CorrelationId, Refused);
         console.MarkupLine($"  {client.Name}: PlaceOrder(amount 0) → RpcResult [red]{refused.State}[/]: {refused.Status.StatusCode} \"{Markup.Escape(refused.Status.Detail)}\"");
         Check(refused.IsFailed && refused.Status.StatusCode == RpcStatusCode.InvalidArgument, $"PlaceOrder(0) ended {refused}");
     }
@@ -315,6 +321,7 @@ public sealed class Walkthrough(IAnsiConsole console, DemoSettings settings, IRe
         }
         catch (RpcException ex)
         {
+            ExpectLogs(ex.CorrelationId, purpose);
             console.MarkupLine($"  {client.Name}: {Markup.Escape(call)} → RpcException [red]{ex.StatusCode}[/] \"{Markup.Escape(ex.Status.Detail)}\"");
             Check(ex.StatusCode == expected, $"{call} failed with {ex.StatusCode}, not {expected}");
             Check(detailCheck?.Invoke(ex.Status.Detail) ?? true, $"{call} leaked server details: {ex.Status.Detail}");
@@ -495,6 +502,15 @@ public sealed class Walkthrough(IAnsiConsole console, DemoSettings settings, IRe
     // Declares that the current scene makes calls end with this status, and why: the summary
     // explains the calls that did not end OK with it.
     private void Provokes(RpcStatusCode status, string purpose) => _purposes[(_part, status.ToString())] = purpose;
+
+    // What the instances log about a call a scene failed on purpose is expected; the summary says so.
+    private void ExpectLogs(string? correlationId, string purpose)
+    {
+        if (correlationId is not null)
+        {
+            _expectedLogs[correlationId] = $"{purpose} ({_part})";
+        }
+    }
 
     private bool Check(bool condition, string failure)
     {
