@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Concurrent;
+using System.Collections.Generic;
 using Microsoft.Extensions.Logging;
 
 namespace Quickstart;
@@ -10,10 +11,10 @@ namespace Quickstart;
 /// </summary>
 public sealed class LogCollector
 {
-    private readonly ConcurrentQueue<string> _entries = new();
+    private readonly ConcurrentQueue<LogEntry> _entries = new();
 
     /// <summary>The entries, oldest first.</summary>
-    public string[] Entries => _entries.ToArray();
+    public LogEntry[] Entries => _entries.ToArray();
 
     /// <summary>A provider for one instance's host.</summary>
     public ILoggerProvider For(string instance) => new Provider(this, instance);
@@ -43,7 +44,24 @@ public sealed class LogCollector
             }
 
             var shortCategory = category[(category.LastIndexOf('.') + 1)..];
-            owner._entries.Enqueue($"{instance} {logLevel} {shortCategory}: {formatter(state, exception)}");
+            owner._entries.Enqueue(new LogEntry(instance, logLevel, shortCategory, formatter(state, exception), CorrelationIdOf(state), exception));
+        }
+
+        // The engine's messages are structured: the call they are about is their CorrelationId value.
+        private static string? CorrelationIdOf<TState>(TState state)
+        {
+            if (state is IReadOnlyList<KeyValuePair<string, object?>> values)
+            {
+                foreach (var pair in values)
+                {
+                    if (pair.Key == "CorrelationId")
+                    {
+                        return pair.Value?.ToString();
+                    }
+                }
+            }
+
+            return null;
         }
     }
 }

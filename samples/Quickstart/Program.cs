@@ -5,6 +5,7 @@ using System.Diagnostics;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
+using Microsoft.Extensions.Logging;
 using Spectre.Console;
 using TypedRpc.DevServices;
 using TypedRpc.Kafka;
@@ -144,14 +145,8 @@ public static class Program
 
     private static async Task<int> RunAsync(DemoSettings settings, int durationSeconds, CancellationToken cancellationToken)
     {
-        var console = AnsiConsole.Console;
-        if (!console.Profile.Capabilities.Interactive)
-        {
-            // Piped or in CI: a fixed width keeps the tables readable in a log.
-            console.Profile.Width = 140;
-        }
-
-        console.Write(new Rule("[bold]TypedRpc quickstart[/]").LeftJustified());
+        var console = DemoConsole.Create();
+        console.Heading("TypedRpc quickstart");
         var total = Stopwatch.StartNew();
         using var totals = new MeterTotals();
         var logs = new LogCollector();
@@ -210,7 +205,7 @@ public static class Program
         {
             console.MarkupLine($"[red]An instance did not start:[/] {Markup.Escape(ex.Message)}");
             await StopAllAsync(clients, servers);
-            PrintLogs(console, logs);
+            PrintLogs(console, logs, _ => null);
             return 2;
         }
 
@@ -266,7 +261,7 @@ public static class Program
         var stopped = stopping.Elapsed;
 
         PrintSummary(console, walkthrough, totals, ledger, settings, stopped, total.Elapsed);
-        PrintLogs(console, logs);
+        PrintLogs(console, logs, walkthrough.WhyLogged);
         if (walkthrough.Failures.Count > 0)
         {
             console.MarkupLine($"[red]{walkthrough.Failures.Count} check(s) failed.[/]");
@@ -313,7 +308,7 @@ public static class Program
 
         await StopAllAsync([], servers);
         console.MarkupLine($"Stopped. Requests handled: {totals["typedrpc.server.requests"]}, redelivered requests not run again: {totals["typedrpc.server.duplicates_suppressed"]}, orders placed: {ledger.Count}, run more than once: {ledger.ExecutedTwice}.");
-        PrintLogs(console, logs);
+        PrintLogs(console, logs, _ => null);
         return ledger.ExecutedTwice == 0 ? 0 : 1;
     }
 
@@ -327,13 +322,23 @@ public static class Program
     private static void PrintSummary(IAnsiConsole console, Walkthrough walkthrough, MeterTotals totals, OrderLedger ledger, DemoSettings settings, TimeSpan stopped, TimeSpan elapsed)
     {
         var (calls, p50, p99) = walkthrough.Latency();
+        var notOk = walkthrough.CallsNotOk();
         console.WriteLine();
-        console.Write(new Rule("[bold]Summary[/]").LeftJustified());
+        console.Heading("Summary");
         var table = new Table().Border(TableBorder.Rounded).HideHeaders();
         table.AddColumn("what");
         table.AddColumn(new TableColumn("value").RightAligned());
+        // OK plus one row per part and status that did not end OK: the rows add up to the calls made.
         table.AddRow("calls made (all scenes)", totals["typedrpc.client.calls"].ToString());
         table.AddRow("  of which OK", totals["typedrpc.client.calls", "OK"].ToString());
+        foreach (var failed in notOk)
+        {
+            var label = failed.Purpose is null
+                ? $"  of which failed unexpectedly: {failed.Status} ({failed.Part})"
+                : $"  of which failed on purpose: {failed.Status} ({failed.Part}: {failed.Purpose})";
+            table.AddRow(Markup.Escape(label), failed.Count.ToString());
+        }
+
         table.AddRow($"routing scene: p50 / p99 latency ({calls} calls)", $"{p50:0.0} ms / {p99:0.0} ms");
         table.AddRow("replies delivered directly", totals["typedrpc.client.replies.delivered", "direct"].ToString());
         table.AddRow("replies forwarded to their owner through Redis", totals["typedrpc.client.replies.forwarded"].ToString());
@@ -351,18 +356,35 @@ public static class Program
         }
     }
 
-    private static void PrintLogs(IAnsiConsole console, LogCollector logs)
+    // Errors first, each marked expected when a scene provoked it; then warnings, counted apart.
+    private static void PrintLogs(IAnsiConsole console, LogCollector logs, Func<LogEntry, string?> whyLogged)
     {
+        const int Shown = 8;
         var entries = logs.Entries;
-        if (entries.Length == 0)
+        var errors = entries.Where(e => e.Level >= LogLevel.Error).ToArray();
+        var warnings = entries.Where(e => e.Level == LogLevel.Warning).ToArray();
+        if (errors.Length > 0)
         {
+            var expected = errors.Count(e => whyLogged(e) is not null);
+            console.MarkupLine($"[red]{errors.Length} error(s) logged by the instances[/], {expected} of them expected{(errors.Length > Shown ? $" (first {Shown} shown)" : string.Empty)}:");
+            foreach (var entry in errors.Take(Shown))
+            {
+                var why = whyLogged(entry);
+                console.MarkupLine($"  [grey]{Markup.Escape(entry.ToString())}[/] {(why is null ? "[red]Unexpected.[/]" : $"Expected: {Markup.Escape(LogEntry.Sentence(why))}")}");
+            }
+        }
+
+        if (warnings.Length == 0)
+        {
+            console.MarkupLine("No warnings logged by the instances.");
             return;
         }
 
-        console.MarkupLine($"[yellow]{entries.Length} warning(s) logged by the instances[/]{(entries.Length > 8 ? " (first 8)" : string.Empty)} [grey](scene 4's failures are expected here)[/]:");
-        foreach (var entry in entries.Take(8))
+        console.MarkupLine($"[yellow]{warnings.Length} warning(s) logged by the instances[/]{(warnings.Length > Shown ? $" (first {Shown} shown)" : string.Empty)}:");
+        foreach (var entry in warnings.Take(Shown))
         {
-            console.MarkupLine($"  [grey]{Markup.Escape(entry)}[/]");
+            var why = whyLogged(entry);
+            console.MarkupLine($"  [grey]{Markup.Escape(entry.ToString())}[/]{(why is null ? string.Empty : $" Expected: {Markup.Escape(LogEntry.Sentence(why))}")}");
         }
     }
 }

@@ -19,6 +19,9 @@ namespace Quickstart;
 /// </summary>
 public sealed class Walkthrough(IAnsiConsole console, DemoSettings settings, IReadOnlyList<DemoInstance> clients, OrderLedger? ledger, MeterTotals totals)
 {
+    // Calls that end after the last scene: while serving (--serve) or while the instances stop.
+    private const string AfterWalkthrough = "after the walkthrough";
+
     private static readonly string[] Skus = ["espresso-beans-1kg", "grinder-pro", "milk-jug", "descaler", "tamper"];
 
     // Order ids are the idempotency keys: unique per run, so a rerun against the same Redis never
@@ -26,6 +29,10 @@ public sealed class Walkthrough(IAnsiConsole console, DemoSettings settings, IRe
     private readonly string _run = Guid.NewGuid().ToString("N")[..6];
     private readonly List<double> _latencies = new();
     private readonly List<string> _failures = new();
+    private readonly List<(string Part, IReadOnlyDictionary<string, long> Totals)> _parts = new();
+    private readonly Dictionary<(string Part, string Status), string> _purposes = new();
+    private readonly ConcurrentDictionary<string, string> _expectedLogs = new(StringComparer.Ordinal);
+    private string _part = "warm-up";
     private int _calls;
 
     /// <summary>Checks that failed (empty when the demo showed what it claims).</summary>
@@ -34,14 +41,61 @@ public sealed class Walkthrough(IAnsiConsole console, DemoSettings settings, IRe
     /// <summary>Runs every scene.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
-        await WarmUpAsync(cancellationToken);
-        await RoutingAsync(cancellationToken);
-        await StreamingAsync(cancellationToken);
-        await PendingAsync(cancellationToken);
-        await ErrorsAsync(cancellationToken);
-        await HttpEdgeAsync(cancellationToken);
-        await LeavingAsync(cancellationToken);
+        try
+        {
+            await InPartAsync("warm-up", WarmUpAsync, cancellationToken);
+            await InPartAsync("scene 1", RoutingAsync, cancellationToken);
+            await InPartAsync("scene 2", StreamingAsync, cancellationToken);
+            await InPartAsync("scene 3", PendingAsync, cancellationToken);
+            await InPartAsync("scene 4", ErrorsAsync, cancellationToken);
+            await InPartAsync("scene 5", HttpEdgeAsync, cancellationToken);
+            await InPartAsync("scene 6", LeavingAsync, cancellationToken);
+        }
+        finally
+        {
+            _part = AfterWalkthrough;
+            _parts.Add((_part, totals.Snapshot()));
+        }
     }
+
+    /// <summary>
+    /// The calls that did not end OK, by part of the walkthrough and status, from the
+    /// <c>typedrpc.client.calls</c> counter; each with the reason its scene gave for provoking
+    /// them. Calls no scene meant to fail count as failed checks.
+    /// </summary>
+    public IReadOnlyList<FailedCalls> CallsNotOk()
+    {
+        const string Prefix = "typedrpc.client.calls|";
+        var result = new List<FailedCalls>();
+        for (var i = 0; i < _parts.Count; i++)
+        {
+            var (part, start) = _parts[i];
+            var end = i + 1 < _parts.Count ? _parts[i + 1].Totals : totals.Snapshot();
+            foreach (var (key, value) in end.Where(p => p.Key.StartsWith(Prefix, StringComparison.Ordinal) && p.Key != Prefix + "OK").OrderBy(p => p.Key, StringComparer.Ordinal))
+            {
+                var count = value - (start.TryGetValue(key, out var before) ? before : 0);
+                if (count == 0)
+                {
+                    continue;
+                }
+
+                var status = key[Prefix.Length..];
+                var purpose = _purposes.TryGetValue((part, status), out var why) ? why
+                    : part == AfterWalkthrough && settings.Serve ? "calls made while serving" : null;
+                result.Add(new FailedCalls(part, status, count, purpose));
+                if (purpose is null)
+                {
+                    Fail($"{count} call(s) in {part} ended {status}, which the scene did not mean to provoke");
+                }
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>Why a scene made the instances log this entry, or <see langword="null"/> when no scene meant to.</summary>
+    public string? WhyLogged(LogEntry entry) =>
+        entry.CorrelationId is { } id && _expectedLogs.TryGetValue(id, out var why) ? why : null;
 
     /// <summary>Calls made, p50 and p99 of the routing scene's latencies.</summary>
     public (int Calls, double P50, double P99) Latency()
@@ -153,7 +207,7 @@ public sealed class Walkthrough(IAnsiConsole console, DemoSettings settings, IRe
 
         var workers = Enumerable.Range(0, Math.Min(6, settings.Calls)).Select(_ => Task.Run(WorkerAsync, cancellationToken)).ToArray();
         var all = Task.WhenAll(workers);
-        if (console.Profile.Capabilities is { Interactive: true, Ansi: true })
+        if (console.IsLive())
         {
             // A terminal: a live table of the latest calls under a progress bar.
             await console.Live(new Rows(new Markup(Bar(0)))).AutoClear(false).StartAsync(async ctx =>
@@ -174,31 +228,10 @@ public sealed class Walkthrough(IAnsiConsole console, DemoSettings settings, IRe
         }
         else
         {
-            // A log (CI, a pipe): the same rows, printed as they complete, every tenth with the bar.
-            var printed = 0;
-            while (true)
-            {
-                var finished = all.IsCompleted;
-                var batch = new List<CallRow>();
-                while (rows.Count > printed && batch.Count < rows.Count - printed)
-                {
-                    batch.Add(rows.ElementAt(printed + batch.Count));
-                }
-
-                if (batch.Count > 0)
-                {
-                    console.Write(RoutingTable(batch));
-                    printed += batch.Count;
-                    console.MarkupLine(Bar(printed));
-                }
-
-                if (finished && printed == rows.Count)
-                {
-                    break;
-                }
-
-                await Task.WhenAny(all, Task.Delay(1_000, cancellationToken));
-            }
+            // A log (a file, a pipe, CI): one table of every call, in call order, once they all ended.
+            await all;
+            console.Write(RoutingTable(rows.OrderBy(r => r.Number)));
+            console.MarkupLine(Bar(rows.Count));
         }
 
         await all;
@@ -244,6 +277,7 @@ public sealed class Walkthrough(IAnsiConsole console, DemoSettings settings, IRe
         Scene("3 · Timeout → Pending → fetched later", "The shop waits 2.5 s for an order (RpcCallOptions.WithMaxWait; the order itself is wanted for 30 s), and one of 12,500 needs a 3.5 s approval. The caller gets Pending with the call's id while the order goes on; any instance fetches the result later.");
         var caller = clients[Math.Min(1, clients.Count - 1)];
         var fetcher = clients[^1];
+        Provokes(RpcStatusCode.DeadlineExceeded, "the shop stopped waiting for a slow order and fetched it later");
         var watch = Stopwatch.StartNew();
         var result = await caller.Pricing!.PlaceOrderAsync($"o-{_run}-big", 12_500m, Once($"o-{_run}-big"), cancellationToken);
         console.MarkupLine($"  {caller.Name}: PlaceOrder(12,500) → [yellow]{result.State}[/] after {watch.Elapsed.TotalSeconds:0.0} s, id [blue]{result.CorrelationId}[/]");
@@ -262,19 +296,23 @@ public sealed class Walkthrough(IAnsiConsole console, DemoSettings settings, IRe
     {
         Scene("4 · Server errors arrive as statuses", "An RpcException thrown by the server keeps its status and detail; any other exception is Internal, with no details leaving the server.");
         var client = clients[0];
-        await ExpectAsync(client, "GetQuote(\"unobtainium\")", RpcStatusCode.NotFound,
+        await ExpectAsync(client, "GetQuote(\"unobtainium\")", RpcStatusCode.NotFound, "a product the catalogue does not have",
             async () => await client.Pricing!.GetQuoteAsync(new QuoteRequest("unobtainium", 1), cancellationToken: cancellationToken));
-        await ExpectAsync(client, "GetQuote(\"self-test\")", RpcStatusCode.Internal,
+        await ExpectAsync(client, "GetQuote(\"self-test\")", RpcStatusCode.Internal, "a handler that throws, a bug as the caller sees it",
             async () => await client.Pricing!.GetQuoteAsync(new QuoteRequest("self-test", 1), cancellationToken: cancellationToken),
             detail => !detail.Contains("corrupted", StringComparison.Ordinal));
 
+        const string Refused = "an order of amount 0, which the handler refuses";
+        Provokes(RpcStatusCode.InvalidArgument, Refused);
         var refused = await client.Pricing!.PlaceOrderAsync($"o-{_run}-zero", 0m, Once($"o-{_run}-zero"), cancellationToken);
+        ExpectLogs(refused.CorrelationId, Refused);
         console.MarkupLine($"  {client.Name}: PlaceOrder(amount 0) → RpcResult [red]{refused.State}[/]: {refused.Status.StatusCode} \"{Markup.Escape(refused.Status.Detail)}\"");
         Check(refused.IsFailed && refused.Status.StatusCode == RpcStatusCode.InvalidArgument, $"PlaceOrder(0) ended {refused}");
     }
 
-    private async Task ExpectAsync(DemoInstance client, string call, RpcStatusCode expected, Func<Task> action, Func<string, bool>? detailCheck = null)
+    private async Task ExpectAsync(DemoInstance client, string call, RpcStatusCode expected, string purpose, Func<Task> action, Func<string, bool>? detailCheck = null)
     {
+        Provokes(expected, purpose);
         try
         {
             await action();
@@ -283,6 +321,7 @@ public sealed class Walkthrough(IAnsiConsole console, DemoSettings settings, IRe
         }
         catch (RpcException ex)
         {
+            ExpectLogs(ex.CorrelationId, purpose);
             console.MarkupLine($"  {client.Name}: {Markup.Escape(call)} → RpcException [red]{ex.StatusCode}[/] \"{Markup.Escape(ex.Status.Detail)}\"");
             Check(ex.StatusCode == expected, $"{call} failed with {ex.StatusCode}, not {expected}");
             Check(detailCheck?.Invoke(ex.Status.Detail) ?? true, $"{call} leaked server details: {ex.Status.Detail}");
@@ -295,6 +334,7 @@ public sealed class Walkthrough(IAnsiConsole console, DemoSettings settings, IRe
         var b = clients[Math.Min(1, clients.Count - 1)];
         Scene("5 · The HTTP edge", $"Each shop instance serves its own upstream over HTTP ({string.Join(", ", clients.Select(c => $"{c.Name} {c.HttpAddress}"))}): a call is answered (200), handed a result location (202), or a problem (504); a retry with the same Idempotency-Key through another instance reaches the same call.");
         using var http = new System.Net.Http.HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        Provokes(RpcStatusCode.DeadlineExceeded, "HTTP callers that did not wait for the result (202, 504)");
 
         var quote = await ExchangeAsync(http, "GET", $"{a.HttpAddress}/quotes/grinder-pro?quantity=2", null, null, cancellationToken);
         Check(quote.Status == 200, $"GET /quotes answered {quote.Status}, not 200");
@@ -362,7 +402,8 @@ public sealed class Walkthrough(IAnsiConsole console, DemoSettings settings, IRe
 
         if (body.Length > 0)
         {
-            console.MarkupLine($"  [grey]{Markup.Escape(body.Length > 200 ? body[..200] + "…" : body)}[/]");
+            // Whole: the problem body's resultLocation is what the 504 exchange is about.
+            console.MarkupLine($"  [grey]{Markup.Escape(body)}[/]");
         }
 
         string? resultLocation = null;
@@ -387,6 +428,8 @@ public sealed class Walkthrough(IAnsiConsole console, DemoSettings settings, IRe
         var leaver = clients[^1];
         var stayers = clients.Take(clients.Count - 1).ToArray();
         Scene("6 · A client instance leaves", $"{leaver.Name} places {Orders} orders that take 1.5 s each, then shuts down without waiting for them (no grace period). Its callers retry with the same order ids through {string.Join(" and ", stayers.Select(s => s.Name))}: each order is taken over, runs once, and its reply — sent to {leaver.Name}'s partition — is forwarded to the new owner.");
+        Provokes(RpcStatusCode.Unavailable, $"{leaver.Name} left while its orders waited");
+        Provokes(RpcStatusCode.DeadlineExceeded, "a retry that stopped waiting and fetched its receipt later");
         var before = totals.Snapshot();
         var ids = Enumerable.Range(1, Orders).Select(i => $"o-{_run}-leave-{i}").ToArray();
         var firstTries = ids.Select(id => Try(() => leaver.Pricing!.PlaceOrderAsync(id, 2_000m, Once(id), cancellationToken))).ToArray();
@@ -445,8 +488,28 @@ public sealed class Walkthrough(IAnsiConsole console, DemoSettings settings, IRe
     private void Scene(string title, string explanation)
     {
         console.WriteLine();
-        console.Write(new Rule($"[bold]{Markup.Escape(title)}[/]").LeftJustified());
+        console.Heading(title);
         console.MarkupLine($"[grey]{Markup.Escape(explanation)}[/]");
+    }
+
+    private async Task InPartAsync(string part, Func<CancellationToken, Task> run, CancellationToken cancellationToken)
+    {
+        _part = part;
+        _parts.Add((part, totals.Snapshot()));
+        await run(cancellationToken);
+    }
+
+    // Declares that the current scene makes calls end with this status, and why: the summary
+    // explains the calls that did not end OK with it.
+    private void Provokes(RpcStatusCode status, string purpose) => _purposes[(_part, status.ToString())] = purpose;
+
+    // What the instances log about a call a scene failed on purpose is expected; the summary says so.
+    private void ExpectLogs(string? correlationId, string purpose)
+    {
+        if (correlationId is not null)
+        {
+            _expectedLogs[correlationId] = $"{purpose} ({_part})";
+        }
     }
 
     private bool Check(bool condition, string failure)
