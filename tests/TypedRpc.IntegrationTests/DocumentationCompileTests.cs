@@ -17,8 +17,10 @@ namespace TypedRpc.IntegrationTests;
 /// the README's tour builds on itself (the server uses the contract, the programs use both); a
 /// block of top-level statements becomes a method of a class of its own (<see cref="DocSource"/>),
 /// since a project has only one <c>Program.cs</c>. Errors are reported at the page and line of the
-/// block they come from.
+/// block they come from. It runs in the shared collection, one test after another, so that its
+/// build (~20 s of both cores) does not slow down the timing checks of the other tests.
 /// </summary>
+[Collection(Redis.RedisCollection.Name)]
 public sealed class DocumentationCompileTests(ITestOutputHelper output)
 {
     [Fact]
