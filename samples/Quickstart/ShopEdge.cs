@@ -16,7 +16,8 @@ public static class ShopEdge
     /// <summary>Maps the endpoints.</summary>
     public static void Map(WebApplication app)
     {
-        // Requests the endpoints cannot even bind (amount=abc) get a problem body too, not an empty 400.
+        // Answers without a body (an unknown path's 404, a wrong method's 405) get a problem body too;
+        // a value the endpoints cannot bind (amount=abc) is WithRpcResults' 400 problem naming it.
         app.UseStatusCodePages();
         var api = app.MapGroup("/").WithRpcResults();
 

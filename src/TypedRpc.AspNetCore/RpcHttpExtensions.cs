@@ -53,8 +53,9 @@ public static class RpcHttpExtensions
 
     /// <summary>
     /// Turns what the endpoint's handler returns into HTTP: <see cref="RpcResult{T}"/> → 200 / 202 +
-    /// Location / problem; <see cref="RpcException"/> → problem; malformed <c>Prefer</c> or
-    /// <c>Idempotency-Key</c> → 400. Other values pass through.
+    /// Location / problem; <see cref="RpcException"/> → problem; a route, query or header value the
+    /// endpoint cannot bind (<c>?amount=abc</c>), a malformed <c>Prefer</c> or <c>Idempotency-Key</c> →
+    /// 400 problem naming it. Other values pass through.
     /// </summary>
     /// <typeparam name="TBuilder">The endpoint builder.</typeparam>
     /// <param name="builder">The endpoint (from <c>MapGet</c>, <c>MapPost</c>…) or a route group.</param>

@@ -63,6 +63,7 @@ public sealed class EdgeHost : IAsyncDisposable
         var orders = app.MapGroup("/").WithRpcResults();
         orders.MapPost("/orders/{id}", (string id, int? work, IEdgeService edge, RpcHttpCall call) => edge.PlaceAsync(id, work ?? 0, call.Options));
         orders.MapGet("/quotes/{id}", (string id, int? work, IEdgeService edge, RpcHttpCall call) => edge.QuoteAsync(id, work ?? 0, call.Options));
+        orders.MapPost("/timed-orders/{id}", (string id, int work, IEdgeService edge, RpcHttpCall call) => edge.PlaceAsync(id, work, call.Options));
         orders.MapPost("/fail/{kind}", (string kind, IEdgeService edge, RpcHttpCall call) => edge.FailAsync(kind, call.Options));
 
         // A route that passes no options: the edge's scope carries Prefer and Idempotency-Key.

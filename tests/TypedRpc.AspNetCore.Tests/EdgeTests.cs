@@ -170,6 +170,25 @@ public sealed class EdgeTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData("POST", "/orders/o-b1?work=abc", "The query parameter 'work' is not a valid Int32.")]
+    [InlineData("GET", "/quotes/o-b2?work=1.5", "The query parameter 'work' is not a valid Int32.")]
+    [InlineData("POST", "/timed-orders/o-b3", "The query parameter 'work' is required.")]
+    [InlineData("POST", "/timed-orders/o-b4?work=", "The query parameter 'work' is required.")]
+    public async Task AnArgumentTheEndpointCannotBind_IsA400Problem_NamingIt(string method, string path, string detail)
+    {
+        using var request = Request(new HttpMethod(method), path, prefer: null, key: null);
+        using var response = await _a1.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = await Json(response);
+        Assert.Equal(400, problem.GetProperty("status").GetInt32());
+        Assert.Equal(detail, problem.GetProperty("detail").GetString());
+        Assert.Equal(detail, problem.GetProperty("errors").GetProperty("work")[0].GetString());
+        Assert.Empty(_host.State.Executions);
+    }
+
+    [Theory]
     [InlineData("wait=-1")]
     [InlineData("wait=abc")]
     [InlineData("wait=1.5")]

@@ -9,11 +9,12 @@ using Xunit.Abstractions;
 namespace TypedRpc.IntegrationTests;
 
 /// <summary>
-/// What a user gets from the packages: TypedRpc.Abstractions, TypedRpc, TypedRpc.Kafka and
-/// TypedRpc.Redis are packed to a folder, a fresh project outside the repository restores TypedRpc
-/// and TypedRpc.Redis from it, and its contract is generated, compiled and called on the in-memory
-/// transport. (TypedRpc.Kafka's dependency, Confluent.Kafka with librdkafka.redist, cannot be
-/// restored from this machine's registry: its package is checked by its declared dependencies.)
+/// What a user gets from the packages: every package is packed to a folder, each has the metadata
+/// a registry shows (description, README, license, repository), a fresh project outside the
+/// repository restores TypedRpc and TypedRpc.Redis from it, and its contract is generated, compiled
+/// and called on the in-memory transport. (TypedRpc.Kafka's dependency, Confluent.Kafka with
+/// librdkafka.redist, cannot be restored from this machine's registry: its package, and
+/// TypedRpc.DevServices's, are checked by their declared dependencies.)
 /// </summary>
 public sealed class PackageTests(ITestOutputHelper output)
 {
@@ -28,10 +29,24 @@ public sealed class PackageTests(ITestOutputHelper output)
             var feed = Directory.CreateDirectory(Path.Combine(work.FullName, "feed")).FullName;
             // A version of its own per run, so a package cached by an earlier run is never reused.
             var version = "0.0.0-test." + DateTime.UtcNow.ToString("yyyyMMddHHmmssfff", System.Globalization.CultureInfo.InvariantCulture);
-            foreach (var project in new[] { "TypedRpc.Abstractions", "TypedRpc", "TypedRpc.Kafka", "TypedRpc.Redis", "TypedRpc.AspNetCore" }.Select(p => $"src/{p}/{p}.csproj"))
+            foreach (var package in Packages)
             {
-                await Run(repo, "dotnet", $"pack {project} -c {configuration} --no-build -o \"{feed}\" -p:Version={version}");
+                var packed = await Run(repo, "dotnet", $"pack src/{package}/{package}.csproj -c {configuration} --no-build -o \"{feed}\" -p:Version={version}");
+                Assert.DoesNotContain("warning", packed, StringComparison.OrdinalIgnoreCase);
+                AssertMetadata(Path.Combine(feed, $"{package}.{version}.nupkg"), package);
             }
+
+            // The dev services are for tests: no production package depends on them, and they name
+            // what they use (the Kafka transport, at the same version).
+            foreach (var package in Packages.Where(p => p != "TypedRpc.DevServices"))
+            {
+                Assert.DoesNotContain("TypedRpc.DevServices", Dependencies(Path.Combine(feed, $"{package}.{version}.nupkg")).Keys);
+            }
+
+            var devServices = Dependencies(Path.Combine(feed, $"TypedRpc.DevServices.{version}.nupkg"));
+            Assert.Equal(new[] { "TypedRpc.Kafka" }, devServices.Keys.ToArray());
+            Assert.Equal(version, devServices["TypedRpc.Kafka"]);
+            Assert.Equal(new[] { "lib/net10.0/TypedRpc.DevServices.dll", "lib/net10.0/TypedRpc.DevServices.xml" }, LibFiles(Path.Combine(feed, $"TypedRpc.DevServices.{version}.nupkg")));
 
             // The generator is inside TypedRpc, in exactly one analyzers slot, and nowhere else.
             using (var typedRpc = System.IO.Compression.ZipFile.OpenRead(Path.Combine(feed, $"TypedRpc.{version}.nupkg")))
@@ -130,6 +145,40 @@ public sealed class PackageTests(ITestOutputHelper output)
                 // Best effort.
             }
         }
+    }
+
+    private static readonly string[] Packages = ["TypedRpc.Abstractions", "TypedRpc", "TypedRpc.Kafka", "TypedRpc.Redis", "TypedRpc.AspNetCore", "TypedRpc.DevServices"];
+
+    // What a registry shows about a package: its description, its README (packed), its license and
+    // where its source is.
+    private static void AssertMetadata(string package, string id)
+    {
+        using var zip = System.IO.Compression.ZipFile.OpenRead(package);
+        var nuspec = zip.Entries.Single(e => e.FullName.EndsWith(".nuspec", StringComparison.Ordinal));
+        System.Xml.Linq.XElement metadata;
+        using (var stream = nuspec.Open())
+        {
+            metadata = System.Xml.Linq.XDocument.Load(stream).Root!.Elements().Single(e => e.Name.LocalName == "metadata");
+        }
+
+        string? Value(string name) => metadata.Elements().SingleOrDefault(e => e.Name.LocalName == name)?.Value;
+        System.Xml.Linq.XElement? Element(string name) => metadata.Elements().SingleOrDefault(e => e.Name.LocalName == name);
+
+        Assert.Equal(id, Value("id"));
+        Assert.False(string.IsNullOrWhiteSpace(Value("description")), $"{id}: no description");
+        Assert.DoesNotContain("$", Value("description"), StringComparison.Ordinal);
+        Assert.Equal("README.md", Value("readme"));
+        using (var readme = new StreamReader(zip.GetEntry("README.md")?.Open() ?? throw new Xunit.Sdk.XunitException($"{id}: README.md is not in the package")))
+        {
+            Assert.StartsWith("# " + id + "\n", readme.ReadToEnd(), StringComparison.Ordinal);
+        }
+
+        Assert.Equal("expression", (string?)Element("license")?.Attribute("type"));
+        Assert.Equal("MIT", Value("license"));
+        var repository = Element("repository") ?? throw new Xunit.Sdk.XunitException($"{id}: no repository");
+        Assert.Equal("git", (string?)repository.Attribute("type"));
+        Assert.StartsWith("https://", (string?)repository.Attribute("url"), StringComparison.Ordinal);
+        Assert.Equal((string?)repository.Attribute("url"), Value("projectUrl"));
     }
 
     private static System.Collections.Generic.Dictionary<string, string> Dependencies(string package)
