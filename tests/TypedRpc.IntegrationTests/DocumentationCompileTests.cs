@@ -17,14 +17,16 @@ namespace TypedRpc.IntegrationTests;
 /// the README's tour builds on itself (the server uses the contract, the programs use both); a
 /// block of top-level statements becomes a method of a class of its own (<see cref="DocSource"/>),
 /// since a project has only one <c>Program.cs</c>. Errors are reported at the page and line of the
-/// block they come from. It runs in the shared collection, one test after another, so that its
+/// block they come from. The project is a test project: the README's xUnit examples (its "Testing
+/// your services") then run with <c>dotnet test</c> and must pass, as they would for a user who
+/// pasted them. It runs in the shared collection, one test after another, so that its
 /// build (~20 s of both cores) does not slow down the timing checks of the other tests.
 /// </summary>
 [Collection(Redis.RedisCollection.Name)]
 public sealed class DocumentationCompileTests(ITestOutputHelper output)
 {
     [Fact]
-    public async Task EveryCSharpBlockOfTheReadmeAndTheDocs_Compiles()
+    public async Task EveryCSharpBlockOfTheReadmeAndTheDocs_Compiles_AndItsTestsPass()
     {
         var repo = Repository.Root();
         var pages = new[] { Path.Combine(repo, "README.md") }
@@ -48,10 +50,15 @@ public sealed class DocumentationCompileTests(ITestOutputHelper output)
                 File.WriteAllText(Path.Combine(work.FullName, DocSource.FileName(block)), DocSource.Of(block));
             }
 
-            var (exitCode, text) = await Build(work.FullName);
+            var (exitCode, text) = await Dotnet(work.FullName, $"build Documentation.csproj -c {Repository.Configuration} -nologo -tl:off -v:q");
             var errors = text.Split('\n').Select(l => l.Trim()).Where(l => l.Contains(": error ", StringComparison.Ordinal) || l.Contains(": warning ", StringComparison.Ordinal))
                 .Distinct(StringComparer.Ordinal).ToArray();
             Assert.True(exitCode == 0 && errors.Length == 0, $"The documentation's C# does not compile:\n{string.Join('\n', errors)}\n\n{text}");
+
+            // The README's test examples run on the in-memory transport and store: they must pass.
+            var (testExit, testText) = await Dotnet(work.FullName, $"test Documentation.csproj -c {Repository.Configuration} --no-build -nologo");
+            Assert.True(testExit == 0, $"The documentation's tests do not pass:\n{testText}");
+            Assert.Contains("Passed!", testText, StringComparison.Ordinal);
         }
         finally
         {
@@ -67,7 +74,7 @@ public sealed class DocumentationCompileTests(ITestOutputHelper output)
     }
 
     // Like a user's project: the packages' projects (the generator comes with the TypedRpc package),
-    // ASP.NET Core for the HTTP edge, xunit for test examples, and Confluent.Kafka the way this
+    // ASP.NET Core for the HTTP edge, xunit and its runner for the test examples, and Confluent.Kafka the way this
     // repository gets it (a user's restore brings it with TypedRpc.Kafka).
     private static string Project(string repo) => $"""
         <Project Sdk="Microsoft.NET.Sdk">
@@ -82,6 +89,8 @@ public sealed class DocumentationCompileTests(ITestOutputHelper output)
           <ItemGroup>
             <FrameworkReference Include="Microsoft.AspNetCore.App" />
             <PackageReference Include="xunit" Version="2.9.3" />
+            <PackageReference Include="xunit.runner.visualstudio" Version="3.1.5" />
+            <PackageReference Include="Microsoft.NET.Test.Sdk" Version="18.0.1" />
           </ItemGroup>
           <ItemGroup>
             <ProjectReference Include="{repo}/src/TypedRpc.Abstractions/TypedRpc.Abstractions.csproj" />
@@ -95,9 +104,8 @@ public sealed class DocumentationCompileTests(ITestOutputHelper output)
         </Project>
         """;
 
-    private async Task<(int ExitCode, string Output)> Build(string directory)
+    private async Task<(int ExitCode, string Output)> Dotnet(string directory, string arguments)
     {
-        var arguments = $"build Documentation.csproj -c {Repository.Configuration} -nologo -tl:off -v:q";
         var info = new ProcessStartInfo("dotnet", arguments)
         {
             WorkingDirectory = directory,
