@@ -15,6 +15,9 @@ namespace TypedRpc.IntegrationTests.Redis;
 [Collection(RedisCollection.Name)]
 public sealed class RedisOwnershipStoreTests(RedisServerFixture redis)
 {
+    /// <summary>What a live holder's renewal grants: long enough that a stalled test machine cannot expire it between renewal and check.</summary>
+    private static readonly TimeSpan RenewedTtl = TimeSpan.FromSeconds(2);
+
     [Fact]
     public async Task Owner_IsRegisteredReplacedAndReleasedOnlyByItsInstance()
     {
@@ -212,15 +215,16 @@ public sealed class RedisOwnershipStoreTests(RedisServerFixture redis)
         Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(id, "a", TimeSpan.FromMilliseconds(600), default)).State);
         for (var i = 0; i < 3; i++)
         {
-            // Renewed before it would expire, the claim outlives its first time to live.
+            // Renewed before it would expire, the claim outlives its first time to live (600 ms < 3 × 300 ms).
+            // Each renewal gives 2 s, so a stalled test machine cannot expire it between renewal and check.
             await Task.Delay(300);
-            Assert.True(await store.RenewClaimAsync(id, "a", TimeSpan.FromMilliseconds(600), default));
-            Assert.False(await store.RenewClaimAsync(id, "b", TimeSpan.FromMilliseconds(600), default));
+            Assert.True(await store.RenewClaimAsync(id, "a", RenewedTtl, default));
+            Assert.False(await store.RenewClaimAsync(id, "b", RenewedTtl, default));
             Assert.Equal(RpcClaimState.Running, (await store.TryClaimAsync(id, "b", Ttl, default)).State);
         }
 
         // Not renewed (its holder died): it expires and another holder takes it; the old one cannot renew it.
-        await Task.Delay(900);
+        await Task.Delay(RenewedTtl + TimeSpan.FromMilliseconds(300));
         Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(id, "b", Ttl, default)).State);
         Assert.False(await store.RenewClaimAsync(id, "a", Ttl, default));
 
@@ -238,11 +242,13 @@ public sealed class RedisOwnershipStoreTests(RedisServerFixture redis)
 
         // Its renewals failed until it expired, and nobody took it: the next renewal takes it again.
         await Task.Delay(900);
-        Assert.True(await store.RenewClaimAsync(id, "a", TimeSpan.FromMilliseconds(600), default));
+        Assert.True(await store.RenewClaimAsync(id, "a", RenewedTtl, default));
         Assert.Equal(RpcClaimState.Running, (await store.TryClaimAsync(id, "b", Ttl, default)).State);
 
         // Once another holder took it after it expired, the old holder's renewal fails.
-        await Task.Delay(900);
+        // A short renewal lets it expire again; a slow machine only makes it more expired.
+        Assert.True(await store.RenewClaimAsync(id, "a", TimeSpan.FromMilliseconds(100), default));
+        await Task.Delay(600);
         Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(id, "b", Ttl, default)).State);
         Assert.False(await store.RenewClaimAsync(id, "a", Ttl, default));
     }
