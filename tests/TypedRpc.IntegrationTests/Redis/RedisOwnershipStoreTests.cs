@@ -11,10 +11,17 @@ using static TypedRpc.IntegrationTests.Support.TestData;
 
 namespace TypedRpc.IntegrationTests.Redis;
 
-/// <summary>The semantics of owner records, stored replies and claims, against a real Redis.</summary>
-[Collection(RedisCollection.Name)]
-public sealed class RedisOwnershipStoreTests(RedisServerFixture redis)
+/// <summary>
+/// The semantics of owner records, stored replies and claims, against a real Redis
+/// (<see cref="RedisOwnershipStoreOnRedisServerTests"/>) and against the demo's embedded Garnet
+/// (<see cref="RedisOwnershipStoreOnGarnetTests"/>).
+/// </summary>
+public abstract class RedisOwnershipStoreTests
 {
+    private readonly IRedisTestServer redis;
+
+    private protected RedisOwnershipStoreTests(IRedisTestServer redis) => this.redis = redis;
+
     [Fact]
     public async Task Owner_IsRegisteredReplacedAndReleasedOnlyByItsInstance()
     {
