@@ -15,7 +15,7 @@ public sealed record DemoSettings
     /// </summary>
     public bool KafkaIsMock { get; init; }
 
-    /// <summary>Redis configuration, or <see langword="null"/> for a redis-server started for the run.</summary>
+    /// <summary>Redis configuration, or <see langword="null"/> for the embedded Redis (Garnet in this process).</summary>
     public string? Redis { get; init; }
 
     /// <summary>Which side(s) this process runs.</summary>

@@ -7,13 +7,13 @@ namespace Quickstart;
 
 /// <summary>
 /// Kafka and Redis for the demo: the ones named by <c>--kafka</c>/<c>--redis</c>, or an embedded
-/// Kafka (librdkafka's in-process mock cluster, real Kafka protocol on loopback ports) and a
-/// redis-server started for this run.
+/// Kafka (librdkafka's in-process mock cluster, real Kafka protocol on loopback ports) and an
+/// embedded Redis (Garnet in this process, Redis protocol on a loopback port).
 /// </summary>
 public sealed class Infrastructure : IAsyncDisposable
 {
     private EmbeddedKafka? _kafka;
-    private LocalRedisServer? _redis;
+    private EmbeddedRedis? _redis;
     private readonly bool _kafkaIsMock;
 
     private Infrastructure(string bootstrapServers, bool kafkaIsMock, string redis)
@@ -32,8 +32,8 @@ public sealed class Infrastructure : IAsyncDisposable
     /// <summary><see langword="true"/> when Kafka is the embedded mock cluster.</summary>
     public bool EmbeddedKafka => _kafka is not null;
 
-    /// <summary><see langword="true"/> when Redis was started for this run.</summary>
-    public bool LocalRedis => _redis is not null;
+    /// <summary><see langword="true"/> when Redis is the embedded Garnet.</summary>
+    public bool EmbeddedRedis => _redis is not null;
 
     /// <summary><see langword="true"/> when Kafka is a mock cluster: the embedded one, or another process's (<c>--kafka-mock</c>).</summary>
     public bool KafkaIsMock => _kafka is not null || _kafkaIsMock;
@@ -72,7 +72,7 @@ public sealed class Infrastructure : IAsyncDisposable
 
             if (settings.Redis is null)
             {
-                infrastructure._redis = await LocalRedisServer.StartAsync();
+                infrastructure._redis = new EmbeddedRedis();
                 infrastructure.Redis = infrastructure._redis.Configuration;
             }
 
@@ -86,12 +86,10 @@ public sealed class Infrastructure : IAsyncDisposable
     }
 
     /// <inheritdoc />
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync()
     {
         _kafka?.Dispose();
-        if (_redis is not null)
-        {
-            await _redis.DisposeAsync();
-        }
+        _redis?.Dispose();
+        return ValueTask.CompletedTask;
     }
 }

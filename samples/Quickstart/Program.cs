@@ -29,7 +29,7 @@ public static class Program
         };
         var redis = new Option<string?>("--redis")
         {
-            Description = "Redis (host:port, or a StackExchange.Redis configuration string). Default: a redis-server started for this run on a free loopback port.",
+            Description = "Redis (host:port, or a StackExchange.Redis configuration string). Default: an embedded Redis-compatible server in this process (Microsoft Garnet, Redis protocol on a free loopback port).",
             HelpName = "host:port",
         };
         var role = new Option<DemoRole>("--role")
@@ -104,7 +104,7 @@ public static class Program
         var root = new RootCommand(
             "TypedRpc quickstart: a shop cluster calls a pricing cluster through the generated IPricingService proxy, over Kafka, " +
             "with Redis recording which instance waits for which reply. With no options it runs both clusters (3 instances each) " +
-            "on an embedded Kafka and a local redis-server, walks through routing, streaming, a timeout turning into a Pending result, " +
+            "on an embedded Kafka and an embedded Redis (Garnet), walks through routing, streaming, a timeout turning into a Pending result, " +
             "server errors and a client instance leaving, prints a summary and exits 0 when every check held.")
         {
             kafka, kafkaMock, redis, role, instances, calls, routing, prefix, httpPort, serve, duration,
@@ -168,8 +168,8 @@ public static class Program
         console.MarkupLine(infrastructure.EmbeddedKafka
             ? $"Kafka  [blue]{infrastructure.BootstrapServers}[/] [grey](embedded mock cluster, 3 brokers, librdkafka {EmbeddedKafka.LibrdkafkaVersion}; topics {settings.RequestTopic} ×{settings.RequestPartitions}, {settings.ReplyTopic} ×{settings.ReplyPartitions})[/]"
             : $"Kafka  [blue]{Markup.Escape(infrastructure.BootstrapServers)}[/]");
-        console.MarkupLine(infrastructure.LocalRedis
-            ? $"Redis  [blue]{infrastructure.Redis}[/] [grey](redis-server started for this run)[/]"
+        console.MarkupLine(infrastructure.EmbeddedRedis
+            ? $"Redis  [blue]{infrastructure.Redis}[/] [grey](embedded: Garnet {EmbeddedRedis.GarnetVersion} in this process)[/]"
             : $"Redis  [blue]{Markup.Escape(infrastructure.Redis)}[/]");
         console.MarkupLine($"Routing [blue]{settings.Routing}[/] [grey](TypedRpc:Kafka:ReplyRouting)[/]");
 
@@ -274,7 +274,7 @@ public static class Program
     private static async Task<int> ServeAsync(IAnsiConsole console, DemoSettings settings, Infrastructure infrastructure, List<DemoInstance> servers,
         OrderLedger ledger, ServerActivity activity, MeterTotals totals, LogCollector logs, int durationSeconds, CancellationToken cancellationToken)
     {
-        if (infrastructure.EmbeddedKafka || infrastructure.LocalRedis)
+        if (infrastructure.EmbeddedKafka || infrastructure.EmbeddedRedis)
         {
             console.MarkupLine("Run the client cluster in another terminal on this machine with:");
             var mock = infrastructure.KafkaIsMock ? " --kafka-mock" : string.Empty;

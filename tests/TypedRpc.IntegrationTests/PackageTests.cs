@@ -36,16 +36,18 @@ public sealed class PackageTests(ITestOutputHelper output)
                 AssertMetadata(Path.Combine(feed, $"{package}.{version}.nupkg"), package);
             }
 
-            // The dev services are for tests: no production package depends on them, and they name
-            // what they use (the Kafka transport, at the same version).
+            // The dev services are for tests: no production package depends on them (nor on Garnet),
+            // and they name what they use (the Kafka transport, at the same version, and Garnet).
             foreach (var package in Packages.Where(p => p != "TypedRpc.DevServices"))
             {
                 Assert.DoesNotContain("TypedRpc.DevServices", Dependencies(Path.Combine(feed, $"{package}.{version}.nupkg")).Keys);
+                Assert.DoesNotContain("Microsoft.Garnet", Dependencies(Path.Combine(feed, $"{package}.{version}.nupkg")).Keys);
             }
 
             var devServices = Dependencies(Path.Combine(feed, $"TypedRpc.DevServices.{version}.nupkg"));
-            Assert.Equal(new[] { "TypedRpc.Kafka" }, devServices.Keys.ToArray());
+            Assert.Equal(new[] { "Microsoft.Garnet", "TypedRpc.Kafka" }, devServices.Keys.Order(StringComparer.Ordinal).ToArray());
             Assert.Equal(version, devServices["TypedRpc.Kafka"]);
+            Assert.Equal("2.2.12", devServices["Microsoft.Garnet"]);
             Assert.Equal(new[] { "lib/net10.0/TypedRpc.DevServices.dll", "lib/net10.0/TypedRpc.DevServices.xml" }, LibFiles(Path.Combine(feed, $"TypedRpc.DevServices.{version}.nupkg")));
 
             // The generator is inside TypedRpc, in exactly one analyzers slot, and nowhere else.

@@ -9,7 +9,7 @@ namespace TypedRpc.IntegrationTests;
 
 /// <summary>
 /// The README's <c>./build.sh demo</c> stays working: the built quickstart runs end to end (both
-/// clusters on its own embedded Kafka and redis-server, or on TYPEDRPC_KAFKA_BOOTSTRAP /
+/// clusters on its own embedded Kafka and embedded Redis (Garnet), or on TYPEDRPC_KAFKA_BOOTSTRAP /
 /// TYPEDRPC_REDIS) with fewer routing calls, and its own checks must all hold. Its output through a
 /// pipe is a readable log: plain text, whole lines, each table once, a summary whose counts add up.
 /// </summary>

@@ -67,7 +67,7 @@ public sealed partial class QuickstartTwoProcessTests(ITestOutputHelper output)
         }
         finally
         {
-            // The server role owns its embedded Kafka and redis-server: end the whole tree.
+            // The server role owns its embedded Kafka and Redis: end the whole tree.
             server.Kill(entireProcessTree: true);
             await server.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
             output.WriteLine("server:\n" + serverOutput + await serverRest + await serverError);

@@ -11,12 +11,19 @@ using static TypedRpc.IntegrationTests.Support.TestData;
 
 namespace TypedRpc.IntegrationTests.Redis;
 
-/// <summary>The semantics of owner records, stored replies and claims, against a real Redis.</summary>
-[Collection(RedisCollection.Name)]
-public sealed class RedisOwnershipStoreTests(RedisServerFixture redis)
+/// <summary>
+/// The semantics of owner records, stored replies and claims, against a real Redis
+/// (<see cref="RedisOwnershipStoreOnRedisServerTests"/>) and against the demo's embedded Garnet
+/// (<see cref="RedisOwnershipStoreOnGarnetTests"/>).
+/// </summary>
+public abstract class RedisOwnershipStoreTests
 {
     /// <summary>What a live holder's renewal grants: long enough that a stalled test machine cannot expire it between renewal and check.</summary>
     private static readonly TimeSpan RenewedTtl = TimeSpan.FromSeconds(2);
+
+    private readonly IRedisTestServer redis;
+
+    private protected RedisOwnershipStoreTests(IRedisTestServer redis) => this.redis = redis;
 
     [Fact]
     public async Task Owner_IsRegisteredReplacedAndReleasedOnlyByItsInstance()

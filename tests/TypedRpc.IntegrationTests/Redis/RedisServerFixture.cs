@@ -12,7 +12,7 @@ namespace TypedRpc.IntegrationTests.Redis;
 /// named by the <c>TYPEDRPC_REDIS</c> environment variable (for example <c>localhost:6379</c>).
 /// Tests never collide on it: each store gets a namespace of its own.
 /// </summary>
-public sealed class RedisServerFixture : IAsyncLifetime
+public sealed class RedisServerFixture : IAsyncLifetime, IRedisTestServer
 {
     public const string EnvironmentVariable = "TYPEDRPC_REDIS";
 
@@ -23,6 +23,8 @@ public sealed class RedisServerFixture : IAsyncLifetime
     public string Configuration { get; private set; } = string.Empty;
 
     internal RedisAdmin Admin => _admin ?? throw new InvalidOperationException("The fixture is not initialized.");
+
+    RedisAdmin IRedisTestServer.Admin => Admin;
 
     public async Task InitializeAsync()
     {

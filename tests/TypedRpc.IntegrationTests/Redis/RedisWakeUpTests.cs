@@ -9,10 +9,16 @@ using static TypedRpc.IntegrationTests.Support.TestData;
 
 namespace TypedRpc.IntegrationTests.Redis;
 
-/// <summary>Wake-ups over Redis pub/sub.</summary>
-[Collection(RedisCollection.Name)]
-public sealed class RedisWakeUpTests(RedisServerFixture redis)
+/// <summary>
+/// Wake-ups over Redis pub/sub, on redis-server (<see cref="RedisWakeUpOnRedisServerTests"/>) and on the
+/// demo's embedded Garnet (<see cref="RedisWakeUpOnGarnetTests"/>).
+/// </summary>
+public abstract class RedisWakeUpTests
 {
+    private readonly IRedisTestServer redis;
+
+    private protected RedisWakeUpTests(IRedisTestServer redis) => this.redis = redis;
+
     [Fact]
     public async Task Notify_ReachesEverySubscriberOfTheInstance_AndNoOther()
     {
