@@ -13,9 +13,9 @@ cd "$ROOT"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 CONFIGURATION="${CONFIGURATION:-Release}"
 
-# Debian packages the tests and the demo need: the native Kafka client (Confluent.Kafka 1.9.3 is
-# used with Debian's librdkafka 2.0.2; see README "Prerequisites") and redis-server.
-APT_PACKAGES=(librdkafka1 librdkafka-dev redis-server)
+# Debian packages the tests and the demo need: redis-server. (The native Kafka client comes with the
+# Confluent.Kafka package; a system librdkafka is neither needed nor used: README "Prerequisites".)
+APT_PACKAGES=(redis-server)
 
 log() { printf '==> %s\n' "$*" >&2; }
 
@@ -138,7 +138,7 @@ cmd_demo() {
   local output="$ROOT/.artifacts/demo-build.log"
   mkdir -p "$ROOT/.artifacts"
 
-  log "restoring packages (a first run with an empty NuGet cache downloads ~87 MB, 390 MB unpacked)"
+  log "restoring packages (a first run with an empty NuGet cache downloads ~130 MB, 435 MB unpacked)"
   if ! dotnet restore "$project" -nologo -tl:off -v:q >"$output" 2>&1; then
     cat "$output" >&2
     log "restore failed"

@@ -68,6 +68,11 @@ public sealed class Infrastructure : IAsyncDisposable
                 // the partition counts appsettings.json names (a real cluster: TypedRpc creates them).
                 infrastructure._kafka.CreateTopic(settings.RequestTopic, settings.RequestPartitions);
                 infrastructure._kafka.CreateTopic(settings.ReplyTopic, settings.ReplyPartitions);
+                // The server instances start together: a group that assigned its first member at
+                // once would rebalance as the others join, and the mock holds a rebalance for
+                // session.timeout.ms - 1 s (the first scene's calls waited ~4.6 s). Waiting 1 s
+                // for more members lets all three land in the first assignment.
+                infrastructure._kafka.SetGroupInitialRebalanceDelay(TimeSpan.FromSeconds(1));
             }
 
             if (settings.Redis is null)

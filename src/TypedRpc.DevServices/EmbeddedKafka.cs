@@ -17,18 +17,20 @@ namespace TypedRpc.DevServices;
 /// Configure clients through this class, not with <see cref="BootstrapServers"/> alone:
 /// <see cref="ConfigureTransport(KafkaTransportOptions)"/> for TypedRpc's transport
 /// (<c>.AddKafka(kafka.ConfigureTransport)</c>), <see cref="ClientSettings"/> for a Confluent.Kafka
-/// consumer of your own. With librdkafka's default consumer timings (session 45 s) a group whose
-/// SyncGroup the mock refuses sits in wait-join for ~40 s, and the first calls to its contract time
-/// out; the settings handed out here never let that happen.
+/// consumer of your own. A member joining a group that is up makes the mock wait
+/// <c>session.timeout.ms</c> − 1 s for every member to rejoin, with no partitions assigned, and a
+/// member whose SyncGroup reaches the mock after the leader's is refused and rejoins: with
+/// librdkafka's default session (45 s) a contract's calls then wait for most of a minute. The
+/// settings handed out here (6 s sessions) keep that to seconds.
 /// </para>
 /// <para>
-/// Facts worth knowing (DESIGN.md §9): topics must be created with <see cref="CreateTopic"/>
-/// (the mock does not support CreateTopics; auto-created topics get 4 partitions); a consumer
-/// group's first join takes about 3 s; an empty fetch is held for the whole <c>fetch.wait.max.ms</c>,
-/// so clients should use a small value; the mock scans a partition linearly on each fetch, so it
-/// slows down as partitions fill — use a fresh cluster per long scenario. Unlike a real broker, the
-/// mock leaves Nagle's algorithm on for the connections it accepts, which stalls responses by 40 ms
-/// under load; this class turns it off on them (<see cref="BrokerSocketTuner"/>).
+/// Facts worth knowing: topics must be created with <see cref="CreateTopic"/> (the mock does not
+/// support CreateTopics; auto-created topics get 4 partitions); a group's first assignment comes
+/// within milliseconds (<see cref="SetGroupInitialRebalanceDelay"/>); an empty fetch is held for the
+/// whole <c>fetch.wait.max.ms</c>, so clients should use a small value; the mock scans a partition
+/// linearly on each fetch, so it slows down as partitions fill — use a fresh cluster per long
+/// scenario. The cluster runs in the librdkafka Confluent.Kafka loaded
+/// (<see cref="KafkaNativeLibrary"/>).
 /// </para>
 /// </remarks>
 public sealed class EmbeddedKafka : IDisposable
@@ -45,8 +47,12 @@ public sealed class EmbeddedKafka : IDisposable
     // this is the floor of a reply's latency on an idle partition.
     private const int FetchWaitMaxMs = 1;
 
+    // group.initial.rebalance.delay.ms of the mock's groups until SetGroupInitialRebalanceDelay:
+    // how long a group with no members waits for more after the first joins before it assigns. The
+    // mock's default, like a broker's, is 3 s, which every test's and demo's first call waited out.
+    private const int InitialRebalanceDelayMs = 0;
+
     private readonly object _lock = new();
-    private readonly BrokerSocketTuner _tuner;
     private IntPtr _handle;
     private IntPtr _cluster;
 
@@ -59,19 +65,27 @@ public sealed class EmbeddedKafka : IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(brokers, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(brokers, 16);
         BrokerCount = brokers;
-        var error = new byte[512];
-        IntPtr conf;
         try
         {
-            conf = NativeMethods.rd_kafka_conf_new();
+            // The library Confluent.Kafka uses, loaded now so that a missing one is reported here.
+            _ = KafkaNativeLibrary.Handle;
         }
         catch (DllNotFoundException ex)
         {
-            throw new InvalidOperationException("librdkafka.so.1 was not found; install it with: sudo apt-get install -y librdkafka1", ex);
+            throw new InvalidOperationException(
+                "librdkafka could not be loaded: it comes with the Confluent.Kafka package (librdkafka.redist), whose files must be in the application's output (runtimes/<rid>/native).", ex);
         }
 
+        NativeMethods.Bind();
+        var error = new byte[512];
+        var conf = NativeMethods.rd_kafka_conf_new();
+
         // The handle only keeps the cluster's bookkeeping; keep it quiet.
-        NativeMethods.rd_kafka_conf_set(conf, "log_level", "3", error, (UIntPtr)error.Length);
+        SetConf(conf, "log_level", "3", error);
+        // The brokers' side of each connection takes this handle's socket settings. Nagle's algorithm
+        // on would stall a response queued behind an unacknowledged one by the peer's delayed ACK
+        // (40 ms on Linux); off is librdkafka's default since 2.10, set here so it never depends on it.
+        SetConf(conf, "socket.nagle.disable", "true", error);
         _handle = NativeMethods.rd_kafka_new(NativeMethods.ProducerType, conf, error, (UIntPtr)error.Length);
         if (_handle == IntPtr.Zero)
         {
@@ -87,6 +101,8 @@ public sealed class EmbeddedKafka : IDisposable
             throw new InvalidOperationException("librdkafka could not start the mock cluster.");
         }
 
+        NativeMethods.rd_kafka_mock_group_initial_rebalance_delay_ms(_cluster, InitialRebalanceDelayMs);
+
         BootstrapServers = Marshal.PtrToStringUTF8(NativeMethods.rd_kafka_mock_cluster_bootstraps(_cluster))
             ?? throw new InvalidOperationException("The mock cluster reported no bootstrap servers.");
         ClientSettings = new Dictionary<string, string>(StringComparer.Ordinal)
@@ -96,7 +112,6 @@ public sealed class EmbeddedKafka : IDisposable
             ["heartbeat.interval.ms"] = HeartbeatIntervalMs.ToString(CultureInfo.InvariantCulture),
             ["fetch.wait.max.ms"] = FetchWaitMaxMs.ToString(CultureInfo.InvariantCulture),
         }.AsReadOnly();
-        _tuner = new BrokerSocketTuner(Ports(BootstrapServers));
     }
 
     /// <summary>
@@ -118,8 +133,15 @@ public sealed class EmbeddedKafka : IDisposable
     /// <summary>The number of brokers; their ids are 1 to this number.</summary>
     public int BrokerCount { get; }
 
-    /// <summary>The librdkafka version in use.</summary>
-    public static string LibrdkafkaVersion => Marshal.PtrToStringUTF8(NativeMethods.rd_kafka_version_str()) ?? "unknown";
+    /// <summary>The version of the librdkafka the mock cluster runs in: the one Confluent.Kafka loaded.</summary>
+    public static string LibrdkafkaVersion
+    {
+        get
+        {
+            NativeMethods.Bind();
+            return Marshal.PtrToStringUTF8(NativeMethods.rd_kafka_version_str()) ?? "unknown";
+        }
+    }
 
     /// <summary>
     /// Points TypedRpc's Kafka transport at this cluster with the settings the mock needs:
@@ -147,6 +169,21 @@ public sealed class EmbeddedKafka : IDisposable
         // warning for each consumer-only key.
         options.ConsumerSettings["session.timeout.ms"] = SessionTimeoutMs.ToString(CultureInfo.InvariantCulture);
         options.ConsumerSettings["heartbeat.interval.ms"] = HeartbeatIntervalMs.ToString(CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>
+    /// Sets how long a consumer group with no members waits, after the first one joins, for more
+    /// before it assigns partitions (a broker's <c>group.initial.rebalance.delay.ms</c>, 3 s by
+    /// default). The cluster starts with 0, so a group's first assignment comes within milliseconds;
+    /// a longer delay lets members that start together land in one assignment instead of a first
+    /// one and a rebalance. Applies to groups that form after the call.
+    /// </summary>
+    /// <param name="delay">0 or more, at most <see cref="int.MaxValue"/> milliseconds.</param>
+    public void SetGroupInitialRebalanceDelay(TimeSpan delay)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(delay, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(delay, TimeSpan.FromMilliseconds(int.MaxValue));
+        NativeMethods.rd_kafka_mock_group_initial_rebalance_delay_ms(Cluster, (int)delay.TotalMilliseconds);
     }
 
     /// <summary>Creates a topic.</summary>
@@ -183,7 +220,6 @@ public sealed class EmbeddedKafka : IDisposable
     /// <summary>Stops the cluster and frees it; clients connected to it lose their connections.</summary>
     public void Dispose()
     {
-        _tuner.Dispose();
         lock (_lock)
         {
             if (_cluster != IntPtr.Zero)
@@ -198,17 +234,6 @@ public sealed class EmbeddedKafka : IDisposable
                 NativeMethods.rd_kafka_destroy(_handle);
                 _handle = IntPtr.Zero;
             }
-        }
-    }
-
-    /// <summary>The brokers' connections on which Nagle's algorithm was turned off so far (see <see cref="BrokerSocketTuner"/>).</summary>
-    public int TunedConnections => _tuner.Tuned;
-
-    private static IEnumerable<int> Ports(string bootstrapServers)
-    {
-        foreach (var server in bootstrapServers.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-        {
-            yield return int.Parse(server.AsSpan(server.LastIndexOf(':') + 1), CultureInfo.InvariantCulture);
         }
     }
 
@@ -234,6 +259,15 @@ public sealed class EmbeddedKafka : IDisposable
         if (error != 0)
         {
             throw new InvalidOperationException($"The mock cluster could not {what}: {NativeMethods.ErrorText(error)}.");
+        }
+    }
+
+    private static void SetConf(IntPtr conf, string name, string value, byte[] error)
+    {
+        if (NativeMethods.rd_kafka_conf_set(conf, name, value, error, (UIntPtr)error.Length) != 0)
+        {
+            NativeMethods.rd_kafka_conf_destroy(conf);
+            throw new InvalidOperationException($"librdkafka refused {name}={value} for the mock cluster: {Text(error)}");
         }
     }
 

@@ -1,17 +1,40 @@
 using System;
+using System.Reflection;
 using System.Runtime.InteropServices;
+using TypedRpc.Kafka;
 
 namespace TypedRpc.DevServices;
 
 /// <summary>
-/// The few librdkafka entry points the mock cluster needs (rdkafka.h, rdkafka_mock.h). Debian's
-/// librdkafka1 package provides librdkafka.so.1.
+/// The few librdkafka entry points the mock cluster needs (rdkafka.h, rdkafka_mock.h), bound to the
+/// very library Confluent.Kafka loaded (<see cref="KafkaNativeLibrary.Handle"/>): one librdkafka in
+/// the process, whichever file it came from.
 /// </summary>
 internal static class NativeMethods
 {
-    private const string Library = "librdkafka.so.1";
+    private const string Library = "librdkafka";
 
     public const int ProducerType = 0;
+
+    private static readonly object s_lock = new();
+    private static bool s_bound;
+
+    /// <summary>Routes this assembly's imports of librdkafka to Confluent.Kafka's; call before any of them.</summary>
+    public static void Bind()
+    {
+        lock (s_lock)
+        {
+            if (!s_bound)
+            {
+                // This assembly's own resolver: nobody else registers one for it.
+                NativeLibrary.SetDllImportResolver(typeof(NativeMethods).Assembly, Resolve);
+                s_bound = true;
+            }
+        }
+    }
+
+    private static IntPtr Resolve(string libraryName, Assembly assembly, DllImportSearchPath? searchPath)
+        => string.Equals(libraryName, Library, StringComparison.Ordinal) ? KafkaNativeLibrary.Handle : IntPtr.Zero;
 
     [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
     public static extern IntPtr rd_kafka_conf_new();
@@ -42,6 +65,9 @@ internal static class NativeMethods
 
     [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
     public static extern IntPtr rd_kafka_mock_cluster_bootstraps(IntPtr cluster);
+
+    [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+    public static extern void rd_kafka_mock_group_initial_rebalance_delay_ms(IntPtr cluster, int delayMs);
 
     [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
     public static extern int rd_kafka_mock_topic_create(IntPtr cluster, [MarshalAs(UnmanagedType.LPUTF8Str)] string topic, int partitions, int replicationFactor);

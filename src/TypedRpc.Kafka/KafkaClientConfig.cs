@@ -14,14 +14,13 @@ internal static class KafkaClientConfig
 
     /// <summary>
     /// The partition assignment of the server groups (request consumers) unless
-    /// <c>partition.assignment.strategy</c> is set: eager (range). With cooperative-sticky, librdkafka before the fix of its issue #4059
-    /// (Debian's 2.0.2, and the 1.9 that Confluent.Kafka 1.9.3 ships) drops a member's whole
-    /// assignment and rejoins when an offset commit sent during a rebalance comes back "illegal
-    /// generation" — and members commit while they keep their partitions through a cooperative
-    /// rebalance, so every rebalance could start the next: after a broker outage (R5) the server
-    /// group rebalanced every ~2 s for over 30 s and callers timed out every few seconds. An eager
-    /// member gives its partitions up (committing what is done) before it rejoins, so it has nothing
-    /// to commit while the group forms.
+    /// <c>partition.assignment.strategy</c> is set: eager (range). An eager member gives its
+    /// partitions up (committing what is done) before it rejoins, so it has nothing to commit while
+    /// the group forms. Cooperative-sticky was ruled out on librdkafka 2.0.2, whose issue #4059
+    /// (an offset commit overtaken by a rebalance, "illegal generation", dropped the member's whole
+    /// assignment and rejoined) made every rebalance start the next: after a broker outage (R5) the
+    /// server group rebalanced every ~2 s for over 30 s. librdkafka 2.10 fixed #4059 and the
+    /// Confluent.Kafka in use ships 2.16, but cooperative-sticky has not been measured on it yet.
     /// </summary>
     public const PartitionAssignmentStrategy GroupAssignmentStrategy = PartitionAssignmentStrategy.Range;
 

@@ -95,7 +95,7 @@ internal static class KafkaConsumerSupport
         }
     }
 
-    /// <summary>Runs a rebalance callback; with cooperative rebalancing in Confluent.Kafka 1.9.3 an exception there aborts the process.</summary>
+    /// <summary>Runs a rebalance callback, logging what it throws: Confluent.Kafka would rethrow it from the next <c>Consume</c> and end the loop.</summary>
     public static void Guard(Action action, ILogger logger, string topic)
     {
         try

@@ -51,8 +51,7 @@ internal sealed class KafkaGroupReplyConsumer : IRpcReplySubscription
         config.AutoOffsetReset = AutoOffsetReset.Earliest;
         // Cooperative, unlike the server group (KafkaClientConfig.GroupAssignmentStrategy): with an
         // eager assignment every join or leave would stop every caller's replies for the whole
-        // rebalance. The price is librdkafka #4059 (a commit overtaken by a rebalance can start
-        // another) — one more reason leased partitions are the default routing.
+        // rebalance.
         config.PartitionAssignmentStrategy ??= PartitionAssignmentStrategy.CooperativeSticky;
         _consumer = new ConsumerBuilder<byte[]?, byte[]?>(config)
             .SetPartitionsAssignedHandler((_, partitions) => Guard(() =>
@@ -112,7 +111,8 @@ internal sealed class KafkaGroupReplyConsumer : IRpcReplySubscription
         await Task.Run(CommitStartPositions, cancellationToken).ConfigureAwait(false);
         _consumer.Subscribe(_topic);
         _thread.Start();
-        // The group join (about 3 s on the mock) must finish before a request can name a partition.
+        // The group join must finish before a request can name a partition (a broker may hold a new
+        // group back for group.initial.rebalance.delay.ms, 3 s by default).
         await _assigned.Task.WaitAsync(TimeSpan.FromSeconds(60), cancellationToken).ConfigureAwait(false);
         Log.ReplyPartitionChosen(_logger, "(group)", _topic, _partition, _broadcast ? "broadcast" : "consumer group");
     }

@@ -45,8 +45,8 @@ internal sealed class KafkaRequestConsumer : IRpcRequestSubscription
         _group = options.ServerGroupPrefix + service.ServiceName;
         var config = KafkaClientConfig.Consumer(options, _group);
         config.PartitionAssignmentStrategy ??= KafkaClientConfig.GroupAssignmentStrategy;
-        // Action-style handlers that never throw (with cooperative rebalancing in Confluent.Kafka
-        // 1.9.3, which a user may still choose, an exception inside one aborts the process).
+        // Action-style handlers that never throw (Confluent.Kafka rethrows a handler's exception
+        // from Consume, which would end the loop).
         _consumer = new ConsumerBuilder<byte[]?, byte[]?>(config)
             .SetPartitionsAssignedHandler((_, partitions) => Guard(() =>
             {

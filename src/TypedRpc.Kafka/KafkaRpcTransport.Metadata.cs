@@ -9,7 +9,7 @@ using Confluent.Kafka;
 namespace TypedRpc.Kafka;
 
 // Topic metadata for the producer. librdkafka holds a message for a topic it has no metadata for
-// until its once-a-second topic scan looks the topic up: on Debian's 2.0.2 every new topic of a
+// until its once-a-second topic scan looks the topic up: with librdkafka 2.0.2 every new topic of a
 // producer cost its first send ~1 s (measured: 7 of 8 fresh clients' first calls). A metadata
 // request through the producer's own handle fills the same cache in one round trip.
 public sealed partial class KafkaRpcTransport

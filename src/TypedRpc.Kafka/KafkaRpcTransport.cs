@@ -31,6 +31,7 @@ public sealed partial class KafkaRpcTransport : IRpcTransport, IAsyncDisposable
     /// <param name="store">The ownership store that holds reply-partition leases, or <see langword="null"/> (instances then share partitions by hash).</param>
     /// <param name="logger">The logger, or <see langword="null"/>.</param>
     /// <exception cref="ArgumentException">A setting is invalid (the message names it).</exception>
+    /// <exception cref="DllNotFoundException">librdkafka could not be loaded (see <see cref="KafkaNativeLibrary"/>).</exception>
     public KafkaRpcTransport(KafkaTransportOptions options, IRpcOwnershipStore? store = null, ILogger<KafkaRpcTransport>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -43,6 +44,13 @@ public sealed partial class KafkaRpcTransport : IRpcTransport, IAsyncDisposable
         _options = options;
         _store = store;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
+
+        // Before any client is built: which librdkafka Confluent.Kafka binds to is decided on its first use.
+        KafkaNativeLibrary.Load();
+        var passedOver = KafkaNativeLibrary.PassedOver;
+        Log.NativeLibrary(_logger, KafkaNativeLibrary.Version, (KafkaNativeLibrary.LoadedFrom ?? "the runtime's default search")
+            + (passedOver is null ? string.Empty : " (passed over: " + passedOver + ")"));
+
         _producer = new Lazy<IProducer<byte[]?, byte[]?>>(() => new ProducerBuilder<byte[]?, byte[]?>(KafkaClientConfig.Producer(_options))
             .SetErrorHandler((_, error) => Log.ConsumeError(_logger, "(producer)", error.Reason))
             .SetLogHandler((_, message) => Log.Librdkafka(_logger, message.Name, message.Facility, message.Message))

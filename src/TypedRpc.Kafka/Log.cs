@@ -78,6 +78,9 @@ internal static partial class Log
     [LoggerMessage(119, LogLevel.Information, "Serving {Service}: group {Group} assigned this member {Count} partitions of {Topic} (its first assignment; the server is ready)")]
     public static partial void FirstAssignment(ILogger logger, string service, string group, int count, string topic);
 
+    [LoggerMessage(120, LogLevel.Information, "Kafka clients use librdkafka {Version} from {Source}")]
+    public static partial void NativeLibrary(ILogger logger, string version, string source);
+
     // librdkafka's own log lines (connection state, group membership; more with the `debug`
     // setting, e.g. "cgrp,eos"), all at Debug: they are for diagnosing the client, and a broker
     // restart alone writes dozens of them.

@@ -74,11 +74,10 @@ public sealed class DocumentationCompileTests(ITestOutputHelper output)
     }
 
     // Like a user's project: the packages' projects (the generator comes with the TypedRpc package),
-    // ASP.NET Core for the HTTP edge, xunit and its runner for the test examples, and Confluent.Kafka the way this
-    // repository gets it (a user's restore brings it with TypedRpc.Kafka).
+    // ASP.NET Core for the HTTP edge, and xunit and its runner for the test examples (Confluent.Kafka
+    // comes with TypedRpc.Kafka, as from its package).
     private static string Project(string repo) => $"""
         <Project Sdk="Microsoft.NET.Sdk">
-          <Import Project="{repo}/Directory.Kafka.props" />
           <PropertyGroup>
             <TargetFramework>net10.0</TargetFramework>
             <Nullable>enable</Nullable>

@@ -35,7 +35,8 @@ public sealed class KafkaPairFixture : IAsyncLifetime
         Cluster = new KafkaCluster(_kafka, () => _redis.CreateStore(ns));
         await Cluster.StartAsync(client: false, server: true);
         Client = await Cluster.StartAsync(client: true, server: false);
-        // The first call waits for the server's group join (about 3 s on the mock).
+        // The first call waits for the server's group join (milliseconds on EmbeddedKafka; a broker
+        // holds a new group for group.initial.rebalance.delay.ms, 3 s by default).
         await Client.GetRequiredService<IIntegrationService>().PingAsync();
     }
 

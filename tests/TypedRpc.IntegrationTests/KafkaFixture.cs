@@ -1,6 +1,7 @@
 using System;
 using System.Threading;
 using TypedRpc.DevServices;
+using TypedRpc.Kafka;
 using Xunit;
 
 namespace TypedRpc.IntegrationTests;
@@ -16,6 +17,9 @@ public sealed class KafkaFixture : IDisposable
 
     public KafkaFixture()
     {
+        // The tests' own Confluent.Kafka clients may be built before any transport: load the
+        // package's librdkafka first, as the transport would.
+        KafkaNativeLibrary.Load();
         var external = Environment.GetEnvironmentVariable(BootstrapVariable);
         if (string.IsNullOrWhiteSpace(external))
         {
@@ -51,5 +55,21 @@ public sealed class KafkaFixture : IDisposable
         }
     }
 
+    /// <summary>
+    /// Makes the mock's groups that form until the result is disposed wait <paramref name="delay"/>
+    /// for more members before their first assignment, as a broker's do (3 s by default; the
+    /// embedded cluster's is 0). Nothing on a real broker.
+    /// </summary>
+    public IDisposable GroupInitialRebalanceDelay(TimeSpan delay)
+    {
+        Embedded?.SetGroupInitialRebalanceDelay(delay);
+        return new Restore(Embedded);
+    }
+
     public void Dispose() => Embedded?.Dispose();
+
+    private sealed class Restore(EmbeddedKafka? embedded) : IDisposable
+    {
+        public void Dispose() => embedded?.SetGroupInitialRebalanceDelay(TimeSpan.Zero);
+    }
 }

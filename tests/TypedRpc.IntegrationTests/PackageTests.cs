@@ -10,11 +10,11 @@ namespace TypedRpc.IntegrationTests;
 
 /// <summary>
 /// What a user gets from the packages: every package is packed to a folder, each has the metadata
-/// a registry shows (description, README, license, repository), a fresh project outside the
-/// repository restores TypedRpc and TypedRpc.Redis from it, and its contract is generated, compiled
-/// and called on the in-memory transport. (TypedRpc.Kafka's dependency, Confluent.Kafka with
-/// librdkafka.redist, cannot be restored from this machine's registry: its package, and
-/// TypedRpc.DevServices's, are checked by their declared dependencies.)
+/// a registry shows (description, README, license, repository) and declares what it depends on, and
+/// a fresh project outside the repository restores TypedRpc, TypedRpc.Kafka, TypedRpc.Redis and
+/// TypedRpc.DevServices from it (Confluent.Kafka and librdkafka.redist from the registry) with no
+/// warning, and its contract is generated, compiled and called on the in-memory transport and over
+/// Kafka (the dev services' mock cluster, on the librdkafka the packages brought).
 /// </summary>
 public sealed class PackageTests(ITestOutputHelper output)
 {
@@ -62,11 +62,13 @@ public sealed class PackageTests(ITestOutputHelper output)
                 Assert.DoesNotContain(abstractions.Entries, e => e.FullName.StartsWith("analyzers/", StringComparison.Ordinal));
             }
 
-            // Kafka's package names Confluent.Kafka (referenced as a plain assembly in this repository)
-            // and the engine at the same version; Redis's names StackExchange.Redis.
+            // Kafka's package names Confluent.Kafka at the version built and tested with (a lower bound;
+            // it brings librdkafka.redist itself) and the engine at the same version; Redis's names
+            // StackExchange.Redis.
             var kafka = Dependencies(Path.Combine(feed, $"TypedRpc.Kafka.{version}.nupkg"));
             Assert.Equal(version, kafka["TypedRpc"]);
-            Assert.Equal("1.9.3", kafka["Confluent.Kafka"]);
+            Assert.Equal(PackageVersion(repo, "Confluent.Kafka"), kafka["Confluent.Kafka"]);
+            Assert.DoesNotContain("librdkafka.redist", kafka.Keys);
             Assert.Contains(kafka.Keys, id => id.StartsWith("Microsoft.Extensions.Options", StringComparison.Ordinal));
             Assert.Equal(new[] { "lib/net10.0/TypedRpc.Kafka.dll", "lib/net10.0/TypedRpc.Kafka.xml" }, LibFiles(Path.Combine(feed, $"TypedRpc.Kafka.{version}.nupkg")));
             var redis = Dependencies(Path.Combine(feed, $"TypedRpc.Redis.{version}.nupkg"));
@@ -97,6 +99,8 @@ public sealed class PackageTests(ITestOutputHelper output)
                   <ItemGroup>
                     <PackageReference Include="TypedRpc" Version="{version}" />
                     <PackageReference Include="TypedRpc.Redis" Version="{version}" />
+                    <PackageReference Include="TypedRpc.Kafka" Version="{version}" />
+                    <PackageReference Include="TypedRpc.DevServices" Version="{version}" />
                     <PackageReference Include="Microsoft.Extensions.DependencyInjection" Version="10.0.14" />
                   </ItemGroup>
                 </Project>
@@ -104,7 +108,9 @@ public sealed class PackageTests(ITestOutputHelper output)
             File.WriteAllText(Path.Combine(app, "Program.cs"), """
                 using Microsoft.Extensions.DependencyInjection;
                 using TypedRpc;
+                using TypedRpc.DevServices;
                 using TypedRpc.Hosting;
+                using TypedRpc.Kafka;
 
                 var services = new ServiceCollection();
                 services.AddTypedRpc().UseInMemoryTransport().UseInMemoryOwnershipStore()
@@ -117,6 +123,22 @@ public sealed class PackageTests(ITestOutputHelper output)
 
                 // The Redis store's registration compiles from its package (not started: no Redis here).
                 new ServiceCollection().AddTypedRpc().UseInMemoryTransport().AddRedis(r => r.Configuration = "localhost:6379");
+
+                // Over Kafka: the dev services' mock cluster, on the librdkafka the packages brought.
+                using (var kafka = new EmbeddedKafka())
+                {
+                    kafka.CreateTopic("greeter.requests", 2);
+                    kafka.CreateTopic("default.replies", 2);
+                    var overKafka = new ServiceCollection();
+                    overKafka.AddTypedRpc().AddKafka(kafka.ConfigureTransport).UseInMemoryOwnershipStore()
+                        .AddClient<Demo.IGreeter>().AddServer<Demo.Greeter>();
+                    await using var kafkaProvider = overKafka.BuildServiceProvider();
+                    var kafkaRuntime = kafkaProvider.GetRequiredService<TypedRpcRuntime>();
+                    await kafkaRuntime.StartAsync(default);
+                    Console.WriteLine(await kafkaProvider.GetRequiredService<Demo.IGreeter>().GreetAsync("kafka"));
+                    await kafkaRuntime.StopAsync(default);
+                    Console.WriteLine($"librdkafka {KafkaNativeLibrary.Version} from {KafkaNativeLibrary.LoadedFrom}");
+                }
 
                 namespace Demo
                 {
@@ -133,8 +155,13 @@ public sealed class PackageTests(ITestOutputHelper output)
                 }
                 """);
 
-            var run = await Run(app, "dotnet", "run -c Release");
+            var restore = await Run(app, "dotnet", "restore");
+            Assert.DoesNotContain("warning", restore, StringComparison.OrdinalIgnoreCase);
+            var run = await Run(app, "dotnet", "run -c Release --no-restore");
+            Assert.DoesNotContain("warning", run, StringComparison.OrdinalIgnoreCase);
             Assert.Contains("hello package", run, StringComparison.Ordinal);
+            Assert.Contains("hello kafka", run, StringComparison.Ordinal);
+            Assert.Contains($"librdkafka {PackageVersion(repo, "Confluent.Kafka")} from {app}/bin/Release/net10.0/runtimes/", run, StringComparison.Ordinal);
         }
         finally
         {
@@ -192,6 +219,11 @@ public sealed class PackageTests(ITestOutputHelper output)
         return document.Descendants().Where(e => e.Name.LocalName == "dependency")
             .ToDictionary(e => (string)e.Attribute("id")!, e => (string)e.Attribute("version")!, StringComparer.Ordinal);
     }
+
+    // The central version of a package (Directory.Packages.props).
+    private static string PackageVersion(string repo, string id) =>
+        System.Xml.Linq.XDocument.Load(Path.Combine(repo, "Directory.Packages.props")).Descendants("PackageVersion")
+            .Single(e => (string?)e.Attribute("Include") == id).Attribute("Version")!.Value;
 
     private static string[] LibFiles(string package)
     {

@@ -12,8 +12,10 @@ namespace TypedRpc.IntegrationTests;
 
 /// <summary>
 /// <see cref="IRpcReadiness"/> over Kafka and redis-server: a server's start returns before its
-/// consumer group has assigned it partitions (about 3 s on the mock), and it is ready only once the
-/// group has; a call made then is answered without waiting for the group.
+/// consumer group has assigned it partitions, and it is ready only once the group has; a call made
+/// then is answered without waiting for the group. The mock's groups wait a broker's default 3 s
+/// for more members here (the embedded cluster's first assignment otherwise comes within
+/// milliseconds, too soon to see a started server that is not ready).
 /// </summary>
 [Collection(RedisCollection.Name)]
 public sealed class ReadinessTests(KafkaFixture kafka, RedisServerFixture redis, ITestOutputHelper output)
@@ -22,6 +24,7 @@ public sealed class ReadinessTests(KafkaFixture kafka, RedisServerFixture redis,
     public async Task AServerIsReadyOnlyOnceItsGroupAssignedIt_AndACallMadeThenIsAnsweredWithoutWaitingForTheGroup()
     {
         var ns = RedisServerFixture.NewNamespace();
+        using var delay = kafka.GroupInitialRebalanceDelay(TimeSpan.FromSeconds(3));
         await using var cluster = new KafkaCluster(kafka, () => redis.CreateStore(ns), ns);
         var watch = Stopwatch.StartNew();
         var server = await cluster.StartAsync(client: false, server: true);
@@ -69,7 +72,7 @@ public sealed class ReadinessTests(KafkaFixture kafka, RedisServerFixture redis,
         Array.Sort(later);
         output.WriteLine($"server started after {started} ms, ready after {ready} ms; first call {first} ms, later calls {string.Join(", ", later)} ms");
 
-        // Before readiness existed, the first call waited for the group (2.9-3.9 s on the mock).
+        // Before readiness existed, the first call waited for the group (2.9-3.9 s on the mock with a 3 s delay).
         Assert.True(first - later[later.Length / 2] < 700, $"the first call after readiness took {first} ms (later calls: {string.Join(", ", later)} ms)");
     }
 
@@ -77,11 +80,12 @@ public sealed class ReadinessTests(KafkaFixture kafka, RedisServerFixture redis,
     public async Task ACancelledWait_ThrowsOperationCanceledException()
     {
         var ns = RedisServerFixture.NewNamespace();
+        using var delay = kafka.GroupInitialRebalanceDelay(TimeSpan.FromSeconds(3));
         await using var cluster = new KafkaCluster(kafka, () => redis.CreateStore(ns), ns);
         var server = await cluster.StartAsync(client: false, server: true);
         var readiness = server.GetRequiredService<IRpcReadiness>();
 
-        // The group join takes seconds on the mock (and group.initial.rebalance.delay.ms on a broker).
+        // The group waits group.initial.rebalance.delay.ms for more members before it assigns.
         using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(50));
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => readiness.WaitUntilReadyAsync(cancel.Token));
 

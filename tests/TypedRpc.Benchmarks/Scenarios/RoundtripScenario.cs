@@ -40,7 +40,7 @@ public sealed class RoundtripScenario : IScenario
         using var rawServer = new RawServer(cluster.BootstrapServers, rawRequests, 8, rawReplies);
         using var rawClient = new RawClient(cluster.BootstrapServers, rawRequests, rawReplies, clientOn.RpcClient.ReplyAddress.Partition, concurrent: false);
 
-        progress.Report("warming up (the server groups' first join takes ~3 s)");
+        progress.Report("warming up (until the server groups have assigned their partitions)");
         await Load.WarmUpAsync(() => clientOn.Client.QuoteAsync(request), TimeSpan.FromSeconds(30));
         await Load.WarmUpAsync(() => clientOff.Client.QuoteAsync(request), TimeSpan.FromSeconds(30));
         for (var i = 0; i < 20; i++)

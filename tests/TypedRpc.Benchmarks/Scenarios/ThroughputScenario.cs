@@ -41,7 +41,7 @@ public sealed class ThroughputScenario : IScenario
         using var rawClient = new RawClient(cluster.BootstrapServers, rawRequests, rawReplies, 0, concurrent: true);
         var request = BenchService.Sample;
 
-        progress.Report("warming up (the server groups' first join takes ~3 s)");
+        progress.Report("warming up (until the server groups have assigned their partitions)");
         await Load.WarmUpAsync(() => clientOn.Client.QuoteAsync(request), TimeSpan.FromSeconds(30), 200);
         await Load.WarmUpAsync(() => clientOff.Client.QuoteAsync(request), TimeSpan.FromSeconds(30), 200);
         await Load.WarmUpAsync(rawClient.CallAsync, TimeSpan.FromSeconds(30), 200);
