@@ -61,7 +61,7 @@ public sealed class PackageTests(ITestOutputHelper output)
             }
 
             // Kafka's package names Confluent.Kafka (referenced as a plain assembly in this repository)
-            // and the engine at the same version; Redis's names StackExchange.Redis.
+            // and the engine at the same version; Redis's names StackExchange.Redis at its supported minimum.
             var kafka = Dependencies(Path.Combine(feed, $"TypedRpc.Kafka.{version}.nupkg"));
             Assert.Equal(version, kafka["TypedRpc"]);
             Assert.Equal("1.9.3", kafka["Confluent.Kafka"]);
@@ -69,7 +69,7 @@ public sealed class PackageTests(ITestOutputHelper output)
             Assert.Equal(new[] { "lib/net10.0/TypedRpc.Kafka.dll", "lib/net10.0/TypedRpc.Kafka.xml" }, LibFiles(Path.Combine(feed, $"TypedRpc.Kafka.{version}.nupkg")));
             var redis = Dependencies(Path.Combine(feed, $"TypedRpc.Redis.{version}.nupkg"));
             Assert.Equal(version, redis["TypedRpc"]);
-            Assert.Equal("1.2.6", redis["StackExchange.Redis"]);
+            Assert.Equal("2.13.23", redis["StackExchange.Redis"]);
             Assert.Equal(new[] { "lib/net10.0/TypedRpc.Redis.dll", "lib/net10.0/TypedRpc.Redis.xml" }, LibFiles(Path.Combine(feed, $"TypedRpc.Redis.{version}.nupkg")));
             Assert.Equal(version, Dependencies(Path.Combine(feed, $"TypedRpc.AspNetCore.{version}.nupkg"))["TypedRpc"]);
 

@@ -32,7 +32,7 @@ public sealed class RedisOutageTests(ITestOutputHelper output)
         Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(id, "a", Ttl, default)).State);
 
         // Every other client's commands wait until the pause ends: a server that accepts commands
-        // but does not answer them, which StackExchange.Redis 1.2.6 would wait on for ever.
+        // but does not answer them. The bound is the client's asyncTimeout, which the store sets.
         await admin.ExecuteAsync("CLIENT", "PAUSE", "1500");
         var clock = Stopwatch.StartNew();
         var error = await Assert.ThrowsAsync<TimeoutException>(() => store.TryClaimAsync(id, "b", Ttl, default).AsTask());
@@ -129,8 +129,8 @@ public sealed class RedisOutageTests(ITestOutputHelper output)
         try
         {
             // The first connection attempt against a dead port may take the whole connectTimeout
-            // to give up (StackExchange.Redis 1.2.6 does not always notice the refusal); a short
-            // one here keeps the test short, and shows the string's own setting is honoured.
+            // to give up; a short one here keeps the test short, and shows the string's own
+            // setting is honoured.
             await using var store = new RedisOwnershipStore(new RedisOwnershipStoreOptions
             {
                 Configuration = server.Configuration + ",connectTimeout=1000",

@@ -178,7 +178,8 @@ public sealed class RedisWakeUpTests(RedisServerFixture redis)
 
     private async Task<long> NumberOfSubscribersAsync(string channel)
     {
-        var result = (StackExchange.Redis.RedisResult[])await redis.Admin.ExecuteAsync("PUBSUB", "NUMSUB", channel);
+        var result = (StackExchange.Redis.RedisResult[]?)await redis.Admin.ExecuteAsync("PUBSUB", "NUMSUB", channel);
+        Assert.NotNull(result);
         return (long)result[1];
     }
 }
