@@ -32,7 +32,7 @@ namespace TypedRpc.Redis;
 /// A slower operation fails with a <see cref="TimeoutException"/> naming it; a late answer is
 /// discarded. While Redis is unreachable, operations fail at once with
 /// <see cref="RedisConnectionException"/> (the store's multiplexer queues nothing while
-/// disconnected); StackExchange.Redis reconnects on its own (under a second after the server
+/// disconnected); StackExchange.Redis reconnects on its own (about a second after the server
 /// returns) and re-subscribes the wake-up channels. Invalid arguments throw before anything is sent. A value
 /// that is not in the store's format fails with <see cref="System.IO.InvalidDataException"/> naming its key.
 /// </para>
