@@ -52,6 +52,41 @@ public sealed class RedisOutageTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task SlowServer_OnASuppliedMultiplexer_ItsOwnAsyncTimeoutBoundsTheOperation()
+    {
+        await using var server = await LocalRedisServer.StartAsync();
+        await using var admin = await RedisAdmin.ConnectAsync(server.Configuration);
+        var settings = ConfigurationOptions.Parse(server.Configuration);
+        settings.AsyncTimeout = (int)ShortTimeout.TotalMilliseconds;
+        settings.HeartbeatInterval = TimeSpan.FromMilliseconds(20);
+        var multiplexer = await ConnectionMultiplexer.ConnectAsync(settings);
+        try
+        {
+            // The store's own OperationTimeout is longer: the application's setting is the one that holds.
+            await using var store = new RedisOwnershipStore(multiplexer, new RedisOwnershipStoreOptions
+            {
+                Namespace = RedisServerFixture.NewNamespace(),
+                OperationTimeout = TimeSpan.FromSeconds(5),
+            });
+            var id = CorrelationId.NewId();
+            await store.RegisterOwnerAsync(id, Owner("a"), Ttl, default);
+
+            await admin.ExecuteAsync("CLIENT", "PAUSE", "1500");
+            var clock = Stopwatch.StartNew();
+            var error = await Assert.ThrowsAsync<TimeoutException>(() => store.GetOwnerAsync(id, default).AsTask());
+            output.WriteLine($"GetOwner on a supplied multiplexer failed after {clock.Elapsed.TotalMilliseconds:0} ms: {error.Message}");
+            Assert.Contains("GetOwner", error.Message, StringComparison.Ordinal);
+            Assert.Contains("the asyncTimeout of the application's multiplexer", error.Message, StringComparison.Ordinal);
+            Assert.InRange(clock.Elapsed, ShortTimeout - TimeSpan.FromMilliseconds(20), ShortTimeout + TimeSpan.FromMilliseconds(500));
+        }
+        finally
+        {
+            await multiplexer.CloseAsync(allowCommandsToComplete: false);
+            multiplexer.Dispose();
+        }
+    }
+
+    [Fact]
     public async Task StoppedServer_OperationsFailFast_ThenSucceedSoonAfterItReturns_WakeUpsIncluded()
     {
         await using var server = await LocalRedisServer.StartAsync();
