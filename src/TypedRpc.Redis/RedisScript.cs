@@ -5,8 +5,8 @@ namespace TypedRpc.Redis;
 
 /// <summary>
 /// A Lua script and its SHA-1, computed once, so that each call sends <c>EVALSHA</c> with the
-/// hash: StackExchange.Redis 2.x and 3.x, given the text, look the hash up in a table keyed by the
-/// whole text on every call (measured ~4–7 µs of CPU more per call than passing the hash).
+/// hash: StackExchange.Redis 2.x, given the text, looks the hash up in a table keyed by the whole
+/// text on every call (measured ~4–7 µs of CPU more per call than passing the hash).
 /// </summary>
 internal sealed class RedisScript
 {
