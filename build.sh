@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # TypedRpc build entry point.
-#   ./build.sh test    install prerequisites, build in Release, run every test project;
-#                      the last line is "tests: N passed, N failed, N skipped".
+#   ./build.sh test    install prerequisites, build in Release, run every test project, then the
+#                      Redis store tests again on StackExchange.Redis 3.x; the last line is
+#                      "tests: N passed, N failed, N skipped".
 #   ./build.sh test-reliability   the fault tests (R1-R7, S1) at full size; same last line.
 #   ./build.sh demo    run the quickstart (embedded Kafka mock cluster + embedded Garnet as Redis);
 #                      ./build.sh demo --help lists its options (real servers, one role per process).
@@ -91,11 +92,48 @@ cmd_test() {
     fi
   done
 
+  test_redis_store_on "$NEWEST_STACKEXCHANGE_REDIS" "$results" || crashed=$((crashed + 1))
+
   local passed failed skipped
   read -r passed failed skipped < <(sum_trx "$results")
   failed=$((failed + crashed))
   echo "tests: $passed passed, $failed failed, $skipped skipped"
   [ "$failed" -eq 0 ]
+}
+
+# TypedRpc.Redis declares the oldest StackExchange.Redis it supports (Directory.Packages.props) and
+# is built against it above; this is the newest one it is tested on as well.
+NEWEST_STACKEXCHANGE_REDIS=3.4.35
+
+# Builds the integration tests against StackExchange.Redis $1 into an output of their own (the main
+# build is left as it is) and runs the Redis store tests there, writing their TRX file into $2.
+test_redis_store_on() {
+  local version="$1" results="$2"
+  local artifacts="$ROOT/.artifacts/stackexchange-redis-$version"
+  local project="tests/TypedRpc.IntegrationTests/TypedRpc.IntegrationTests.csproj"
+  log "building the integration tests against StackExchange.Redis $version"
+  if ! dotnet build "$project" -c "$CONFIGURATION" -nologo -clp:ErrorsOnly \
+      -p:StackExchangeRedisVersion="$version" --artifacts-path "$artifacts" >&2; then
+    log "build against StackExchange.Redis $version failed"
+    return 1
+  fi
+  # The run must really be on that version, not on a copy of the main build.
+  if ! grep -rqs --include=TypedRpc.IntegrationTests.deps.json "\"StackExchange.Redis/$version\"" "$artifacts/bin"; then
+    log "the build in $artifacts does not use StackExchange.Redis $version"
+    return 1
+  fi
+
+  log "testing the Redis store on StackExchange.Redis $version"
+  local before; before="$(find "$results" -name '*.trx' | wc -l)"
+  dotnet test "$project" -c "$CONFIGURATION" --no-build -nologo --artifacts-path "$artifacts" \
+    -p:StackExchangeRedisVersion="$version" \
+    --filter "FullyQualifiedName~TypedRpc.IntegrationTests.Redis." \
+    --logger "trx;LogFileName=TypedRpc.IntegrationTests.Redis-StackExchange.Redis-$version.trx" \
+    --logger "console;verbosity=minimal" --results-directory "$results" >&2 || true
+  if [ "$(find "$results" -name '*.trx' | wc -l)" -eq "$before" ]; then
+    log "the Redis store tests on StackExchange.Redis $version produced no results (crashed or failed to start)"
+    return 1
+  fi
 }
 
 # The reliability tests at the sizes of issue 8 (10,000 calls, 1,000,000 timeouts, ...): too slow

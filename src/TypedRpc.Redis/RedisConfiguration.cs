@@ -7,7 +7,12 @@ namespace TypedRpc.Redis;
 internal static class RedisConfiguration
 {
     private const int DefaultConnectTimeoutMs = 5_000;
-    private const int MinimumSyncTimeoutMs = 5_000;
+
+    // StackExchange.Redis looks for overdue commands once per heartbeat, so a command fails up to
+    // one heartbeat after its asyncTimeout; a tenth of the timeout keeps that small without
+    // waking the timer more often than every 10 ms.
+    private static readonly TimeSpan MinimumHeartbeat = TimeSpan.FromMilliseconds(10);
+    private static readonly TimeSpan MaximumHeartbeat = TimeSpan.FromSeconds(1);
 
     public static ConfigurationOptions Create(string configuration, TimeSpan operationTimeout)
     {
@@ -16,6 +21,22 @@ internal static class RedisConfiguration
         // The store must start while Redis is down (and connect when it comes up), never throw
         // from its first operation because the very first connect failed.
         options.AbortOnConnectFail = false;
+
+        // Every command the store sends is bounded by the client itself: asyncTimeout is the
+        // store's OperationTimeout (whatever the string says), checked often enough to be on time.
+        options.AsyncTimeout = TimeoutMilliseconds(operationTimeout);
+        options.HeartbeatInterval = HeartbeatFor(operationTimeout);
+
+        // A command issued while the connection is down fails at once, as the engine expects
+        // (WhenStoreUnavailable), instead of waiting in the client's backlog for a reconnect.
+        options.BacklogPolicy = BacklogPolicy.FailFast;
+
+#if STACKEXCHANGE_REDIS_2
+        // 2.x reads and writes its sockets on a pool of dedicated threads by default; on the .NET
+        // thread pool, as 3.x always does, a command cost ~1 context switch and ~30% CPU less here
+        // (2 cores, 64 commands in flight). The price: a starved thread pool delays replies too.
+        options.SocketManager = SocketManager.ThreadPool;
+#endif
 
         // Everything the store touches stays inside its namespace (TypedRpc:Redis:Namespace), so that
         // ACLs can confine it and nothing collides with other tenants. StackExchange.Redis would also
@@ -37,17 +58,15 @@ internal static class RedisConfiguration
             options.ConnectTimeout = DefaultConnectTimeoutMs;
         }
 
-        // The store makes no synchronous call, but StackExchange.Redis 1.2.6 also uses syncTimeout
-        // as the response timeout: a connection with a command unanswered for longer is declared
-        // dead and reconnected. Keeping it at least the operation timeout lets the store's own,
-        // per-operation timeout fire first on a merely slow server.
-        if (!Mentions(configuration, "syncTimeout") && !Mentions(configuration, "responseTimeout"))
-        {
-            options.SyncTimeout = (int)Math.Min(int.MaxValue, Math.Max(MinimumSyncTimeoutMs, Math.Ceiling(operationTimeout.TotalMilliseconds)));
-        }
-
         return options;
     }
+
+    /// <summary>Whole milliseconds, rounded up (a positive timeout never becomes 0).</summary>
+    public static int TimeoutMilliseconds(TimeSpan timeout) => (int)Math.Min(int.MaxValue, Math.Ceiling(timeout.TotalMilliseconds));
+
+    /// <summary>The heartbeat for an operation timeout: a tenth of it, from 10 ms to 1 s.</summary>
+    public static TimeSpan HeartbeatFor(TimeSpan operationTimeout) =>
+        TimeSpan.FromTicks(Math.Clamp(operationTimeout.Ticks / 10, MinimumHeartbeat.Ticks, MaximumHeartbeat.Ticks));
 
     // Whether the configuration string sets the option itself (keys are case-insensitive).
     private static bool Mentions(string configuration, string option)

@@ -7,8 +7,9 @@ using StackExchange.Redis;
 namespace TypedRpc.Redis;
 
 /// <summary>
-/// The multiplexer a store uses, with the database and subscriber taken from it once, the client
-/// side channel prefix scripts must add themselves, and connection logging.
+/// The multiplexer a store uses, with the database and subscriber taken from it once, the settings
+/// of it the store depends on (the channel prefix scripts must add themselves, the command
+/// timeout), and connection logging.
 /// </summary>
 internal sealed class RedisConnection
 {
@@ -17,15 +18,13 @@ internal sealed class RedisConnection
 
     public RedisConnection(IConnectionMultiplexer multiplexer, bool owned, ILogger logger)
     {
-        // The default (true) completes every async result through one ordered queue; under load a
-        // continuation that waits on another result stalls them all (DESIGN §9 measured 47 s
-        // instead of 20 ms). Nothing here depends on completion order.
-        multiplexer.PreserveAsyncOrder = false;
         Multiplexer = multiplexer;
         Owned = owned;
         Database = multiplexer.GetDatabase();
         Subscriber = multiplexer.GetSubscriber();
-        ChannelPrefix = ReadChannelPrefix(multiplexer);
+        var configuration = ReadConfiguration(multiplexer);
+        ChannelPrefix = (string?)configuration?.ChannelPrefix ?? string.Empty;
+        CommandTimeout = TimeSpan.FromMilliseconds(configuration?.AsyncTimeout ?? multiplexer.TimeoutMilliseconds);
         _logger = logger;
         multiplexer.ConnectionFailed += OnConnectionFailed;
         multiplexer.ConnectionRestored += OnConnectionRestored;
@@ -44,6 +43,13 @@ internal sealed class RedisConnection
     /// get it added, a PUBLISH inside a script does not, so scripts are given the full name.
     /// </summary>
     public string ChannelPrefix { get; }
+
+    /// <summary>
+    /// The multiplexer's <c>asyncTimeout</c>, after which it fails an awaited command with a
+    /// timeout: the store's <see cref="RedisOwnershipStoreOptions.OperationTimeout"/> on a
+    /// multiplexer the store created, the application's choice on one it supplied.
+    /// </summary>
+    public TimeSpan CommandTimeout { get; }
 
     /// <summary>Detaches from the multiplexer and, when the store created it, closes it. Runs once; never throws.</summary>
     public async Task CloseAsync(TimeSpan timeout)
@@ -79,17 +85,17 @@ internal sealed class RedisConnection
         }
     }
 
-    private static string ReadChannelPrefix(IConnectionMultiplexer multiplexer)
+    private static ConfigurationOptions? ReadConfiguration(IConnectionMultiplexer multiplexer)
     {
         try
         {
-            return (string?)ConfigurationOptions.Parse(multiplexer.Configuration, ignoreUnknown: true).ChannelPrefix ?? string.Empty;
+            return ConfigurationOptions.Parse(multiplexer.Configuration, ignoreUnknown: true);
         }
         catch (ArgumentException)
         {
             // A configuration the multiplexer itself printed should always parse; if it does not,
-            // assume no prefix (the common case) rather than refusing to work.
-            return string.Empty;
+            // assume no prefix (the common case) and the sync timeout rather than refusing to work.
+            return null;
         }
     }
 

@@ -55,7 +55,7 @@ public sealed partial class RedisOwnershipStore
         return value.IsNull ? null : (string?)value;
     }
 
-    private async ValueTask<bool> LeaseScriptAsync(string operation, string script, RedisKey key, RedisValue[] values, CancellationToken cancellationToken)
+    private async ValueTask<bool> LeaseScriptAsync(string operation, RedisScript script, RedisKey key, RedisValue[] values, CancellationToken cancellationToken)
     {
         var result = await EvaluateAsync(operation, script, [key], values, cancellationToken).ConfigureAwait(false);
         return (long)result == 1;

@@ -31,11 +31,10 @@ public sealed partial class RedisOwnershipStore
     /// running is not awaited) and unsubscribes.
     /// </para>
     /// <para>
-    /// Subscribing fails while Redis is unreachable (StackExchange.Redis 1.2.6 would only send a
-    /// subscription made while disconnected at its next periodic reconfiguration). Once
-    /// subscribed, a lost connection is survived: StackExchange.Redis subscribes again as soon as
-    /// it reconnects (0.6–0.9 s after the server returns, measured); wake-ups published meanwhile
-    /// are lost, which waiters cover by reading the stored replies when their deadline comes.
+    /// Subscribing fails while Redis is unreachable, so that the caller knows it is not subscribed
+    /// yet. Once subscribed, a lost connection is survived: StackExchange.Redis subscribes again as
+    /// soon as it reconnects; wake-ups published meanwhile are lost, which waiters cover by reading
+    /// the stored replies when their deadline comes.
     /// </para>
     /// </remarks>
     /// <exception cref="ArgumentException"><paramref name="instanceId"/> is null or empty.</exception>
@@ -60,32 +59,25 @@ public sealed partial class RedisOwnershipStore
     {
         ArgumentException.ThrowIfNullOrEmpty(service);
         ArgumentNullException.ThrowIfNull(onCancel);
-        var channel = new RedisChannel(_keys.CancelChannel(service), RedisChannel.PatternMode.Literal);
+        var channel = RedisChannel.Literal(_keys.CancelChannel(service));
         return SubscribeCoreAsync("SubscribeCancellations", channel, service, onCancel, cancellationToken);
     }
 
     /// <summary>An instance's wake-up channel, literal so that no character of an instance id is read as a pattern.</summary>
-    internal RedisChannel WakeChannel(string instanceId) => new(_keys.WakeChannel(instanceId), RedisChannel.PatternMode.Literal);
+    internal RedisChannel WakeChannel(string instanceId) => RedisChannel.Literal(_keys.WakeChannel(instanceId));
 
-    /// <summary>Unsubscribes one handler, bounded; never throws (the handler is removed locally before anything is sent).</summary>
+    /// <summary>Unsubscribes one handler, bounded like every command; never throws (the handler is removed locally before anything is sent).</summary>
     internal async ValueTask UnsubscribeAsync(RedisConnection connection, RedisChannel channel, Action<RedisChannel, RedisValue> handler)
     {
-        Task? task = null;
         try
         {
-            // May throw at once (a closed multiplexer); otherwise bounded like every operation.
-            task = connection.Subscriber.UnsubscribeAsync(channel, handler);
-            await task.WaitAsync(_timeout).ConfigureAwait(false);
+            // May throw at once (a closed multiplexer).
+            await connection.Subscriber.UnsubscribeAsync(channel, handler).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
             // StackExchange.Redis dropped the handler from its table before sending UNSUBSCRIBE, so
             // no callback follows and a reconnect does not subscribe it again.
-            if (task is not null)
-            {
-                ObserveLater(task);
-            }
-
             RedisLog.UnsubscribeFailed(_logger, ex, (string?)channel ?? string.Empty);
         }
     }
@@ -96,30 +88,38 @@ public sealed partial class RedisOwnershipStore
         var started = Stopwatch.GetTimestamp();
 
         // Connected first because the subscription is made (and, on failure, unsubscribed) on
-        // this connection; the subscribe below gets what is left of the same time budget.
+        // this connection; the retries below get what is left of the same time budget.
         var connection = _connection ?? await ConnectAsync(operation, cancellationToken).ConfigureAwait(false);
         var subscription = new RedisWakeUpSubscription(this, connection, channel, instanceId, onWakeUp, _wakeUpQueueCapacity, _logger);
         try
         {
             // Right after connecting, the pub/sub connection may still be coming up (seen under load
-            // on 2 cores): SubscribeAsync then "succeeds" without sending anything. Retry within the
-            // operation's time budget until the subscription is really on a connected endpoint.
+            // on 2 cores): SubscribeAsync may then "succeed" without a connected endpoint (2.x) or
+            // refuse with RedisConnectionException although the server answers (3.x). Retry within
+            // the operation's time budget until the subscription is really on one; a server that
+            // does not answer at all fails at once.
             while (true)
             {
-                await RunAsync(
-                    operation,
-                    subscription,
-                    static async (c, s) =>
-                    {
-                        await c.Subscriber.SubscribeAsync(s.Channel, s.Handler).ConfigureAwait(false);
-                        return true;
-                    },
-                    cancellationToken,
-                    started).ConfigureAwait(false);
-
-                if (connection.Subscriber.SubscribedEndpoint(subscription.Channel) is not null)
+                try
                 {
-                    break;
+                    await RunAsync(
+                        operation,
+                        subscription,
+                        static async (c, s) =>
+                        {
+                            await c.Subscriber.SubscribeAsync(s.Channel, s.Handler).ConfigureAwait(false);
+                            return true;
+                        },
+                        cancellationToken).ConfigureAwait(false);
+
+                    if (connection.Subscriber.SubscribedEndpoint(subscription.Channel) is not null)
+                    {
+                        break;
+                    }
+                }
+                catch (RedisConnectionException) when (connection.Multiplexer.IsConnected && Stopwatch.GetElapsedTime(started) < _timeout)
+                {
+                    // Connected, but not for pub/sub yet: tried again below.
                 }
 
                 if (Stopwatch.GetElapsedTime(started) >= _timeout)

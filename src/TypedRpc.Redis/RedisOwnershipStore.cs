@@ -13,7 +13,7 @@ using TypedRpc.Transport;
 namespace TypedRpc.Redis;
 
 /// <summary>
-/// The <see cref="IRpcOwnershipStore"/> on Redis, through StackExchange.Redis 1.2.6: owner records,
+/// The <see cref="IRpcOwnershipStore"/> on Redis, through StackExchange.Redis (2.13 or later): owner records,
 /// stored replies, request claims, reply-partition leases and per-instance wake-up channels.
 /// Create one per process and share it.
 /// </summary>
@@ -26,12 +26,14 @@ namespace TypedRpc.Redis;
 /// without a time to live. Steps that must be atomic are Lua scripts, loaded once per server.
 /// </para>
 /// <para>
-/// Every operation is asynchronous and bounded by <see cref="RedisOwnershipStoreOptions.OperationTimeout"/>
-/// (connecting included): StackExchange.Redis 1.2.6 gives an awaited command no timeout, so a slow
-/// or hung server would otherwise hang the caller. A late answer after a timeout is discarded. While
-/// Redis is unreachable, operations fail at once with <see cref="RedisConnectionException"/>;
-/// StackExchange.Redis reconnects on its own (under a second after the server returns) and
-/// re-subscribes the wake-up channels. Invalid arguments throw before anything is sent. A value
+/// Every operation is asynchronous and bounded by <see cref="RedisOwnershipStoreOptions.OperationTimeout"/>:
+/// connecting by the store, each command by the multiplexer's own <c>asyncTimeout</c>, which a
+/// multiplexer the store creates gets from it (on one the application supplies, its own applies).
+/// A slower operation fails with a <see cref="TimeoutException"/> naming it; a late answer is
+/// discarded. While Redis is unreachable, operations fail at once with
+/// <see cref="RedisConnectionException"/> (the store's multiplexer queues nothing while
+/// disconnected); StackExchange.Redis reconnects on its own (about a second after the server
+/// returns) and re-subscribes the wake-up channels. Invalid arguments throw before anything is sent. A value
 /// that is not in the store's format fails with <see cref="System.IO.InvalidDataException"/> naming its key.
 /// </para>
 /// <para>Every member is thread-safe.</para>
@@ -87,8 +89,10 @@ public sealed partial class RedisOwnershipStore : IRpcOwnershipStore, IAsyncDisp
     }
 
     /// <summary>
-    /// Creates a store over a multiplexer the caller owns (and disposes, after the store). The
-    /// store sets its <see cref="IConnectionMultiplexer.PreserveAsyncOrder"/> to <see langword="false"/>.
+    /// Creates a store over a multiplexer the caller owns (and disposes, after the store). Its
+    /// settings are left as they are: its <c>asyncTimeout</c> bounds each command (keep it no
+    /// longer than <see cref="RedisOwnershipStoreOptions.OperationTimeout"/>), and while it is
+    /// disconnected commands wait in its backlog or fail as its <c>BacklogPolicy</c> says.
     /// </summary>
     /// <param name="multiplexer">The application's multiplexer.</param>
     /// <param name="options">The settings (<see cref="RedisOwnershipStoreOptions.Configuration"/> is ignored), or <see langword="null"/> for the defaults.</param>
@@ -110,7 +114,7 @@ public sealed partial class RedisOwnershipStore : IRpcOwnershipStore, IAsyncDisp
     /// <summary>The namespace every key and channel starts with.</summary>
     public string Namespace => _keys.Namespace;
 
-    /// <summary>The bound on each operation.</summary>
+    /// <summary>The bound on connecting, and on each command of a multiplexer the store created.</summary>
     public TimeSpan OperationTimeout => _timeout;
 
     /// <inheritdoc />
@@ -243,9 +247,10 @@ public sealed partial class RedisOwnershipStore : IRpcOwnershipStore, IAsyncDisp
             static (c, s) =>
             {
                 s.Values[2] = c.ChannelPrefix + s.Channel;
-                return ScriptAsync(c.Database, RedisScripts.Cancel, [s.Key], s.Values);
+                return c.Database.ScriptEvaluateAsync(RedisScripts.Cancel.Hash, [s.Key], s.Values);
             },
-            cancellationToken));
+            cancellationToken,
+            static (c, s) => c.Database.ScriptEvaluateAsync(RedisScripts.Cancel.Text, [s.Key], s.Values)));
     }
 
     /// <inheritdoc />
@@ -383,9 +388,10 @@ public sealed partial class RedisOwnershipStore : IRpcOwnershipStore, IAsyncDisp
                     s.Values[3] = c.ChannelPrefix + s.Channel;
                 }
 
-                return ScriptAsync(c.Database, RedisScripts.StoreReply, [s.Key], s.Values);
+                return c.Database.ScriptEvaluateAsync(RedisScripts.StoreReply.Hash, [s.Key], s.Values);
             },
-            cancellationToken).ConfigureAwait(false);
+            cancellationToken,
+            static (c, s) => c.Database.ScriptEvaluateAsync(RedisScripts.StoreReply.Text, [s.Key], s.Values)).ConfigureAwait(false);
     }
 
     private async ValueTask<IReadOnlyList<RpcReply>> GetRepliesCoreAsync(CorrelationId id, CancellationToken cancellationToken)
@@ -417,7 +423,7 @@ public sealed partial class RedisOwnershipStore : IRpcOwnershipStore, IAsyncDisp
         RedisValue deadline = conditions.RequestDeadlineUnixMs == 0 ? RedisValue.EmptyString : conditions.RequestDeadlineUnixMs;
         RedisValue fingerprint = conditions.Fingerprint ?? RedisValue.EmptyString;
         var result = await EvaluateAsync("TryClaim", RedisScripts.TryClaim, [key, _keys.Cancel(id)], [instanceId, ttl, deadline, fingerprint], cancellationToken).ConfigureAwait(false);
-        var parts = (RedisResult[])result;
+        var parts = (RedisResult[]?)result;
         if (parts is { Length: 1 } && (int)parts[0] == 4)
         {
             return new RpcClaim(RpcClaimState.Cancelled, null, Array.Empty<RpcReply>());
@@ -428,7 +434,7 @@ public sealed partial class RedisOwnershipStore : IRpcOwnershipStore, IAsyncDisp
             throw new System.IO.InvalidDataException($"The claim script for Redis key '{key}' returned an unexpected result.");
         }
 
-        var holder = parts[1].IsNull ? null : (string)parts[1];
+        var holder = parts[1].IsNull ? null : (string?)parts[1];
         switch ((int)parts[0])
         {
             case 0:
@@ -437,73 +443,68 @@ public sealed partial class RedisOwnershipStore : IRpcOwnershipStore, IAsyncDisp
                 return new RpcClaim(RpcClaimState.Running, holder, Array.Empty<RpcReply>());
             case 3:
                 return new RpcClaim(RpcClaimState.Conflict, holder, Array.Empty<RpcReply>());
-            case 2 when parts.Length == 3:
-                return new RpcClaim(RpcClaimState.Completed, holder, RpcReplyCodec.DecodeList((byte[])parts[2], key!, id));
+            case 2 when parts.Length == 3 && (byte[]?)parts[2] is { } replies:
+                return new RpcClaim(RpcClaimState.Completed, holder, RpcReplyCodec.DecodeList(replies, key!, id));
             default:
                 throw new System.IO.InvalidDataException($"The claim script for Redis key '{key}' returned an unexpected result.");
         }
     }
 
-    /// <summary>Runs a script, bounded like every operation.</summary>
-    private ValueTask<RedisResult> EvaluateAsync(string operation, string script, RedisKey[] keys, RedisValue[] values, CancellationToken cancellationToken) =>
-        RunAsync(operation, (Script: script, Keys: keys, Values: values), static (c, s) => ScriptAsync(c.Database, s.Script, s.Keys, s.Values), cancellationToken);
-
-    private static async Task<RedisResult> ScriptAsync(IDatabase database, string script, RedisKey[] keys, RedisValue[] values)
-    {
-        try
-        {
-            return await database.ScriptEvaluateAsync(script, keys, values).ConfigureAwait(false);
-        }
-        catch (RedisServerException ex) when (ex.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
-        {
-            // The server lost its script cache (a restart not yet noticed, or SCRIPT FLUSH). The
-            // script did not run, and StackExchange.Redis has forgotten the hash, so this second
-            // try sends SCRIPT LOAD first.
-            return await database.ScriptEvaluateAsync(script, keys, values).ConfigureAwait(false);
-        }
-    }
+    /// <summary>Runs a script by its hash (see <see cref="RedisScripts"/>), by its text when the server does not know the hash.</summary>
+    private ValueTask<RedisResult> EvaluateAsync(string operation, RedisScript script, RedisKey[] keys, RedisValue[] values, CancellationToken cancellationToken) =>
+        RunAsync(
+            operation,
+            (Script: script, Keys: keys, Values: values),
+            static (c, s) => c.Database.ScriptEvaluateAsync(s.Script.Hash, s.Keys, s.Values),
+            cancellationToken,
+            static (c, s) => c.Database.ScriptEvaluateAsync(s.Script.Text, s.Keys, s.Values));
 
     /// <summary>
-    /// Runs one Redis command (or script), connecting first if needed, all within the operation
-    /// timeout counted from <paramref name="started"/> (a <see cref="Stopwatch"/> timestamp; now
-    /// when 0). The command is a static lambda over <typeparamref name="TState"/>, so no closure is
-    /// allocated per call.
+    /// Runs one Redis command (or script), connecting first if needed (within the operation
+    /// timeout). The command itself is bounded by the multiplexer's <c>asyncTimeout</c>; its
+    /// timeout is reported as the store's, naming the operation. A script sent by hash that the
+    /// server answers <c>NOSCRIPT</c> is sent once more as <paramref name="byText"/>. The commands
+    /// are static lambdas over <typeparamref name="TState"/>, so no closure is allocated per call.
     /// </summary>
     private async ValueTask<TResult> RunAsync<TState, TResult>(
-        string operation, TState state, Func<RedisConnection, TState, Task<TResult>> command, CancellationToken cancellationToken, long started = 0)
+        string operation,
+        TState state,
+        Func<RedisConnection, TState, Task<TResult>> command,
+        CancellationToken cancellationToken,
+        Func<RedisConnection, TState, Task<TResult>>? byText = null)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         cancellationToken.ThrowIfCancellationRequested();
-        if (started == 0)
-        {
-            started = Stopwatch.GetTimestamp();
-        }
-
         var connection = _connection ?? await ConnectAsync(operation, cancellationToken).ConfigureAwait(false);
-        var remaining = _timeout - Stopwatch.GetElapsedTime(started);
-        if (remaining <= TimeSpan.Zero)
-        {
-            throw OperationTimedOut(operation, null);
-        }
 
         // Checked again after connecting: nothing is sent for a caller that has given up.
         cancellationToken.ThrowIfCancellationRequested();
-        var task = command(connection, state);
-        try
+        while (true)
         {
-            // WaitAsync returns a completed task as it is, without a timer.
-            return await task.WaitAsync(remaining, cancellationToken).ConfigureAwait(false);
-        }
-        catch (TimeoutException ex)
-        {
-            // Either our bound fired, or (rarely) the command itself failed with a timeout.
-            ObserveLater(task);
-            throw OperationTimedOut(operation, task.IsFaulted ? ex : null);
-        }
-        catch (OperationCanceledException) when (!task.IsCompleted)
-        {
-            ObserveLater(task);
-            throw;
+            var task = command(connection, state);
+            try
+            {
+                // Only a token that can fire needs WaitAsync (and what it allocates).
+                return cancellationToken.CanBeCanceled
+                    ? await task.WaitAsync(cancellationToken).ConfigureAwait(false)
+                    : await task.ConfigureAwait(false);
+            }
+            catch (RedisServerException ex) when (byText is not null && ex.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
+            {
+                // The script did not run: this server has not loaded it yet (or restarted, or its
+                // cache was flushed). Given the text, StackExchange.Redis loads it first.
+                command = byText;
+                byText = null;
+            }
+            catch (RedisTimeoutException ex)
+            {
+                throw CommandTimedOut(connection, operation, ex);
+            }
+            catch (OperationCanceledException) when (!task.IsCompleted)
+            {
+                ObserveLater(task);
+                throw;
+            }
         }
     }
 
@@ -564,6 +565,13 @@ public sealed partial class RedisOwnershipStore : IRpcOwnershipStore, IAsyncDisp
     private TimeoutException OperationTimedOut(string operation, Exception? inner) =>
         new($"The Redis operation {operation} did not complete within {_timeout.TotalMilliseconds:0} ms "
             + $"({RedisOwnershipStoreOptions.SectionName}:{nameof(RedisOwnershipStoreOptions.OperationTimeout)}); Redis is slow or unreachable.", inner);
+
+    private static TimeoutException CommandTimedOut(RedisConnection connection, string operation, RedisTimeoutException inner) =>
+        new($"The Redis operation {operation} did not complete within {connection.CommandTimeout.TotalMilliseconds:0} ms ("
+            + (connection.Owned
+                ? $"{RedisOwnershipStoreOptions.SectionName}:{nameof(RedisOwnershipStoreOptions.OperationTimeout)}"
+                : "the asyncTimeout of the application's multiplexer")
+            + "); Redis is slow or unreachable.", inner);
 
     private static async ValueTask IgnoreResult<T>(ValueTask<T> operation) => await operation.ConfigureAwait(false);
 

@@ -25,18 +25,19 @@ public sealed class RedisOwnershipStoreOptions
     /// </summary>
     /// <remarks>
     /// <c>abortConnect</c> is always turned off, so a store starts while Redis is down and connects
-    /// when it comes up. Unless the string sets them, <c>connectTimeout</c> is 5 s and
-    /// <c>syncTimeout</c> (which StackExchange.Redis also uses as the time after which an
-    /// unanswered connection is declared dead) is the larger of 5 s and
-    /// <see cref="OperationTimeout"/>, so that the store's own timeout fires first.
+    /// when it comes up; <c>asyncTimeout</c> is always <see cref="OperationTimeout"/>, with a
+    /// heartbeat (when the client looks for overdue commands) of a tenth of it, from 10 ms to 1 s;
+    /// the backlog policy is fail-fast, so a command issued while disconnected fails at once
+    /// rather than waiting for a reconnect. Unless the string sets it, <c>connectTimeout</c> is 5 s.
     /// </remarks>
     public string? Configuration { get; set; }
 
     /// <summary>
     /// Supplies a multiplexer the application already has (one per process is the rule), instead of
     /// creating one from <see cref="Configuration"/>. Called once, on the store's first operation.
-    /// The store does not dispose a multiplexer it did not create, but does set its
-    /// <see cref="IConnectionMultiplexer.PreserveAsyncOrder"/> to <see langword="false"/>.
+    /// The store neither changes nor disposes a multiplexer it did not create: its own
+    /// <c>asyncTimeout</c> bounds each command (keep it no longer than <see cref="OperationTimeout"/>),
+    /// and its backlog policy decides what a command issued while disconnected does.
     /// </summary>
     public Func<Task<IConnectionMultiplexer>>? ConnectionMultiplexerFactory { get; set; }
 
@@ -48,9 +49,11 @@ public sealed class RedisOwnershipStoreOptions
     public string Namespace { get; set; } = DefaultNamespace;
 
     /// <summary>
-    /// The longest one store operation may take, connecting included; a slower one fails with a
-    /// <see cref="TimeoutException"/> naming it. StackExchange.Redis 1.2.6 gives an awaited
-    /// command no timeout of its own, so this is the only bound. Default 2 s.
+    /// The longest one store operation may take; a slower one fails with a
+    /// <see cref="TimeoutException"/> naming it. The store bounds connecting with it, and gives it
+    /// to the multiplexer it creates as <c>asyncTimeout</c>, StackExchange.Redis's own bound on
+    /// each awaited command (a command times out at most a tenth of it late: the client checks on
+    /// its heartbeat). Default 2 s.
     /// </summary>
     public TimeSpan OperationTimeout { get; set; } = TimeSpan.FromSeconds(2);
 

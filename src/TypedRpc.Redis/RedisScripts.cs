@@ -5,11 +5,11 @@ namespace TypedRpc.Redis;
 /// expiry in the same script, so no key ever exists without a time to live.
 /// </summary>
 /// <remarks>
-/// StackExchange.Redis 1.2.6 loads a script given as text once per server: the first call sends
-/// <c>SCRIPT LOAD</c> ahead of the command on the same connection and every later call sends
-/// <c>EVALSHA</c>; it forgets the hashes when the server restarts (a new run id) or answers
-/// <c>NOSCRIPT</c>. The store retries once on <c>NOSCRIPT</c> (see <c>EvaluateAsync</c>). Keys are
-/// passed as KEYS so that a cluster routes the script to the slot that holds them.
+/// Each call sends <c>EVALSHA</c> with the script's hash (<see cref="RedisScript"/>). When the server
+/// answers <c>NOSCRIPT</c> (the first call on a server, or after it restarted or its cache was
+/// flushed), the call is repeated with the text, for which StackExchange.Redis sends
+/// <c>SCRIPT LOAD</c> first on the same connection. Keys are passed as KEYS so that a cluster
+/// routes the script to the slot that holds them.
 /// </remarks>
 internal static class RedisScripts
 {
@@ -22,7 +22,7 @@ internal static class RedisScripts
     /// ARGV[4] channel ('' for none), ARGV[5] message, ARGV[6] '1' when the reply may replace a
     /// stored DeadlineExceeded end. Returns 1 when added, 0 for a duplicate.
     /// </summary>
-    public const string StoreReply = """
+    public static readonly RedisScript StoreReply = new("""
         local added = 0
         local stored = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[1])
         if #stored == 0 then
@@ -41,7 +41,7 @@ internal static class RedisScripts
           redis.call('PUBLISH', ARGV[4], ARGV[5])
         end
         return added
-        """;
+        """);
 
     /// <summary>
     /// Claims a request, or reports its state. KEYS[1] claim, KEYS[2] cancel marker; ARGV[1]
@@ -51,7 +51,7 @@ internal static class RedisScripts
     /// {0, holder} when claimed now (or already held by ARGV[1]: a retried claim, renewed), {1,
     /// holder} while another holder runs it, {2, holder or nil, replies} once completed.
     /// </summary>
-    public const string TryClaim = """
+    public static readonly RedisScript TryClaim = new("""
         if ARGV[3] ~= '' and redis.call('GET', KEYS[2]) == ARGV[3] then
           return {4}
         end
@@ -71,25 +71,25 @@ internal static class RedisScripts
           return {0, ARGV[1]}
         end
         return {1, claim[1]}
-        """;
+        """);
 
     /// <summary>
     /// Records that a request's caller cancelled it, then signals the service's servers.
     /// KEYS[1] cancel marker; ARGV[1] the request's deadline, ARGV[2] ttl ms, ARGV[3] channel,
     /// ARGV[4] message (the id, a colon and the deadline). Returns 1.
     /// </summary>
-    public const string Cancel = """
+    public static readonly RedisScript Cancel = new("""
         redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
         redis.call('PUBLISH', ARGV[3], ARGV[4])
         return 1
-        """;
+        """);
 
     /// <summary>
     /// Extends a running claim for its holder, or takes it again when it is gone (it expired while
     /// renewals failed and nobody took it over). KEYS[1] claim; ARGV[1] holder, ARGV[2] ttl ms.
     /// Returns 1 when renewed, 0 when another holder has it or it completed.
     /// </summary>
-    public const string RenewClaim = """
+    public static readonly RedisScript RenewClaim = new("""
         local claim = redis.call('HMGET', KEYS[1], 'h', 'r')
         if claim[2] or (claim[1] and claim[1] ~= ARGV[1]) then
           return 0
@@ -97,7 +97,7 @@ internal static class RedisScripts
         redis.call('HSET', KEYS[1], 'h', ARGV[1])
         redis.call('PEXPIRE', KEYS[1], ARGV[2])
         return 1
-        """;
+        """);
 
     /// <summary>
     /// Marks a request completed with its replies, if the holder holds the claim or none is left
@@ -105,7 +105,7 @@ internal static class RedisScripts
     /// alone. KEYS[1] claim; ARGV[1] holder, ARGV[2] encoded replies, ARGV[3] ttl ms. Returns 1 when
     /// written, 0 when another holder has the claim.
     /// </summary>
-    public const string CompleteClaim = """
+    public static readonly RedisScript CompleteClaim = new("""
         local holder = redis.call('HGET', KEYS[1], 'h')
         if holder and holder ~= ARGV[1] then
           return 0
@@ -113,59 +113,59 @@ internal static class RedisScripts
         redis.call('HSET', KEYS[1], 'h', ARGV[1], 'r', ARGV[2])
         redis.call('PEXPIRE', KEYS[1], ARGV[3])
         return 1
-        """;
+        """);
 
     /// <summary>
     /// Drops a running claim held by the instance; a completed claim keeps its replies.
     /// KEYS[1] claim; ARGV[1] instance. Returns 1 when dropped.
     /// </summary>
-    public const string ReleaseClaim = """
+    public static readonly RedisScript ReleaseClaim = new("""
         if redis.call('HGET', KEYS[1], 'h') == ARGV[1] and redis.call('HEXISTS', KEYS[1], 'r') == 0 then
           return redis.call('DEL', KEYS[1])
         end
         return 0
-        """;
+        """);
 
     /// <summary>
     /// Deletes the owner record if the instance owns it: the record starts with the bytes in
     /// ARGV[1] (version and length-prefixed instance id, so 'a' never matches 'ab').
     /// KEYS[1] owner. Returns 1 when deleted.
     /// </summary>
-    public const string ReleaseOwner = """
+    public static readonly RedisScript ReleaseOwner = new("""
         local owner = redis.call('GET', KEYS[1])
         if owner and string.sub(owner, 1, string.len(ARGV[1])) == ARGV[1] then
           return redis.call('DEL', KEYS[1])
         end
         return 0
-        """;
+        """);
 
     /// <summary>
     /// Takes a free lease, or renews it for its holder. KEYS[1] lease; ARGV[1] instance,
     /// ARGV[2] ttl ms. Returns 1 when the instance holds it now.
     /// </summary>
-    public const string AcquireLease = """
+    public static readonly RedisScript AcquireLease = new("""
         local holder = redis.call('GET', KEYS[1])
         if holder and holder ~= ARGV[1] then
           return 0
         end
         redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
         return 1
-        """;
+        """);
 
     /// <summary>Extends a lease only for its holder. KEYS[1] lease; ARGV[1] instance, ARGV[2] ttl ms. Returns 1 when renewed.</summary>
-    public const string RenewLease = """
+    public static readonly RedisScript RenewLease = new("""
         if redis.call('GET', KEYS[1]) == ARGV[1] then
           redis.call('PEXPIRE', KEYS[1], ARGV[2])
           return 1
         end
         return 0
-        """;
+        """);
 
     /// <summary>Deletes a lease only for its holder. KEYS[1] lease; ARGV[1] instance. Returns 1 when deleted.</summary>
-    public const string ReleaseLease = """
+    public static readonly RedisScript ReleaseLease = new("""
         if redis.call('GET', KEYS[1]) == ARGV[1] then
           return redis.call('DEL', KEYS[1])
         end
         return 0
-        """;
+        """);
 }

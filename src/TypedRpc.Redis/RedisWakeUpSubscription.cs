@@ -37,8 +37,8 @@ internal sealed class RedisWakeUpSubscription : IAsyncDisposable, IThreadPoolWor
         _logger = logger;
 
         // Wake-ups are hints, so a subscriber whose callback stalls drops the oldest rather than
-        // growing without bound. StackExchange.Redis may run handlers concurrently (with
-        // PreserveAsyncOrder off each message is its own thread-pool item): several writers.
+        // growing without bound. StackExchange.Redis runs handlers concurrently (each message is its
+        // own thread-pool item): several writers.
         _queue = System.Threading.Channels.Channel.CreateBounded<(CorrelationId Id, long Value)>(
             new BoundedChannelOptions(capacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
 

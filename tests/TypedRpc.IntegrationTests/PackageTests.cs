@@ -64,7 +64,7 @@ public sealed class PackageTests(ITestOutputHelper output)
 
             // Kafka's package names Confluent.Kafka at the version built and tested with (a lower bound;
             // it brings librdkafka.redist itself) and the engine at the same version; Redis's names
-            // StackExchange.Redis.
+            // StackExchange.Redis at its supported minimum.
             var kafka = Dependencies(Path.Combine(feed, $"TypedRpc.Kafka.{version}.nupkg"));
             Assert.Equal(version, kafka["TypedRpc"]);
             Assert.Equal(PackageVersion(repo, "Confluent.Kafka"), kafka["Confluent.Kafka"]);
@@ -73,7 +73,7 @@ public sealed class PackageTests(ITestOutputHelper output)
             Assert.Equal(new[] { "lib/net10.0/TypedRpc.Kafka.dll", "lib/net10.0/TypedRpc.Kafka.xml" }, LibFiles(Path.Combine(feed, $"TypedRpc.Kafka.{version}.nupkg")));
             var redis = Dependencies(Path.Combine(feed, $"TypedRpc.Redis.{version}.nupkg"));
             Assert.Equal(version, redis["TypedRpc"]);
-            Assert.Equal("1.2.6", redis["StackExchange.Redis"]);
+            Assert.Equal("2.13.23", redis["StackExchange.Redis"]);
             Assert.Equal(new[] { "lib/net10.0/TypedRpc.Redis.dll", "lib/net10.0/TypedRpc.Redis.xml" }, LibFiles(Path.Combine(feed, $"TypedRpc.Redis.{version}.nupkg")));
             Assert.Equal(version, Dependencies(Path.Combine(feed, $"TypedRpc.AspNetCore.{version}.nupkg"))["TypedRpc"]);
 

@@ -45,6 +45,23 @@ public sealed class RedisOptionsTests(RedisServerFixture redis)
     }
 
     [Fact]
+    public void TheStoresOwnMultiplexer_BoundsEachCommandByTheOperationTimeout_AndQueuesNothingWhileDisconnected()
+    {
+        // The string's own asyncTimeout gives way: OperationTimeout is the one setting.
+        var options = RedisConfiguration.Create("localhost:6379,asyncTimeout=60000", TimeSpan.FromMilliseconds(1_500));
+        Assert.Equal(1_500, options.AsyncTimeout);
+        Assert.Equal(TimeSpan.FromMilliseconds(150), options.HeartbeatInterval);
+        Assert.False(options.BacklogPolicy.QueueWhileDisconnected);
+        Assert.False(options.AbortOnConnectFail);
+
+        // The heartbeat (when the client looks for overdue commands) stays within 10 ms to 1 s, and
+        // a timeout is never rounded down to a shorter one.
+        Assert.Equal(TimeSpan.FromMilliseconds(10), RedisConfiguration.Create("localhost", TimeSpan.FromMilliseconds(50)).HeartbeatInterval);
+        Assert.Equal(TimeSpan.FromSeconds(1), RedisConfiguration.Create("localhost", TimeSpan.FromMinutes(1)).HeartbeatInterval);
+        Assert.Equal(2, RedisConfiguration.Create("localhost", TimeSpan.FromTicks(15_000)).AsyncTimeout);
+    }
+
+    [Fact]
     public async Task AddRedis_ReplacesTheStore_WithOneLazilyConnectedRedisStorePerContainer()
     {
         var ns = RedisServerFixture.NewNamespace();
@@ -66,9 +83,11 @@ public sealed class RedisOptionsTests(RedisServerFixture redis)
             await store.RegisterOwnerAsync(id, Owner("a"), Ttl, default);
             Assert.Equal(Owner("a"), await store.GetOwnerAsync(id, default));
 
+            // The multiplexer the store made bounds each command by the store's timeout.
             var connection = await store.GetConnectionAsync(default);
-            Assert.False(connection.Multiplexer.PreserveAsyncOrder);
             Assert.True(connection.Owned);
+            Assert.Equal(2_000, ConfigurationOptions.Parse(connection.Multiplexer.Configuration).AsyncTimeout);
+            Assert.Equal(store.OperationTimeout, connection.CommandTimeout);
         }
 
         // A second container has a store (and connection) of its own.
@@ -126,7 +145,12 @@ public sealed class RedisOptionsTests(RedisServerFixture redis)
             await store.RegisterOwnerAsync(id, Owner("a"), Ttl, default);
             await store.GetOwnerAsync(id, default);
             Assert.Equal(1, calls);
-            Assert.False(multiplexer.PreserveAsyncOrder);
+
+            // Its settings are the application's: its own command timeout applies.
+            var connection = await store.GetConnectionAsync(default);
+            Assert.False(connection.Owned);
+            Assert.Equal(TimeSpan.FromMilliseconds(multiplexer.TimeoutMilliseconds), connection.CommandTimeout);
+            Assert.NotEqual(store.OperationTimeout, connection.CommandTimeout);
 
             await store.DisposeAsync();
             Assert.True(multiplexer.IsConnected);

@@ -32,7 +32,7 @@ public sealed class RedisOutageTests(ITestOutputHelper output)
         Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(id, "a", Ttl, default)).State);
 
         // Every other client's commands wait until the pause ends: a server that accepts commands
-        // but does not answer them, which StackExchange.Redis 1.2.6 would wait on for ever.
+        // but does not answer them. The bound is the client's asyncTimeout, which the store sets.
         await admin.ExecuteAsync("CLIENT", "PAUSE", "1500");
         var clock = Stopwatch.StartNew();
         var error = await Assert.ThrowsAsync<TimeoutException>(() => store.TryClaimAsync(id, "b", Ttl, default).AsTask());
@@ -49,6 +49,41 @@ public sealed class RedisOutageTests(ITestOutputHelper output)
         // Once the server answers again, so does the store (the abandoned commands' late answers are dropped).
         await Eventually(async () => await Succeeds(() => store.GetOwnerAsync(id, default).AsTask()), "the store to answer after the pause");
         Assert.Equal(RpcClaimState.Running, (await store.TryClaimAsync(id, "c", Ttl, default)).State);
+    }
+
+    [Fact]
+    public async Task SlowServer_OnASuppliedMultiplexer_ItsOwnAsyncTimeoutBoundsTheOperation()
+    {
+        await using var server = await LocalRedisServer.StartAsync();
+        await using var admin = await RedisAdmin.ConnectAsync(server.Configuration);
+        var settings = ConfigurationOptions.Parse(server.Configuration);
+        settings.AsyncTimeout = (int)ShortTimeout.TotalMilliseconds;
+        settings.HeartbeatInterval = TimeSpan.FromMilliseconds(20);
+        var multiplexer = await ConnectionMultiplexer.ConnectAsync(settings);
+        try
+        {
+            // The store's own OperationTimeout is longer: the application's setting is the one that holds.
+            await using var store = new RedisOwnershipStore(multiplexer, new RedisOwnershipStoreOptions
+            {
+                Namespace = RedisServerFixture.NewNamespace(),
+                OperationTimeout = TimeSpan.FromSeconds(5),
+            });
+            var id = CorrelationId.NewId();
+            await store.RegisterOwnerAsync(id, Owner("a"), Ttl, default);
+
+            await admin.ExecuteAsync("CLIENT", "PAUSE", "1500");
+            var clock = Stopwatch.StartNew();
+            var error = await Assert.ThrowsAsync<TimeoutException>(() => store.GetOwnerAsync(id, default).AsTask());
+            output.WriteLine($"GetOwner on a supplied multiplexer failed after {clock.Elapsed.TotalMilliseconds:0} ms: {error.Message}");
+            Assert.Contains("GetOwner", error.Message, StringComparison.Ordinal);
+            Assert.Contains("the asyncTimeout of the application's multiplexer", error.Message, StringComparison.Ordinal);
+            Assert.InRange(clock.Elapsed, ShortTimeout - TimeSpan.FromMilliseconds(20), ShortTimeout + TimeSpan.FromMilliseconds(500));
+        }
+        finally
+        {
+            await multiplexer.CloseAsync(allowCommandsToComplete: false);
+            multiplexer.Dispose();
+        }
     }
 
     [Fact]
@@ -129,8 +164,8 @@ public sealed class RedisOutageTests(ITestOutputHelper output)
         try
         {
             // The first connection attempt against a dead port may take the whole connectTimeout
-            // to give up (StackExchange.Redis 1.2.6 does not always notice the refusal); a short
-            // one here keeps the test short, and shows the string's own setting is honoured.
+            // to give up; a short one here keeps the test short, and shows the string's own
+            // setting is honoured.
             await using var store = new RedisOwnershipStore(new RedisOwnershipStoreOptions
             {
                 Configuration = server.Configuration + ",connectTimeout=1000",

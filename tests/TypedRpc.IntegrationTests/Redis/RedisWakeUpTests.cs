@@ -184,7 +184,8 @@ public abstract class RedisWakeUpTests
 
     private async Task<long> NumberOfSubscribersAsync(string channel)
     {
-        var result = (StackExchange.Redis.RedisResult[])await redis.Admin.ExecuteAsync("PUBSUB", "NUMSUB", channel);
+        var result = (StackExchange.Redis.RedisResult[]?)await redis.Admin.ExecuteAsync("PUBSUB", "NUMSUB", channel);
+        Assert.NotNull(result);
         return (long)result[1];
     }
 }

@@ -109,7 +109,7 @@ public sealed partial class ReliabilityTests
     {
         public static explicit operator RedisResultPair(StackExchange.Redis.RedisResult result)
         {
-            var values = (long[])result;
+            var values = (long[]?)result ?? throw new InvalidOperationException("The key count script returned nil.");
             return new RedisResultPair(values[0], values[1]);
         }
     }

@@ -31,7 +31,6 @@ internal sealed class RedisAdmin : IAsyncDisposable
         options.AllowAdmin = true;
         options.AbortOnConnectFail = false;
         var multiplexer = await ConnectionMultiplexer.ConnectAsync(options).WaitAsync(Limit);
-        multiplexer.PreserveAsyncOrder = false;
         return new RedisAdmin(multiplexer);
     }
 
@@ -44,9 +43,12 @@ internal sealed class RedisAdmin : IAsyncDisposable
         var cursor = "0";
         do
         {
-            var page = (RedisResult[])await ExecuteAsync("SCAN", cursor, "MATCH", pattern, "COUNT", 1000);
-            cursor = (string)page[0];
-            keys.AddRange((string[])page[1]);
+            var page = (RedisResult[]?)await ExecuteAsync("SCAN", cursor, "MATCH", pattern, "COUNT", 1000) ?? throw new InvalidOperationException("SCAN returned nil.");
+            cursor = (string?)page[0] ?? throw new InvalidOperationException("SCAN returned no cursor.");
+            foreach (var key in (string?[]?)page[1] ?? [])
+            {
+                keys.Add(key ?? throw new InvalidOperationException("SCAN returned a nil key."));
+            }
         }
         while (cursor != "0");
         return keys;
@@ -57,7 +59,7 @@ internal sealed class RedisAdmin : IAsyncDisposable
     /// <summary>The number of calls of one command since the server started (INFO commandstats).</summary>
     public async Task<long> CommandCallsAsync(string command)
     {
-        var info = (string)await ExecuteAsync("INFO", "commandstats");
+        var info = (string?)await ExecuteAsync("INFO", "commandstats") ?? string.Empty;
         var prefix = "cmdstat_" + command + ":calls=";
         foreach (var line in info.Split('\n'))
         {
