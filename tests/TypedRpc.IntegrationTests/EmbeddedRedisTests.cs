@@ -25,7 +25,7 @@ public sealed class EmbeddedRedisTests
         {
             Assert.Equal($"127.0.0.1:{redis.Port}", redis.Configuration);
             await using var admin = await RedisAdmin.ConnectAsync(redis.Configuration);
-            Assert.Equal("PONG", (string)await admin.ExecuteAsync("PING"));
+            Assert.Equal("PONG", (string?)await admin.ExecuteAsync("PING"));
             var fields = await admin.Database.ScriptEvaluateAsync("return redis.call('HSET', KEYS[1], 'a', '1', 'b', '2')", [(RedisKey)"h"]);
             Assert.Equal(2L, (long)fields);
         }
@@ -85,7 +85,7 @@ public sealed class EmbeddedRedisTests
             Assert.Equal(2, asked);
             Assert.NotEqual(takenPort, redis.Port);
             await using var admin = await RedisAdmin.ConnectAsync(redis.Configuration);
-            Assert.Equal("PONG", (string)await admin.ExecuteAsync("PING"));
+            Assert.Equal("PONG", (string?)await admin.ExecuteAsync("PING"));
         }
         finally
         {
