@@ -13,9 +13,9 @@ using Xunit.Abstractions;
 namespace TypedRpc.IntegrationTests;
 
 /// <summary>
-/// A fresh instance's first call over Kafka costs what its later calls do: neither the caller's
-/// request nor the server's first reply to a new reply topic waits for librdkafka's
-/// once-a-second topic scan (before, 5–7 of 8 fresh clients' first calls took ~1 s longer).
+/// A fresh instance's first call over Kafka does not wait for librdkafka's once-a-second topic
+/// scan: neither the caller's request nor the server's first reply to a new reply topic (without
+/// the start's lookups, 5–7 of 8 fresh clients' first calls took ~1 s longer).
 /// </summary>
 [Collection(RedisCollection.Name)]
 public sealed class FirstCallTests(KafkaFixture kafka, RedisServerFixture redis, ITestOutputHelper output)
@@ -54,8 +54,11 @@ public sealed class FirstCallTests(KafkaFixture kafka, RedisServerFixture redis,
             await cluster.StopAsync(client);
         }
 
-        // A metadata wait is ~1,000 ms; the bound leaves a busy machine most of that as slack.
-        Assert.All(excess, e => Assert.True(e < 700, $"a first call took {e} ms longer than the same client's later calls (all: {string.Join(", ", excess)})"));
+        // The metadata lookups themselves are asserted above. The timing bound allows what a fresh
+        // producer of librdkafka 2.16 may still wait before its first send: its idempotent producer id,
+        // requested again by a fixed 500 ms timer when no broker connection was up at creation
+        // (docs/architecture.md, "Producer"), plus slack for a busy machine.
+        Assert.All(excess, e => Assert.True(e < 1_200, $"a first call took {e} ms longer than the same client's later calls (all: {string.Join(", ", excess)})"));
     }
 
     [Fact]

@@ -41,16 +41,18 @@ public sealed class RedisLeaseTests(RedisServerFixture redis)
     public async Task ExpiredLease_IsFree_AndItsFormerHolderCannotRenewIt()
     {
         await using var store = redis.CreateStore();
-        var shortTtl = TimeSpan.FromMilliseconds(400);
-        Assert.True(await store.TryAcquireLeaseAsync("clients", 7, "dead", shortTtl, default));
+        Assert.True(await store.TryAcquireLeaseAsync("clients", 7, "dead", TimeSpan.FromMilliseconds(1_500), default));
 
-        // Renewal extends the lease past its first expiry.
-        await Task.Delay(250);
-        Assert.True(await store.RenewLeaseAsync("clients", 7, "dead", shortTtl, default));
-        await Task.Delay(250);
+        // Renewal extends the lease past its first expiry (0.5 s + 1.1 s > 1.5 s); every step leaves a
+        // stalled test machine most of a second.
+        await Task.Delay(500);
+        Assert.True(await store.RenewLeaseAsync("clients", 7, "dead", TimeSpan.FromSeconds(2), default));
+        await Task.Delay(1_100);
         Assert.Equal("dead", await store.GetLeaseHolderAsync("clients", 7, default));
 
-        await Task.Delay(300);
+        // Its holder's last renewal was a short one: it expires (a slow machine only makes it more expired).
+        Assert.True(await store.RenewLeaseAsync("clients", 7, "dead", TimeSpan.FromMilliseconds(100), default));
+        await Task.Delay(400);
         Assert.Null(await store.GetLeaseHolderAsync("clients", 7, default));
         Assert.False(await store.RenewLeaseAsync("clients", 7, "dead", Ttl, default));
 

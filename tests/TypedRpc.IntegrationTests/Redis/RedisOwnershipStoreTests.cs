@@ -85,10 +85,12 @@ public abstract class RedisOwnershipStoreTests
     {
         await using var store = redis.CreateStore();
         var id = CorrelationId.NewId();
-        await store.StoreReplyAsync(Reply(id, 0), TimeSpan.FromMilliseconds(500), null, default);
-        await Task.Delay(300);
-        await store.StoreReplyAsync(Reply(id, 1), TimeSpan.FromMilliseconds(500), null, default);
-        await Task.Delay(300);
+        // 1.2 s + 1.2 s outlives the first 2 s time to live only if the second reply renewed it; each
+        // step leaves 800 ms of slack for a stalled test machine.
+        await store.StoreReplyAsync(Reply(id, 0), TimeSpan.FromSeconds(2), null, default);
+        await Task.Delay(1_200);
+        await store.StoreReplyAsync(Reply(id, 1), TimeSpan.FromSeconds(2), null, default);
+        await Task.Delay(1_200);
 
         Assert.Equal(2, (await store.GetRepliesAsync(id, default)).Count);
     }
@@ -328,17 +330,18 @@ public abstract class RedisOwnershipStoreTests
     {
         await using var store = redis.CreateStore();
         var id = CorrelationId.NewId();
-        var shortTtl = TimeSpan.FromMilliseconds(300);
+        // Long enough that a stalled test machine cannot expire it before the check that it is held.
+        var shortTtl = TimeSpan.FromSeconds(1);
         await store.TryClaimAsync(id, "dead", shortTtl, default);
         Assert.Equal(RpcClaimState.Running, (await store.TryClaimAsync(id, "b", Ttl, default)).State);
 
-        await Task.Delay(400);
+        await Task.Delay(shortTtl + TimeSpan.FromMilliseconds(300));
         Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(id, "b", Ttl, default)).State);
 
         await store.CompleteClaimAsync(id, "b", [Reply(id, 0, isEnd: true)], shortTtl, default);
         Assert.Equal(RpcClaimState.Completed, (await store.TryClaimAsync(id, "c", Ttl, default)).State);
 
-        await Task.Delay(400);
+        await Task.Delay(shortTtl + TimeSpan.FromMilliseconds(300));
         Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(id, "c", Ttl, default)).State);
     }
 
