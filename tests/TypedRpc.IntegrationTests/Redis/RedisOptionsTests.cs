@@ -54,6 +54,12 @@ public sealed class RedisOptionsTests(RedisServerFixture redis)
         Assert.False(options.BacklogPolicy.QueueWhileDisconnected);
         Assert.False(options.AbortOnConnectFail);
 
+        // After an outage it tries again within a second, not on the default's 2.5 s-and-growing schedule.
+        var reconnect = options.ReconnectRetryPolicy!;
+        Assert.False(reconnect.ShouldRetry(currentRetryCount: 0, timeElapsedMillisecondsSinceLastRetry: 90));
+        Assert.True(reconnect.ShouldRetry(currentRetryCount: 0, timeElapsedMillisecondsSinceLastRetry: 1_000));
+        Assert.True(reconnect.ShouldRetry(currentRetryCount: 1_000, timeElapsedMillisecondsSinceLastRetry: 1_000));
+
         // The heartbeat (when the client looks for overdue commands) stays within 10 ms to 1 s, and
         // a timeout is never rounded down to a shorter one.
         Assert.Equal(TimeSpan.FromMilliseconds(10), RedisConfiguration.Create("localhost", TimeSpan.FromMilliseconds(50)).HeartbeatInterval);
