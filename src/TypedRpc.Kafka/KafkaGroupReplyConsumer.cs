@@ -52,7 +52,7 @@ internal sealed class KafkaGroupReplyConsumer : IRpcReplySubscription
         // Cooperative, unlike the server group (KafkaClientConfig.GroupAssignmentStrategy): with an
         // eager assignment every join or leave would stop every caller's replies for the whole
         // rebalance.
-        config.PartitionAssignmentStrategy ??= PartitionAssignmentStrategy.CooperativeSticky;
+        config.PartitionAssignmentStrategy ??= options.ReplyGroupAssignment ?? PartitionAssignmentStrategy.CooperativeSticky;
         _consumer = new ConsumerBuilder<byte[]?, byte[]?>(config)
             .SetPartitionsAssignedHandler((_, partitions) => Guard(() =>
             {

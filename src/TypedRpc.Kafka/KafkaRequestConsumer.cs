@@ -44,7 +44,7 @@ internal sealed class KafkaRequestConsumer : IRpcRequestSubscription
         _topic = options.RequestTopic(service);
         _group = options.ServerGroupPrefix + service.ServiceName;
         var config = KafkaClientConfig.Consumer(options, _group);
-        config.PartitionAssignmentStrategy ??= KafkaClientConfig.GroupAssignmentStrategy;
+        config.PartitionAssignmentStrategy ??= options.ServerGroupAssignment ?? KafkaClientConfig.GroupAssignmentStrategy;
         // Action-style handlers that never throw (Confluent.Kafka rethrows a handler's exception
         // from Consume, which would end the loop).
         _consumer = new ConsumerBuilder<byte[]?, byte[]?>(config)

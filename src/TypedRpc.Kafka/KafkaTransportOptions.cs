@@ -82,6 +82,21 @@ public sealed class KafkaTransportOptions
     /// <summary>librdkafka settings for consumers only (override <see cref="Settings"/>).</summary>
     public Dictionary<string, string> ConsumerSettings { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// The server groups' assignment strategy when <c>partition.assignment.strategy</c> is not set;
+    /// null for <see cref="KafkaClientConfig.GroupAssignmentStrategy"/>. Internal: the reliability
+    /// tests set it (TYPEDRPC_TEST_SERVER_ASSIGNMENT) to compare strategies per group, which the
+    /// pass-through settings cannot do — they reach every consumer of an instance.
+    /// </summary>
+    internal Confluent.Kafka.PartitionAssignmentStrategy? ServerGroupAssignment { get; set; }
+
+    /// <summary>
+    /// The <see cref="ReplyRouting.ConsumerGroup"/> reply group's assignment strategy when
+    /// <c>partition.assignment.strategy</c> is not set; null for cooperative-sticky. Internal, for the
+    /// reliability tests (TYPEDRPC_TEST_REPLY_ASSIGNMENT), like <see cref="ServerGroupAssignment"/>.
+    /// </summary>
+    internal Confluent.Kafka.PartitionAssignmentStrategy? ReplyGroupAssignment { get; set; }
+
     /// <summary>The reply topic in effect.</summary>
     public string EffectiveReplyTopic => ReplyTopic ?? ClientGroup + ".replies";
 

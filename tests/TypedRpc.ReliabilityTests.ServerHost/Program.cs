@@ -20,7 +20,13 @@ for (var i = 0; i + 1 < args.Length; i += 2)
 var settings = new ReliabilitySettings(
     arguments["bootstrap"], arguments["name"], arguments["redis"], arguments["namespace"],
     int.Parse(arguments["claim-ttl-ms"], CultureInfo.InvariantCulture),
-    int.Parse(arguments["session-timeout-ms"], CultureInfo.InvariantCulture));
+    int.Parse(arguments["session-timeout-ms"], CultureInfo.InvariantCulture))
+{
+    // The test knobs, as the test process read them from its environment (ReliabilitySettings.ToArguments).
+    ServerAssignment = arguments.GetValueOrDefault("server-assignment"),
+    ReplyRouting = arguments.TryGetValue("reply-routing", out var routing) ? ReliabilitySettings.Routing(routing) : null,
+    ReplyAssignment = arguments.GetValueOrDefault("reply-assignment"),
+};
 var instanceId = arguments["instance"];
 var embedded = arguments["embedded"] == "1";
 

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
+using Confluent.Kafka;
 using TypedRpc.Kafka;
 using TypedRpc.Redis;
 
@@ -27,6 +28,52 @@ public sealed record ReliabilitySettings(string Bootstrap, string Name, string R
     /// <summary>Reply partitions: more than the most client instances a test runs.</summary>
     public const int ReplyPartitions = 12;
 
+    /// <summary>The variable that sets <see cref="ServerAssignment"/>.</summary>
+    public const string ServerAssignmentVariable = "TYPEDRPC_TEST_SERVER_ASSIGNMENT";
+
+    /// <summary>The variable that sets <see cref="ReplyRouting"/>.</summary>
+    public const string ReplyRoutingVariable = "TYPEDRPC_TEST_REPLY_ROUTING";
+
+    /// <summary>The variable that sets <see cref="ReplyAssignment"/>.</summary>
+    public const string ReplyAssignmentVariable = "TYPEDRPC_TEST_REPLY_ASSIGNMENT";
+
+    /// <summary>
+    /// The server groups' assignment strategy (librdkafka's name: <c>range</c>, <c>roundrobin</c>,
+    /// <c>cooperative-sticky</c>), or null for the transport's default.
+    /// </summary>
+    public string? ServerAssignment { get; init; }
+
+    /// <summary>The reply routing of every instance, or null for the transport's default (a test may still set its own).</summary>
+    public ReplyRouting? ReplyRouting { get; init; }
+
+    /// <summary>The <see cref="Kafka.ReplyRouting.ConsumerGroup"/> reply group's assignment strategy, or null for the transport's default.</summary>
+    public string? ReplyAssignment { get; init; }
+
+    /// <summary>
+    /// These settings with the test knobs from the environment (TYPEDRPC_TEST_SERVER_ASSIGNMENT,
+    /// TYPEDRPC_TEST_REPLY_ROUTING, TYPEDRPC_TEST_REPLY_ASSIGNMENT), so the same fault tests run
+    /// under each assignment strategy; a value that is not understood throws rather than run the
+    /// defaults under another name.
+    /// </summary>
+    public ReliabilitySettings WithKnobsFromEnvironment()
+    {
+        static string? Read(string variable) => Environment.GetEnvironmentVariable(variable) is { Length: > 0 } value ? value.Trim() : null;
+        var serverAssignment = Read(ServerAssignmentVariable);
+        var routing = Read(ReplyRoutingVariable);
+        var replyAssignment = Read(ReplyAssignmentVariable);
+        return this with
+        {
+            ServerAssignment = serverAssignment is null ? null : Strategy(serverAssignment).Name,
+            ReplyRouting = routing is null ? null : Routing(routing),
+            ReplyAssignment = replyAssignment is null ? null : Strategy(replyAssignment).Name,
+        };
+    }
+
+    /// <summary>The knobs in effect, for a test's figure lines (the transport's defaults are named as such).</summary>
+    public string DescribeKnobs() =>
+        $"server groups: {ServerAssignment ?? "default (" + Strategy(null).Name + ")"}; reply routing: {ReplyRouting?.ToString() ?? "default (LeasedPartitions)"}"
+        + (ReplyRouting == Kafka.ReplyRouting.ConsumerGroup ? $", its group: {ReplyAssignment ?? "default (cooperative-sticky)"}" : "");
+
     /// <summary>Engine settings: short claims, so a dead server's requests are taken over within seconds.</summary>
     public void Configure(TypedRpcOptions o)
     {
@@ -51,6 +98,21 @@ public sealed record ReliabilitySettings(string Bootstrap, string Name, string R
         o.CloseTimeout = TimeSpan.FromSeconds(3);
         o.Settings["session.timeout.ms"] = SessionTimeoutMs.ToString(CultureInfo.InvariantCulture);
         o.Settings["heartbeat.interval.ms"] = "500";
+        if (ServerAssignment is not null)
+        {
+            o.ServerGroupAssignment = Strategy(ServerAssignment).Value;
+        }
+
+        if (ReplyRouting is { } routing)
+        {
+            o.ReplyRouting = routing;
+        }
+
+        if (ReplyAssignment is not null)
+        {
+            o.ReplyGroupAssignment = Strategy(ReplyAssignment).Value;
+        }
+
         if (Environment.GetEnvironmentVariable("TYPEDRPC_KAFKA_DEBUG") is { Length: > 0 } debug)
         {
             // librdkafka's debug contexts (e.g. "cgrp,eos") for diagnosing a fault test; its lines
@@ -74,5 +136,40 @@ public sealed record ReliabilitySettings(string Bootstrap, string Name, string R
         "--claim-ttl-ms", ClaimTtlMs.ToString(CultureInfo.InvariantCulture),
         "--session-timeout-ms", SessionTimeoutMs.ToString(CultureInfo.InvariantCulture),
         "--instance", instanceId, "--embedded", embedded ? "1" : "0",
+        .. ServerAssignment is null ? Array.Empty<string>() : ["--server-assignment", ServerAssignment],
+        .. ReplyRouting is null ? Array.Empty<string>() : ["--reply-routing", ReplyRouting.Value.ToString()],
+        .. ReplyAssignment is null ? Array.Empty<string>() : ["--reply-assignment", ReplyAssignment],
     ];
+
+    /// <summary>A reply routing by its name (any case).</summary>
+    public static ReplyRouting Routing(string name)
+    {
+        foreach (var routing in Enum.GetValues<ReplyRouting>())
+        {
+            if (string.Equals(routing.ToString(), name, StringComparison.OrdinalIgnoreCase))
+            {
+                return routing;
+            }
+        }
+
+        throw new ArgumentException($"Unknown reply routing '{name}' ({string.Join(", ", Enum.GetNames<ReplyRouting>())}).", nameof(name));
+    }
+
+    /// <summary>
+    /// A strategy by librdkafka's name (null: the server groups' default), with that name as
+    /// librdkafka spells it.
+    /// </summary>
+    public static (PartitionAssignmentStrategy Value, string Name) Strategy(string? name) => name?.ToLowerInvariant() switch
+    {
+        null => Strategy(KafkaClientConfig.GroupAssignmentStrategy switch
+        {
+            PartitionAssignmentStrategy.Range => "range",
+            PartitionAssignmentStrategy.RoundRobin => "roundrobin",
+            _ => "cooperative-sticky",
+        }),
+        "range" => (PartitionAssignmentStrategy.Range, "range"),
+        "roundrobin" => (PartitionAssignmentStrategy.RoundRobin, "roundrobin"),
+        "cooperative-sticky" => (PartitionAssignmentStrategy.CooperativeSticky, "cooperative-sticky"),
+        _ => throw new ArgumentException($"Unknown partition assignment strategy '{name}' (range, roundrobin or cooperative-sticky).", nameof(name)),
+    };
 }

@@ -40,7 +40,7 @@ public sealed class ReliabilityCluster : IAsyncDisposable
 
         // A real broker refuses sessions shorter than its group.min.session.timeout.ms (6 s by default).
         Settings = new ReliabilitySettings(_kafka?.BootstrapServers ?? external!, KafkaFixture.Unique("rel"), redisConfiguration,
-            Redis.RedisServerFixture.NewNamespace(), claimTtlMs, SessionTimeoutMs: _kafka is null ? 6_000 : 3_000);
+            Redis.RedisServerFixture.NewNamespace(), claimTtlMs, SessionTimeoutMs: _kafka is null ? 6_000 : 3_000).WithKnobsFromEnvironment();
         if (_kafka is not null)
         {
             _kafka.CreateTopic(Settings.RequestTopic, ReliabilitySettings.RequestPartitions);

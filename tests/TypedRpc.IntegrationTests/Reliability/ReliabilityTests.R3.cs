@@ -99,6 +99,7 @@ public sealed partial class ReliabilityTests
         var direct = _metrics["typedrpc.client.replies.delivered[route=direct]"] - deliveredBefore.Direct;
         var forwarded = _metrics["typedrpc.client.replies.delivered[route=forwarded]"] - deliveredBefore.Forwarded;
         var twice = cluster.Effects.Count(kv => kv.Value > 1);
+        Print("R3", cluster.Settings.DescribeKnobs());
         Print("R3", $"{calls} calls in {elapsed.TotalSeconds:0.0} s while {joins} client instances joined and {leaves} left (stop took max {leaveTimes.DefaultIfEmpty(0).Max():0} ms, join max {joinTimes.DefaultIfEmpty(0).Max():0} ms); outcomes: {outcomes}");
         Print("R3", $"sent {sent}, replies lost (sent, not OK): {sent - outcomes.Ok}; refused at an instance that was stopping (never sent): {refused}; "
             + $"replies delivered direct {direct}, forwarded {forwarded}; ids run more than once: {twice}");

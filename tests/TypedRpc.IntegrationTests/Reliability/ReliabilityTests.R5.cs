@@ -81,11 +81,14 @@ public sealed partial class ReliabilityTests
         var tail = calls.Where(c => !double.IsNaN(recovered) && c.Start >= up + recovered).ToArray();
         var twice = cluster.Effects.Count(kv => kv.Value > 1);
         var failures = calls.Where(c => c.Status != RpcStatusCode.OK).Select(c => c.End - c.Start).OrderBy(x => x).ToArray();
+        var okLatencies = calls.Where(c => c.Status == RpcStatusCode.OK).Select(c => c.End - c.Start).OrderBy(x => x).ToArray();
+        Print("R5", cluster.Settings.DescribeKnobs());
         Print("R5", $"{calls.Count} calls; broker down {up - down:0} ms; outcomes: "
             + string.Join(", ", calls.GroupBy(c => c.Status).OrderBy(g => g.Key).Select(g => $"{g.Key}={g.Count()}")));
         Print("R5", $"during the outage: {during.Length} calls, all failed: {during.All(c => c.Status != RpcStatusCode.OK)} "
             + $"({string.Join(", ", during.GroupBy(c => c.Status).OrderBy(g => g.Key).Select(g => $"{g.Key}={g.Count()}"))}); "
             + $"failed calls ended within p50 {Pct(failures, 50):0} ms, max {Pct(failures, 100):0} ms (deadline {timeout.TotalMilliseconds:0} ms); past deadline + 2 s: {pastDeadline}");
+        Print("R5", $"OK calls ended within p50 {Pct(okLatencies, 50):0} ms, p99 {Pct(okLatencies, 99):0} ms, max {Pct(okLatencies, 100):0} ms");
         Print("R5", $"first success {firstOk:0} ms after the broker came back; every call succeeds from {recovered:0} ms after ({tail.Length} calls since, "
             + $"{tail.Count(c => c.Status == RpcStatusCode.OK)} OK); ids run more than once: {twice}; thread-pool timer lateness max {lateness.Max(l => l.Late):0} ms (at {lateness.MaxBy(l => l.Late).At - down:0} ms after the broker went down)");
 

@@ -237,6 +237,7 @@ public sealed partial class ReliabilityTests(RedisServerFixture redis, ITestOutp
         await process.KillAsync();
         var twice = cluster.Effects.Count(kv => kv.Value > 1);
         var okWithoutEffect = succeeded.Count(id => cluster.Effects.GetValueOrDefault(id) != 1);
+        Print("R1", cluster.Settings.DescribeKnobs());
         Print("R1", $"{calls} calls in {elapsed.TotalSeconds:0.0} s with {processKills} server processes killed (SIGKILL) and {inProcessKills} in-process servers killed (no drain); outcomes: {outcomes}");
         Print("R1", $"not OK: {calls - outcomes.Ok} (each with an explicit status within its deadline); ids with more than one side effect: {twice}; OK calls without exactly one side effect: {okWithoutEffect}; "
             + $"claims taken over (in-process servers): {_metrics["typedrpc.server.claims[event=taken_over]"]}; duplicates suppressed: running {_metrics["typedrpc.server.duplicates_suppressed[outcome=running]"]}, completed {_metrics["typedrpc.server.duplicates_suppressed[outcome=completed]"]}");
