@@ -68,13 +68,14 @@ public abstract class RedisOwnershipStoreTests
     {
         await using var store = redis.CreateStore();
         var id = CorrelationId.NewId();
-        var shortTtl = TimeSpan.FromMilliseconds(400);
+        // Long enough that a stalled test machine cannot expire the first entry before the scan.
+        var shortTtl = TimeSpan.FromMilliseconds(1_500);
         await store.RegisterOwnerAsync(id, Owner("a"), shortTtl, default);
         await store.StoreReplyAsync(Reply(id, 0), shortTtl, null, default);
         await store.TryClaimAsync(id, "server", shortTtl, default);
         Assert.Equal(3, (await redis.Admin.ScanAsync(store.Namespace + ":*")).Count);
 
-        await Task.Delay(550);
+        await Task.Delay(shortTtl + TimeSpan.FromMilliseconds(300));
         Assert.Null(await store.GetOwnerAsync(id, default));
         Assert.Empty(await store.GetRepliesAsync(id, default));
         Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(id, "other", Ttl, default)).State);
