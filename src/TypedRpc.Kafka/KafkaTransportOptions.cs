@@ -110,7 +110,7 @@ public sealed class KafkaTransportOptions
     }
 }
 
-/// <summary>How a caller instance receives its replies (DESIGN §5).</summary>
+/// <summary>How a caller instance receives its replies (docs/architecture.md, reply routing).</summary>
 public enum ReplyRouting
 {
     /// <summary>
@@ -128,7 +128,7 @@ public enum ReplyRouting
     ConsumerGroup,
 
     /// <summary>
-    /// The write-up's design: every instance reads every reply (a consumer group of its own) and
+    /// Every instance reads every reply (a consumer group of its own) and
     /// the owner record decides who completes. Costs one read and one owner lookup per reply per
     /// instance; kept for brokers without partitions and as the benchmark baseline.
     /// </summary>

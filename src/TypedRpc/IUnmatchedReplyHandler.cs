@@ -14,7 +14,8 @@ public enum UnmatchedReason
 }
 
 /// <summary>
-/// Receives every reply no waiter accepted — the write-up's "general message handler". The reply
+/// Receives every reply no waiter accepted (a late reply, or one for a call this instance no longer
+/// waits on). The reply
 /// is also kept in the ownership store (when there is one) so it can be fetched by id.
 /// </summary>
 public interface IUnmatchedReplyHandler

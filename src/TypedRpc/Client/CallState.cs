@@ -1,6 +1,6 @@
 namespace TypedRpc.Client;
 
-/// <summary>The waiter state machine (DESIGN §1, the SDK write-up).</summary>
+/// <summary>The states of a waiting call, from registration to its one terminal outcome.</summary>
 internal enum CallState
 {
     /// <summary>Registered, nothing received yet. The deadline applies.</summary>

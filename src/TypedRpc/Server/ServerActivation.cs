@@ -10,8 +10,7 @@ internal static class ServerActivation
     /// <summary>
     /// Throws when <paramref name="type"/> is left to <c>AddServer</c> to create (the application did
     /// not register it) and its constructor takes a service nobody registered. Without this check
-    /// the mistake would surface only at the first request, as an Internal error for the caller;
-    /// registering the class as a scoped service used to have the container find it at build.
+    /// the mistake would surface only at the first request, as an Internal error for the caller.
     /// </summary>
     /// <param name="type">The server class.</param>
     /// <param name="services">The root service provider.</param>

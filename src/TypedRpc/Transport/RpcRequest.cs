@@ -3,7 +3,7 @@ using System.Collections.Generic;
 
 namespace TypedRpc.Transport;
 
-/// <summary>A request as it crosses the transport: the envelope (DESIGN §6 headers) and the argument object.</summary>
+/// <summary>A request as it crosses the transport: the envelope (the headers of docs/wire-protocol.md) and the argument object.</summary>
 public sealed class RpcRequest
 {
     /// <summary>The call's correlation id.</summary>
