@@ -44,7 +44,7 @@ public sealed class EmbeddedRedis : IDisposable
     /// <param name="loggerFactory">Where Garnet logs (warnings and up are worth reading); none by default.</param>
     /// <exception cref="InvalidOperationException">Garnet could not start.</exception>
     public EmbeddedRedis(ILoggerFactory? loggerFactory = null)
-        : this(loggerFactory, FreeLoopbackPort)
+        : this(loggerFactory, LoopbackPort.Free)
     {
     }
 
@@ -145,19 +145,5 @@ public sealed class EmbeddedRedis : IDisposable
         }
 
         return false;
-    }
-
-    private static int FreeLoopbackPort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        try
-        {
-            return ((IPEndPoint)listener.LocalEndpoint).Port;
-        }
-        finally
-        {
-            listener.Stop();
-        }
     }
 }

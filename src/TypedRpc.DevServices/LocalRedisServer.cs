@@ -46,7 +46,7 @@ public sealed class LocalRedisServer : IAsyncDisposable
     {
         var executable = FindExecutable() ?? throw new InvalidOperationException(
             "redis-server was not found on PATH (nor in /usr/bin, /usr/sbin, /usr/local/bin); install it with: sudo apt-get install -y redis-server");
-        var server = new LocalRedisServer(executable, FreePort());
+        var server = new LocalRedisServer(executable, LoopbackPort.Free());
         try
         {
             await server.StartAgainAsync(timeout, cancellationToken).ConfigureAwait(false);
@@ -195,14 +195,6 @@ public sealed class LocalRedisServer : IAsyncDisposable
         }
     }
 
-    private static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
 
     private static string? FindExecutable()
     {

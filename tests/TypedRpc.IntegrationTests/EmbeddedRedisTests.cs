@@ -81,7 +81,7 @@ public sealed class EmbeddedRedisTests
         {
             var takenPort = ((IPEndPoint)taken.LocalEndpoint).Port;
             var asked = 0;
-            using var redis = new EmbeddedRedis(null, () => ++asked == 1 ? takenPort : FreePort());
+            using var redis = new EmbeddedRedis(null, () => ++asked == 1 ? takenPort : LoopbackPort.Free());
             Assert.Equal(2, asked);
             Assert.NotEqual(takenPort, redis.Port);
             await using var admin = await RedisAdmin.ConnectAsync(redis.Configuration);
@@ -114,12 +114,4 @@ public sealed class EmbeddedRedisTests
         }
     }
 
-    private static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
 }
