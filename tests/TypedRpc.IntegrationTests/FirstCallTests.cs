@@ -54,11 +54,10 @@ public sealed class FirstCallTests(KafkaFixture kafka, RedisServerFixture redis,
             await cluster.StopAsync(client);
         }
 
-        // The metadata lookups themselves are asserted above. The timing bound allows what a fresh
-        // producer of librdkafka 2.16 may still wait before its first send: its idempotent producer id,
-        // requested again by a fixed 500 ms timer when no broker connection was up at creation
-        // (docs/architecture.md, "Producer"), plus slack for a busy machine.
-        Assert.All(excess, e => Assert.True(e < 1_200, $"a first call took {e} ms longer than the same client's later calls (all: {string.Join(", ", excess)})"));
+        // The metadata lookups themselves are asserted above. The bound sits below what a first send
+        // waits for a topic's metadata (the scan: ~1 s) or for the producer id (librdkafka's timer:
+        // 400-900 ms measured), with slack for a busy machine; measured here: 3-100 ms.
+        Assert.All(excess, e => Assert.True(e < 350, $"a first call took {e} ms longer than the same client's later calls (all: {string.Join(", ", excess)})"));
     }
 
     [Fact]

@@ -117,6 +117,12 @@ public sealed class TypedRpcRuntime : IHostedService, IAsyncDisposable
             _readiness.ClientReady();
         }
 
+        if (registrations.Length > 0)
+        {
+            // So that the first request's reply costs what later ones do (Kafka: the producer's id).
+            await transport.PrepareToReplyAsync(registrations.Select(r => r.Descriptor).ToArray(), cancellationToken).ConfigureAwait(false);
+        }
+
         var hostLogger = _services.GetService<ILogger<RpcServiceHost>>() ?? (ILogger)NullLogger.Instance;
         var serializer = _services.GetRequiredService<IRpcSerializer>();
         foreach (var registration in registrations)

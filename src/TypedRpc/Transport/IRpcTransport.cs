@@ -80,6 +80,17 @@ public interface IRpcTransport
     /// <param name="cancellationToken">Cancels the preparation.</param>
     /// <returns>A task that completes when the transport is prepared (or gave up on a destination).</returns>
     ValueTask PrepareToSendAsync(IReadOnlyList<RpcServiceDescriptor> services, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+    /// <summary>
+    /// Gets ready to send the replies of <paramref name="services"/>' servers, so that the first
+    /// request's reply costs what later ones do — the Kafka transport creates its producer and lets
+    /// it acquire its producer id. The host calls it once at start, before the servers subscribe,
+    /// when it runs any. The default prepares nothing.
+    /// </summary>
+    /// <param name="services">The contracts this instance serves.</param>
+    /// <param name="cancellationToken">Cancels the preparation.</param>
+    /// <returns>A task that completes when the transport is prepared (or gave up).</returns>
+    ValueTask PrepareToReplyAsync(IReadOnlyList<RpcServiceDescriptor> services, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 }
 
 /// <summary>A running reply subscription.</summary>

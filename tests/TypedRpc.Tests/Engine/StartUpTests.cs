@@ -10,7 +10,10 @@ using Xunit;
 
 namespace TypedRpc.Tests.Engine;
 
-/// <summary>What the host's start does before it returns: the transport is prepared for every client contract.</summary>
+/// <summary>
+/// What the host's start does before it returns: the transport is prepared for every client
+/// contract, and for the replies of every served contract before its servers subscribe.
+/// </summary>
 public sealed class StartUpTests
 {
     [Fact]
@@ -32,11 +35,12 @@ public sealed class StartUpTests
         await start.WaitAsync(TimeSpan.FromSeconds(5));
         var prepared = Assert.Single(transport.Prepared);
         Assert.Equal(new[] { "engine-test", "shapes" }, prepared.Select(s => s.ServiceName).ToArray());
+        Assert.Empty(transport.PreparedToReply);
         await runtime.StopAsync(CancellationToken.None);
     }
 
     [Fact]
-    public async Task AServerOnlyInstance_PreparesNothing()
+    public async Task AServerOnlyInstance_PreparesNoSending_OnlyItsReplies_BeforeItsServersSubscribe()
     {
         await using var inMemory = new InMemoryRpcTransport();
         var transport = new GatedTransport(inMemory);
@@ -46,6 +50,9 @@ public sealed class StartUpTests
         await runtime.StartAsync(CancellationToken.None);
 
         Assert.Empty(transport.Prepared);
+        var (services, subscriptionsBefore) = Assert.Single(transport.PreparedToReply);
+        Assert.Equal("engine-test", Assert.Single(services).ServiceName);
+        Assert.Equal(0, subscriptionsBefore);
         await runtime.StopAsync(CancellationToken.None);
     }
 

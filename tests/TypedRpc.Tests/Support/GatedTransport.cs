@@ -21,6 +21,11 @@ public sealed class GatedTransport(InMemoryRpcTransport inner) : IRpcTransport
     /// <summary>What each <see cref="PrepareToSendAsync"/> call was given.</summary>
     public ConcurrentQueue<IReadOnlyList<RpcServiceDescriptor>> Prepared { get; } = new();
 
+    /// <summary>What each <see cref="PrepareToReplyAsync"/> call was given, and how many request subscriptions existed by then.</summary>
+    public ConcurrentQueue<(IReadOnlyList<RpcServiceDescriptor> Services, int SubscriptionsBefore)> PreparedToReply { get; } = new();
+
+    private int _subscriptions;
+
     /// <summary>Completed by the test to let preparations finish; completed from the start unless replaced.</summary>
     public Task PrepareGate { get; set; } = Task.CompletedTask;
 
@@ -39,6 +44,7 @@ public sealed class GatedTransport(InMemoryRpcTransport inner) : IRpcTransport
 
     public async ValueTask<IAsyncDisposable> SubscribeRequestsAsync(RpcServiceDescriptor service, RpcRequestHandler handler, CancellationToken cancellationToken)
     {
+        Interlocked.Increment(ref _subscriptions);
         var subscription = await inner.SubscribeRequestsAsync(service, handler, cancellationToken);
         return HoldAssignments ? new HeldSubscription(subscription, Assignment(service.ServiceName).Task) : subscription;
     }
@@ -50,6 +56,12 @@ public sealed class GatedTransport(InMemoryRpcTransport inner) : IRpcTransport
     {
         Prepared.Enqueue(services);
         await PrepareGate.WaitAsync(cancellationToken);
+    }
+
+    public ValueTask PrepareToReplyAsync(IReadOnlyList<RpcServiceDescriptor> services, CancellationToken cancellationToken)
+    {
+        PreparedToReply.Enqueue((services, Volatile.Read(ref _subscriptions)));
+        return ValueTask.CompletedTask;
     }
 
     private sealed class HeldSubscription(IAsyncDisposable inner, Task assigned) : IRpcRequestSubscription
