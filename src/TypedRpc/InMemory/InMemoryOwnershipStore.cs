@@ -31,7 +31,7 @@ namespace TypedRpc.InMemory;
 /// </remarks>
 public sealed partial class InMemoryOwnershipStore : IRpcOwnershipStore
 {
-    /// <summary>The message of the exception every operation throws while <see cref="IsUnavailable"/>.</summary>
+    /// <summary>The message of the exception every operation throws while <see cref="InMemoryStoreFaults.Unavailable"/>.</summary>
     public const string UnavailableMessage = "The in-memory ownership store is unavailable.";
 
     private const int SweepInterval = 1024;
@@ -58,54 +58,15 @@ public sealed partial class InMemoryOwnershipStore : IRpcOwnershipStore
     // Cancellation subscribers per service, kept like the wake-ups.
     private readonly Dictionary<string, InMemoryWakeUpSubscription[]> _cancellations = new(StringComparer.Ordinal);
 
-    private volatile bool _isUnavailable;
-
-    // TimeSpan? cannot be read atomically; -1 stands for "no delay".
-    private long _operationDelayTicks = -1;
-
     /// <summary>Creates an empty store.</summary>
-    /// <param name="timeProvider">The clock entries expire by (and <see cref="OperationDelay"/> runs on); <see cref="TimeProvider.System"/> when null.</param>
+    /// <param name="timeProvider">The clock entries expire by (and <see cref="InMemoryStoreFaults.OperationDelay"/> runs on); <see cref="TimeProvider.System"/> when null.</param>
     public InMemoryOwnershipStore(TimeProvider? timeProvider = null)
     {
         _time = timeProvider ?? TimeProvider.System;
     }
 
-    /// <summary>
-    /// Fault injection: while <see langword="true"/>, every operation fails with
-    /// <see cref="InvalidOperationException"/> (<see cref="UnavailableMessage"/>). Existing
-    /// wake-up subscriptions stay, and receive what is notified once the store is back.
-    /// </summary>
-    public bool IsUnavailable
-    {
-        get => _isUnavailable;
-        set => _isUnavailable = value;
-    }
-
-    /// <summary>
-    /// Simulates a slow store: when set, every operation first waits this long (on the store's
-    /// <see cref="TimeProvider"/>, so with a manual clock it waits until the clock is advanced;
-    /// the operation's cancellation token cancels the wait). <see langword="null"/> (the default) or zero for none.
-    /// </summary>
-    /// <exception cref="ArgumentOutOfRangeException">The value is negative, or longer than <see cref="Task.Delay(TimeSpan)"/> allows.</exception>
-    public TimeSpan? OperationDelay
-    {
-        get
-        {
-            var ticks = Volatile.Read(ref _operationDelayTicks);
-            return ticks < 0 ? null : TimeSpan.FromTicks(ticks);
-        }
-
-        set
-        {
-            if (value is { } delay)
-            {
-                ArgumentOutOfRangeException.ThrowIfLessThan(delay, TimeSpan.Zero, nameof(value));
-                ArgumentOutOfRangeException.ThrowIfGreaterThan(delay, TimeSpan.FromMilliseconds(uint.MaxValue - 1), nameof(value));
-            }
-
-            Volatile.Write(ref _operationDelayTicks, value?.Ticks ?? -1);
-        }
-    }
+    /// <summary>Faults this store shows on request (down, slow), for tests.</summary>
+    public InMemoryStoreFaults Faults { get; } = new();
 
     /// <summary>The live (unexpired) entries: owner records, calls with stored replies, and claims. Sweeps expired ones.</summary>
     public int Count
@@ -569,7 +530,7 @@ public sealed partial class InMemoryOwnershipStore : IRpcOwnershipStore
     // Throws rather than returning a faulted task: it runs inside the async Core methods.
     private ValueTask BeginAsync(CancellationToken cancellationToken)
     {
-        var delayTicks = Volatile.Read(ref _operationDelayTicks);
+        var delayTicks = Faults.OperationDelayTicks;
         if (delayTicks > 0)
         {
             return DelayThenCheckAsync(TimeSpan.FromTicks(delayTicks), cancellationToken);
@@ -588,7 +549,7 @@ public sealed partial class InMemoryOwnershipStore : IRpcOwnershipStore
     private void Check(CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        if (_isUnavailable)
+        if (Faults.Unavailable)
         {
             throw new InvalidOperationException(UnavailableMessage);
         }

@@ -54,7 +54,6 @@ public sealed class InMemoryRpcTransport : IRpcTransport, IAsyncDisposable
     private readonly int _maxPendingRepliesPerAddress = 100_000;
 
     private volatile bool _isDown;
-    private volatile bool _duplicateEveryRequest;
     private volatile bool _disposed;
     private long _requestsSent;
     private long _repliesSent;
@@ -98,15 +97,8 @@ public sealed class InMemoryRpcTransport : IRpcTransport, IAsyncDisposable
         }
     }
 
-    /// <summary>
-    /// Test knob: while <see langword="true"/>, every request sent is queued twice, so it is
-    /// delivered twice (possibly to different members) — to prove a server's duplicate handling.
-    /// </summary>
-    public bool DuplicateEveryRequest
-    {
-        get => _duplicateEveryRequest;
-        set => _duplicateEveryRequest = value;
-    }
+    /// <summary>Faults this transport shows on request (duplicate deliveries), for tests.</summary>
+    public InMemoryTransportFaults Faults { get; } = new();
 
     /// <summary>The requests accepted by <see cref="SendRequestAsync"/>.</summary>
     public long RequestsSent => Interlocked.Read(ref _requestsSent);
@@ -160,7 +152,7 @@ public sealed class InMemoryRpcTransport : IRpcTransport, IAsyncDisposable
 
         var copy = InMemoryCopies.Copy(request);
         Interlocked.Increment(ref _requestsSent);
-        GetGroup(service.ServiceName).Enqueue(copy, _duplicateEveryRequest ? 2 : 1);
+        GetGroup(service.ServiceName).Enqueue(copy, Faults.DuplicateEveryRequest ? 2 : 1);
         return ValueTask.CompletedTask;
     }
 

@@ -74,7 +74,7 @@ public sealed class ClaimTests
     {
         await using var cluster = new TestCluster();
         var node = await cluster.StartAsync(configure: ShortClaims);
-        cluster.Transport.DuplicateEveryRequest = true;
+        cluster.Transport.Faults.DuplicateEveryRequest = true;
         var key = "slow-" + Guid.NewGuid().ToString("N");
 
         // 2 s of work against a 600 ms claim: only renewal keeps the duplicate from running it.

@@ -37,7 +37,7 @@ public sealed class ReviewClaimTests
             s.RemoveAll<IRpcOwnershipStore>();
             s.AddSingleton<IRpcOwnershipStore>(store);
         });
-        cluster.Transport.DuplicateEveryRequest = true;
+        cluster.Transport.Faults.DuplicateEveryRequest = true;
         _ = Task.Delay(900).ContinueWith(_ => store.FailRenewals = false); // a ~0.9 s blip (1.5 x TTL)
         var key = "blip-" + Guid.NewGuid().ToString("N");
 
@@ -179,7 +179,7 @@ public sealed class ReviewClaimTests
             s.RemoveAll<IRpcOwnershipStore>();
             s.AddSingleton<IRpcOwnershipStore>(store);
         });
-        cluster.Transport.DuplicateEveryRequest = true;
+        cluster.Transport.Faults.DuplicateEveryRequest = true;
         _ = Task.Delay(1_500).ContinueWith(_ => store.FailCompletions = false); // 2.5 x the claim's time to live
         var key = "complete-" + Guid.NewGuid().ToString("N");
 

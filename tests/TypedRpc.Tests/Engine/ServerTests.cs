@@ -151,7 +151,7 @@ public sealed class ServerTests : IAsyncLifetime
         var client = await cluster.StartAsync(server: false);
         await cluster.StartAsync(client: false);
         await cluster.StartAsync(client: false);
-        cluster.Transport.DuplicateEveryRequest = true;
+        cluster.Transport.Faults.DuplicateEveryRequest = true;
 
         var keys = Enumerable.Range(0, 200).Select(i => "k" + i).ToArray();
         var results = await Task.WhenAll(keys.Select(k => client.Client.SideEffectAsync(k, 20)));

@@ -143,7 +143,7 @@ public sealed class WaiterTests : IAsyncLifetime
     [Fact]
     public async Task Failed_WhenTheStoreIsDown_IsUnavailable()
     {
-        _cluster.Store.IsUnavailable = true;
+        _cluster.Store.Faults.Unavailable = true;
         try
         {
             var ex = await Assert.ThrowsAsync<RpcException>(() => _node.Client.EchoAsync(1, 0));
@@ -151,7 +151,7 @@ public sealed class WaiterTests : IAsyncLifetime
         }
         finally
         {
-            _cluster.Store.IsUnavailable = false;
+            _cluster.Store.Faults.Unavailable = false;
         }
     }
 
@@ -160,7 +160,7 @@ public sealed class WaiterTests : IAsyncLifetime
     {
         await using var cluster = new TestCluster();
         var node = await cluster.StartAsync(configure: o => o.StoreOperationTimeout = TimeSpan.FromMilliseconds(200));
-        cluster.Store.OperationDelay = TimeSpan.FromSeconds(10);
+        cluster.Store.Faults.OperationDelay = TimeSpan.FromSeconds(10);
 
         var watch = Stopwatch.StartNew();
         var ex = await Assert.ThrowsAsync<RpcException>(() => node.Client.EchoAsync(1, 0));
@@ -168,7 +168,7 @@ public sealed class WaiterTests : IAsyncLifetime
         Assert.Equal(RpcStatusCode.Unavailable, ex.StatusCode);
         Assert.Contains("did not record the call", ex.Status.Detail, StringComparison.Ordinal);
         Assert.True(watch.ElapsedMilliseconds < 5_000);
-        cluster.Store.OperationDelay = null;
+        cluster.Store.Faults.OperationDelay = null;
     }
 
     [Fact]

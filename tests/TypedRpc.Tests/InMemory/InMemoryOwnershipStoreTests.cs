@@ -307,7 +307,7 @@ public sealed class InMemoryOwnershipStoreTests
     [Fact]
     public async Task WhileUnavailable_EveryOperationThrows()
     {
-        var store = new InMemoryOwnershipStore { IsUnavailable = true };
+        var store = new InMemoryOwnershipStore { Faults = { Unavailable = true } };
         var id = CorrelationId.NewId();
         var operations = new Func<Task>[]
         {
@@ -330,27 +330,27 @@ public sealed class InMemoryOwnershipStoreTests
         }
 
         Assert.Equal(0, store.Count);
-        store.IsUnavailable = false;
+        store.Faults.Unavailable = false;
         Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(id, "a", Ttl, default)).State);
     }
 
     [Fact]
     public async Task OperationDelay_SlowsEveryOperation_AndHonoursCancellation()
     {
-        var store = new InMemoryOwnershipStore { OperationDelay = TimeSpan.FromMilliseconds(40) };
+        var store = new InMemoryOwnershipStore { Faults = { OperationDelay = TimeSpan.FromMilliseconds(40) } };
         var id = CorrelationId.NewId();
 
         var slow = store.TryClaimAsync(id, "a", Ttl, default).AsTask();
         Assert.False(slow.IsCompleted);
         Assert.Equal(RpcClaimState.Claimed, (await slow.WaitAsync(WaitLimit)).State);
 
-        store.OperationDelay = TimeSpan.FromMinutes(10);
+        store.Faults.OperationDelay = TimeSpan.FromMinutes(10);
         using var cancellation = new CancellationTokenSource(TimeSpan.FromMilliseconds(20));
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => store.GetOwnerAsync(id, cancellation.Token).AsTask().WaitAsync(WaitLimit));
 
-        store.OperationDelay = null;
+        store.Faults.OperationDelay = null;
         Assert.True(store.GetRepliesAsync(id, default).IsCompletedSuccessfully);
-        Assert.Throws<ArgumentOutOfRangeException>(() => store.OperationDelay = TimeSpan.FromSeconds(-1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => store.Faults.OperationDelay = TimeSpan.FromSeconds(-1));
     }
 
     [Fact]

@@ -237,7 +237,7 @@ public sealed class InMemoryTransportRequestTests
     [Fact]
     public async Task DuplicateEveryRequest_DeliversEachRequestTwice_UntilSwitchedOff()
     {
-        await using var transport = new InMemoryRpcTransport { DuplicateEveryRequest = true };
+        await using var transport = new InMemoryRpcTransport { Faults = { DuplicateEveryRequest = true } };
         var seen = new ConcurrentDictionary<CorrelationId, int>();
         var handled = 0;
         RpcRequestHandler handler = (request, _) =>
@@ -258,7 +258,7 @@ public sealed class InMemoryTransportRequestTests
         Assert.Equal(10, seen.Count);
         Assert.All(seen.Values, count => Assert.Equal(2, count));
 
-        transport.DuplicateEveryRequest = false;
+        transport.Faults.DuplicateEveryRequest = false;
         var single = Request();
         await transport.SendRequestAsync(Service, single, default);
         await Eventually(() => Volatile.Read(ref handled) == 21, "the last request");
