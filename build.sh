@@ -7,6 +7,7 @@
 #   ./build.sh demo    run the quickstart (embedded Kafka mock cluster + embedded Garnet as Redis);
 #                      ./build.sh demo --help lists its options (real servers, one role per process).
 #   ./build.sh bench   run the benchmarks.
+#   ./build.sh public-api   rewrite each library's PublicAPI.Unshipped.txt from its code.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -207,8 +208,37 @@ cmd_bench() {
   dotnet run --project "$ROOT/tests/TypedRpc.Benchmarks/TypedRpc.Benchmarks.csproj" -c Release -- "$@"
 }
 
+# The libraries in dependency order (a project's references are listed before it).
+PUBLIC_API_PROJECTS=(TypedRpc.Abstractions TypedRpc TypedRpc.Kafka TypedRpc.Redis TypedRpc.AspNetCore TypedRpc.DevServices)
+
+# After an intended change to a library's public surface: lists every public symbol of each library
+# that PublicAPI.Shipped.txt does not, in PublicAPI.Unshipped.txt (review the diff, then commit it).
+cmd_public_api() {
+  ensure_dotnet
+  local name
+  for name in "${PUBLIC_API_PROJECTS[@]}"; do
+    local dir="$ROOT/src/$name" project="$ROOT/src/$name/$name.csproj"
+    printf '#nullable enable\n' >"$dir/PublicAPI.Unshipped.txt"
+    log "listing the public API of $name"
+    # RS0016 names each public symbol the files do not list, in the files' own format.
+    local symbols
+    symbols="$(dotnet build "$project" -c "$CONFIGURATION" -nologo --no-incremental -clp:NoSummary \
+        -p:WarningsNotAsErrors=RS0016 2>&1 \
+      | grep -F "[$project]" \
+      | sed -n "s/.* warning RS0016: Symbol '\(.*\)' is not part of the declared public API.*/\1/p" \
+      | LC_ALL=C sort -u)" || true
+    if [ -n "$symbols" ]; then
+      printf '%s\n' "$symbols" >>"$dir/PublicAPI.Unshipped.txt"
+    fi
+  done
+  log "checking that every library builds against its lists"
+  for name in "${PUBLIC_API_PROJECTS[@]}"; do
+    dotnet build "$ROOT/src/$name/$name.csproj" -c "$CONFIGURATION" -nologo -clp:ErrorsOnly >&2
+  done
+}
+
 usage() {
-  sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 case "${1:-}" in
@@ -216,6 +246,7 @@ case "${1:-}" in
   test-reliability) shift; cmd_test_reliability "$@" ;;
   demo) shift; cmd_demo "$@" ;;
   bench) shift; cmd_bench "$@" ;;
+  public-api) shift; cmd_public_api "$@" ;;
   -h|--help|help) usage ;;
   *) usage; exit 2 ;;
 esac

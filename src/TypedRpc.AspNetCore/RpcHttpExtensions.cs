@@ -18,9 +18,14 @@ public static class RpcHttpExtensions
     /// (<c>TypedRpc:Http:…</c>).
     /// </summary>
     /// <param name="builder">The builder from <c>AddTypedRpc()</c>.</param>
+    /// <returns>The builder.</returns>
+    public static ITypedRpcBuilder AddHttpEdge(this ITypedRpcBuilder builder) => builder.AddHttpEdge(configure: null);
+
+    /// <summary>Adds the HTTP edge as <see cref="AddHttpEdge(ITypedRpcBuilder)"/> does, configured in code.</summary>
+    /// <param name="builder">The builder from <c>AddTypedRpc()</c>.</param>
     /// <param name="configure">Configures the edge, or <see langword="null"/>.</param>
     /// <returns>The builder.</returns>
-    public static ITypedRpcBuilder AddHttpEdge(this ITypedRpcBuilder builder, Action<RpcHttpOptions>? configure = null)
+    public static ITypedRpcBuilder AddHttpEdge(this ITypedRpcBuilder builder, Action<RpcHttpOptions>? configure)
     {
         ArgumentNullException.ThrowIfNull(builder);
         var options = builder.Services.AddOptions<RpcHttpOptions>();

@@ -65,10 +65,22 @@ public sealed partial class RedisOwnershipStore : IRpcOwnershipStore, IAsyncDisp
     /// <see cref="RedisOwnershipStoreOptions.ConnectionMultiplexerFactory"/> supplies (and leaves open).
     /// </summary>
     /// <param name="options">The settings; read once, here.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="options"/> is null.</exception>
+    /// <exception cref="ArgumentException">The options are invalid; the message names each problem.</exception>
+    public RedisOwnershipStore(RedisOwnershipStoreOptions options)
+        : this(options, logger: null)
+    {
+    }
+
+    /// <summary>
+    /// Creates a store as <see cref="RedisOwnershipStore(RedisOwnershipStoreOptions)"/> does, logging
+    /// its connection events.
+    /// </summary>
+    /// <param name="options">The settings; read once, here.</param>
     /// <param name="logger">Receives connection events, or <see langword="null"/>.</param>
     /// <exception cref="ArgumentNullException"><paramref name="options"/> is null.</exception>
     /// <exception cref="ArgumentException">The options are invalid; the message names each problem.</exception>
-    public RedisOwnershipStore(RedisOwnershipStoreOptions options, ILogger<RedisOwnershipStore>? logger = null)
+    public RedisOwnershipStore(RedisOwnershipStoreOptions options, ILogger<RedisOwnershipStore>? logger)
     {
         ArgumentNullException.ThrowIfNull(options);
         RedisOwnershipStoreOptionsValidator.ThrowIfInvalid(options, requireConnection: true);

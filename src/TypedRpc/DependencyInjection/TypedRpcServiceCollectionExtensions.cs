@@ -21,9 +21,17 @@ public static class TypedRpcServiceCollectionExtensions
     /// and the client, and <see cref="IRpcReadiness"/>, which says when that start-up is complete. Calling it again returns a builder over the same registrations.
     /// </summary>
     /// <param name="services">The service collection.</param>
+    /// <returns>A builder for contracts, servers, the transport and the store.</returns>
+    public static ITypedRpcBuilder AddTypedRpc(this IServiceCollection services) => services.AddTypedRpc(configure: null);
+
+    /// <summary>
+    /// Adds the TypedRpc runtime as <see cref="AddTypedRpc(IServiceCollection)"/> does, with its
+    /// options configured in code.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
     /// <param name="configure">Configures the options, or <see langword="null"/>.</param>
     /// <returns>A builder for contracts, servers, the transport and the store.</returns>
-    public static ITypedRpcBuilder AddTypedRpc(this IServiceCollection services, Action<TypedRpcOptions>? configure = null)
+    public static ITypedRpcBuilder AddTypedRpc(this IServiceCollection services, Action<TypedRpcOptions>? configure)
     {
         ArgumentNullException.ThrowIfNull(services);
         var optionsBuilder = services.AddOptions<TypedRpcOptions>();
