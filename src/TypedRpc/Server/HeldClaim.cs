@@ -1,11 +1,15 @@
 using System;
 using System.Collections.Generic;
 using System.Threading;
+using System.Threading.Tasks;
 using TypedRpc.Transport;
 
 namespace TypedRpc.Server;
 
-/// <summary>A claim this server holds: renewed while its request runs, completed when it ends.</summary>
+/// <summary>
+/// A claim this server holds for one delivery: renewed by its <see cref="ClaimKeeper"/> while the
+/// request runs, completed with the request's replies, or let go when the request did not complete here.
+/// </summary>
 /// <remarks>
 /// The fence is what keeps a live holder and a taking-over delivery from running a request side
 /// by side: the renewal loop fences a claim it could not confirm for most of its time to live (and
@@ -13,7 +17,7 @@ namespace TypedRpc.Server;
 /// source exists only once a handler asks for its token: most handlers never do, and they cost no
 /// timer or token source per request.
 /// </remarks>
-internal sealed class HeldClaim(CorrelationId id, string holder, bool canFence)
+internal sealed class HeldClaim(ClaimKeeper keeper, CorrelationId id, string holder, bool canFence)
 {
     public const int Running = 0;
     public const int Completing = 1;
@@ -129,9 +133,20 @@ internal sealed class HeldClaim(CorrelationId id, string holder, bool canFence)
         _ = source?.CancelAsync();
     }
 
-    /// <summary>Frees the token source once the call has ended.</summary>
-    public void Release()
+    /// <summary>
+    /// Stores the replies with the claim, so that a redelivery re-sends them; called as the final
+    /// reply is sent. Never throws: when the store fails, the claim stays held and renewed, and its
+    /// keeper retries storing the result.
+    /// </summary>
+    public ValueTask CompleteAsync(IReadOnlyList<RpcReply> replies) => keeper.CompleteAsync(this, replies);
+
+    /// <summary>Drops the claim here and in the store, so that another delivery may run the request. Never throws.</summary>
+    public Task LetGoAsync() => keeper.LetGoAsync(this);
+
+    /// <summary>The run under the claim is over: stops holding it (unless storing its result is still to be retried) and frees the token source.</summary>
+    public void EndRun()
     {
+        keeper.EndRun(this);
         lock (_lock)
         {
             _fence?.Dispose();

@@ -17,15 +17,13 @@ internal sealed class ServerCall : RpcServerCall
     private readonly IRpcTransport _transport;
     private readonly int _maxCached;
     private readonly ServerCallContext _context;
-    private readonly Func<ServerCall, IReadOnlyList<RpcReply>, ValueTask>? _beforeFinal;
     private List<RpcReply>? _sent;
     private int _sequence;
 
     public ServerCall(RpcRequest request, RpcMethodDescriptor method, IRpcTransport transport, IRpcSerializer serializer, int maxCachedReplies, CancellationToken serverStopping,
-        HeldClaim? claim = null, Func<ServerCall, IReadOnlyList<RpcReply>, ValueTask>? beforeFinal = null)
+        HeldClaim? claim = null)
     {
         Claim = claim;
-        _beforeFinal = beforeFinal;
         _request = request;
         _transport = transport;
         Serializer = serializer;
@@ -121,7 +119,7 @@ internal sealed class ServerCall : RpcServerCall
         {
             Ended = true;
             FinalStatus = reply.Status;
-            if (_beforeFinal is not null)
+            if (Claim is not null)
             {
                 // The result is recorded (the claim completed with every reply) while the final
                 // message goes out, and the request is acknowledged only once both are done: if this
@@ -132,7 +130,7 @@ internal sealed class ServerCall : RpcServerCall
                 // first run's reply. A stream too long to keep stores its final message alone: every
                 // item before it was sent (a failed item send aborts the call), so re-sending the
                 // end is all a redelivery owes.
-                completing = _beforeFinal(this, CacheOverflowed ? [reply] : WithFinal(reply));
+                completing = Claim.CompleteAsync(CacheOverflowed ? [reply] : WithFinal(reply));
             }
         }
 
@@ -162,11 +160,11 @@ internal sealed class ServerCall : RpcServerCall
             throw new TransportSendException(ex);
         }
 
-        // Never throws: a failed completion is retried by the host, the claim kept meanwhile.
+        // Never throws: a failed completion is retried by the claim's keeper, the claim kept meanwhile.
         await completing.ConfigureAwait(false);
 
         // Only a claim needs the replies sent before the final one (WithFinal adds that one).
-        if (_beforeFinal is not null && !reply.IsEnd && !CacheOverflowed)
+        if (Claim is not null && !reply.IsEnd && !CacheOverflowed)
         {
             _sent ??= new List<RpcReply>(1);
             if (_sent.Count <= _maxCached)
