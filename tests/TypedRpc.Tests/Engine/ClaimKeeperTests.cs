@@ -192,7 +192,7 @@ public sealed class ClaimKeeperTests
     public async Task Claim_StoreDown_AnswersAsConfigured(StoreFailureMode mode, bool waited, bool expired, string expected)
     {
         var keeper = Keeper(o => o.WhenStoreUnavailable = mode);
-        _store.IsUnavailable = true;
+        _store.Faults.Unavailable = true;
 
         var result = await keeper.ClaimAsync(Request(), keeper.NextHolder(), waited, expired);
 
@@ -206,7 +206,7 @@ public sealed class ClaimKeeperTests
     {
         var keeper = Keeper(o => o.WhenStoreUnavailable = StoreFailureMode.SendWithoutOwnership);
         var request = Request();
-        _store.IsUnavailable = true;
+        _store.Faults.Unavailable = true;
 
         var held = await RunAsync(keeper, request);
         Assert.False(held.CanFence);
@@ -215,7 +215,7 @@ public sealed class ClaimKeeperTests
         await keeper.RenewAllAsync(); // still down: nothing to fence
         Assert.False(held.Fenced);
 
-        _store.IsUnavailable = false;
+        _store.Faults.Unavailable = false;
         await keeper.RenewAllAsync();
 
         Assert.Equal(RpcClaimState.Running, await ProbeAsync(request.Id));
@@ -227,9 +227,9 @@ public sealed class ClaimKeeperTests
     {
         var keeper = Keeper(o => o.WhenStoreUnavailable = StoreFailureMode.SendWithoutOwnership);
         var request = Request();
-        _store.IsUnavailable = true;
+        _store.Faults.Unavailable = true;
         var held = await RunAsync(keeper, request);
-        _store.IsUnavailable = false;
+        _store.Faults.Unavailable = false;
         await _store.TryClaimAsync(request.Id, "server-b/1", TimeToLive, default);
 
         await keeper.RenewAllAsync();
@@ -281,7 +281,7 @@ public sealed class ClaimKeeperTests
         var request = Request();
         var held = await RunAsync(keeper, request);
         var token = held.FenceToken;
-        _store.IsUnavailable = true;
+        _store.Faults.Unavailable = true;
 
         await keeper.RenewAllAsync();
         Assert.False(held.Fenced); // confirmed a moment ago
@@ -294,7 +294,7 @@ public sealed class ClaimKeeperTests
         Assert.False(held.Lost);
         await InMemoryTestData.Eventually(() => token.IsCancellationRequested, "the handler's token is cancelled");
 
-        _store.IsUnavailable = false;
+        _store.Faults.Unavailable = false;
         await keeper.RenewAllAsync();
         Assert.Equal(RpcClaimState.Running, await ProbeAsync(request.Id)); // still this delivery's while its handler stops
     }
@@ -320,7 +320,7 @@ public sealed class ClaimKeeperTests
         var keeper = Keeper();
         var request = Request();
         var held = await RunAsync(keeper, request);
-        _store.IsUnavailable = true;
+        _store.Faults.Unavailable = true;
 
         await held.CompleteAsync([InMemoryTestData.Reply(request.Id, 0, [1], isEnd: true)]); // does not throw
         held.EndRun();
@@ -331,7 +331,7 @@ public sealed class ClaimKeeperTests
         await keeper.RenewAllAsync(); // still down: retried later
         Assert.Equal(1, keeper.HeldCount);
 
-        _store.IsUnavailable = false;
+        _store.Faults.Unavailable = false;
         await keeper.RenewAllAsync();
 
         Assert.Equal(0, keeper.HeldCount);
@@ -343,7 +343,7 @@ public sealed class ClaimKeeperTests
     {
         var keeper = Keeper(o => o.ResultTimeToLive = TimeSpan.FromMilliseconds(1));
         var held = await RunAsync(keeper, Request());
-        _store.IsUnavailable = true;
+        _store.Faults.Unavailable = true;
         await held.CompleteAsync([InMemoryTestData.Reply(held.Id, 0, isEnd: true)]);
         held.EndRun();
         await Task.Delay(20);
@@ -377,10 +377,10 @@ public sealed class ClaimKeeperTests
         var request = Request();
         await keeper.StartAsync(CancellationToken.None);
         var held = await RunAsync(keeper, request);
-        _store.IsUnavailable = true;
+        _store.Faults.Unavailable = true;
         await held.CompleteAsync([InMemoryTestData.Reply(request.Id, 0, isEnd: true)]);
         held.EndRun();
-        _store.IsUnavailable = false;
+        _store.Faults.Unavailable = false;
 
         await keeper.StopAsync();
 
