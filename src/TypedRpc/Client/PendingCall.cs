@@ -22,15 +22,19 @@ internal abstract class PendingCall : TimerWheel.Entry
     // once in the waiters benchmark.
     private CallExtras? _extras;
 
-    protected PendingCall(RpcClient client, CorrelationId id, RpcMethodDescriptor? method, long deadlineMs)
+    protected PendingCall(ICallTable table, CorrelationId id, RpcMethodDescriptor? method, long deadlineMs)
     {
-        Client = client;
+        Table = table;
         Id = id;
         Method = method;
         DeadlineMs = deadlineMs;
     }
 
-    public RpcClient Client { get; }
+    /// <summary>How a call ends when its deadline passes without a reply.</summary>
+    public static readonly RpcStatus DeadlineStatus = new(RpcStatusCode.DeadlineExceeded, "No reply arrived before the deadline.");
+
+    /// <summary>The table the call waits in.</summary>
+    public ICallTable Table { get; }
 
     public CorrelationId Id { get; }
 
@@ -85,7 +89,7 @@ internal abstract class PendingCall : TimerWheel.Entry
     public abstract bool TryEnd(CallState state, RpcStatus status);
 
     /// <summary>Ends the call because its deadline passed without a reply.</summary>
-    public virtual bool TryEndAtDeadline() => TryEnd(CallState.TimedOut, RpcClient.DeadlineStatus);
+    public virtual bool TryEndAtDeadline() => TryEnd(CallState.TimedOut, DeadlineStatus);
 
     /// <summary>
     /// The deadline the call's request carries (unix ms), kept for a call that can end before its
@@ -135,7 +139,7 @@ internal abstract class PendingCall : TimerWheel.Entry
         }
     }
 
-    public override void OnExpired() => Client.OnCallExpired(this);
+    public override void OnExpired() => Table.OnExpired(this);
 
     /// <summary>Moves from a waiting state to <paramref name="terminal"/>; only the first caller wins.</summary>
     protected bool TryFinish(CallState terminal)
@@ -150,13 +154,13 @@ internal abstract class PendingCall : TimerWheel.Entry
 
             if (Interlocked.CompareExchange(ref _state, (int)terminal, current) == current)
             {
-                Client.Release(this);
+                Table.Release(this);
                 var extras = Volatile.Read(ref _extras);
                 // Disposing a registration from inside its own callback is safe: it does not wait for itself.
                 extras?.DisposeRegistrations();
                 if (extras is { RequestDeadlineUnixMs: not 0 } && EndsServerWork(terminal))
                 {
-                    Client.CancelRemotely(this, extras.RequestDeadlineUnixMs);
+                    Table.CancelRemotely(this, extras.RequestDeadlineUnixMs);
                 }
 
                 return true;

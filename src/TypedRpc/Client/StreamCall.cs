@@ -27,8 +27,8 @@ internal sealed class StreamCall : PendingCall
 
     private long _lastMessageMs;
 
-    public StreamCall(RpcClient client, CorrelationId id, RpcMethodDescriptor method, long deadlineMs, long firstDueMs, long idleTimeoutMs)
-        : base(client, id, method, deadlineMs)
+    public StreamCall(ICallTable table, CorrelationId id, RpcMethodDescriptor method, long deadlineMs, long firstDueMs, long idleTimeoutMs)
+        : base(table, id, method, deadlineMs)
     {
         FirstDueMs = firstDueMs;
         IdleTimeoutMs = idleTimeoutMs;
@@ -118,7 +118,7 @@ internal sealed class StreamCall : PendingCall
         MarkWaitingNext();
         _messages.Writer.TryWrite(reply);
         // Each message restarts the idle timeout.
-        Client.Rearm(this, WaitDueMs);
+        Table.Rearm(this, WaitDueMs);
     }
 
     private bool EndLocked(CallState state, RpcStatus status)

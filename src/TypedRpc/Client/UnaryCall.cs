@@ -20,8 +20,8 @@ internal class UnaryCall : PendingCall, IValueTaskSource<CallOutcome>
     private object? _end;
     private OneShotCompletion _core;
 
-    public UnaryCall(RpcClient client, CorrelationId id, RpcMethodDescriptor? method, long deadlineMs)
-        : base(client, id, method, deadlineMs)
+    public UnaryCall(ICallTable table, CorrelationId id, RpcMethodDescriptor? method, long deadlineMs)
+        : base(table, id, method, deadlineMs)
     {
     }
 
@@ -148,8 +148,8 @@ internal class UnaryCall : PendingCall, IValueTaskSource<CallOutcome>
 /// </summary>
 internal abstract class UnaryCall<TOut> : UnaryCall, IValueTaskSource<TOut>, IValueTaskSource
 {
-    protected UnaryCall(RpcClient client, CorrelationId id, RpcMethodDescriptor method, long deadlineMs)
-        : base(client, id, method, deadlineMs)
+    protected UnaryCall(ICallTable table, CorrelationId id, RpcMethodDescriptor method, long deadlineMs)
+        : base(table, id, method, deadlineMs)
     {
     }
 
@@ -189,7 +189,7 @@ internal abstract class UnaryCall<TOut> : UnaryCall, IValueTaskSource<TOut>, IVa
 internal sealed class LocalEnd(RpcStatus status)
 {
     /// <summary>The deadline's end, which a million waiting calls may share.</summary>
-    public static readonly LocalEnd Deadline = new(RpcClient.DeadlineStatus);
+    public static readonly LocalEnd Deadline = new(PendingCall.DeadlineStatus);
 
     public RpcStatus Status { get; } = status;
 }

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using TypedRpc;
+using TypedRpc.Client;
 using TypedRpc.Hosting;
 using TypedRpc.Ownership;
 using TypedRpc.Serialization;
@@ -16,7 +17,7 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class TypedRpcServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds the TypedRpc runtime: the client invoker (<see cref="IRpcInvoker"/>, <see cref="IRpcResults"/>),
+    /// Adds the TypedRpc runtime: the client (<see cref="IRpcInvoker"/>), results by id (<see cref="IRpcResults"/>),
     /// the JSON serializer, options validated on start, the hosted service that starts servers
     /// and the client, and <see cref="IRpcReadiness"/>, which says when that start-up is complete. Calling it again returns a builder over the same registrations.
     /// </summary>
@@ -59,7 +60,12 @@ public static class TypedRpcServiceCollectionExtensions
             sp.GetService<IUnmatchedReplyHandler>(),
             sp.GetService<ILogger<RpcClient>>()) { NeedsHost = true });
         services.TryAddSingleton<IRpcInvoker>(static sp => sp.GetRequiredService<RpcClient>());
-        services.TryAddSingleton<IRpcResults>(static sp => sp.GetRequiredService<RpcClient>());
+        services.TryAddSingleton(static sp => new RpcResults(
+            sp.GetService<IRpcOwnershipStore>(),
+            sp.GetRequiredService<IRpcSerializer>(),
+            sp.GetRequiredService<IOptions<TypedRpcOptions>>().Value,
+            sp.GetRequiredService<RpcClient>()));
+        services.TryAddSingleton<IRpcResults>(static sp => sp.GetRequiredService<RpcResults>());
         services.TryAddSingleton<RpcReadiness>();
         services.TryAddSingleton<IRpcReadiness>(static sp => sp.GetRequiredService<RpcReadiness>());
         services.TryAddSingleton<TypedRpcRuntime>();
