@@ -117,7 +117,7 @@ public sealed class OwnershipTrackerTests : IDisposable
     [Fact]
     public async Task TheStoreDown_FailsACallRecordedAlongsideItsSend_ButNotOneAllowedToRunWithoutOwnership()
     {
-        _store.IsUnavailable = true;
+        _store.Faults.Unavailable = true;
         var call = Waiting(TimeSpan.FromSeconds(10));
 
         await _tracker.RegisterAlongsideAsync(call, Method);
@@ -135,7 +135,7 @@ public sealed class OwnershipTrackerTests : IDisposable
     [Fact]
     public async Task TheStoreDown_IsThrownByARegistrationBeforeTheSend()
     {
-        _store.IsUnavailable = true;
+        _store.Faults.Unavailable = true;
         var call = Waiting(TimeSpan.FromSeconds(10));
 
         await Assert.ThrowsAsync<InvalidOperationException>(() => _tracker.RegisterAsync(call, Method, idempotent: true));

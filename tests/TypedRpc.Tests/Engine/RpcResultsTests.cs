@@ -100,7 +100,7 @@ public sealed class RpcResultsTests
     [Fact]
     public async Task Get_TheStoreDown_ThrowsUnavailable()
     {
-        _store.IsUnavailable = true;
+        _store.Faults.Unavailable = true;
         var id = CorrelationId.NewId().ToString();
 
         var ex = await Assert.ThrowsAsync<RpcException>(async () => await _results.GetAsync<string>(id));
@@ -186,7 +186,7 @@ public sealed class RpcResultsTests
     [Fact]
     public async Task Wait_TheOwnerCannotBeRecorded_ThrowsUnavailable()
     {
-        _store.IsUnavailable = true;
+        _store.Faults.Unavailable = true;
         var id = CorrelationId.NewId().ToString();
 
         var ex = await Assert.ThrowsAsync<RpcException>(async () => await _results.WaitAsync<string>(id, TimeSpan.FromSeconds(5)));
