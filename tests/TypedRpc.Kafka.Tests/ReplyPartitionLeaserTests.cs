@@ -164,6 +164,29 @@ public sealed class ReplyPartitionLeaserTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ALostLease_NeverMovesToAPartitionHeldAsAnAdopter()
+    {
+        var reader = new RecordingReader();
+        var leaser = Leaser("a", reader);
+        await leaser.AcquireAsync(3, CancellationToken.None);
+        var own = leaser.Partition;
+        var adopted = (own + 1) % 3;
+        var free = (own + 2) % 3;
+        reader.Unread[adopted] = (0, 1);
+        reader.InFlightCount = 1;
+        leaser.StartRenewing();
+        await Eventually(() => Task.FromResult(reader.Calls.Contains($"adopt {adopted}@0")));
+
+        // The own partition is taken; the next one after it is held as an adopter, so it is not free.
+        await _store.ReleaseLeaseAsync(Group, own, "a", CancellationToken.None);
+        Assert.True(await _store.TryAcquireLeaseAsync(Group, own, "x", TimeSpan.FromMinutes(1), CancellationToken.None));
+
+        await Eventually(() => Task.FromResult(leaser.Partition != own));
+        Assert.Equal(free, leaser.Partition);
+        Assert.Equal(new[] { $"read {own}", $"adopt {adopted}@0", $"stop {own}", $"read {free}" }, reader.Calls);
+    }
+
+    [Fact]
     public async Task AnAdoptedPartition_IsKeptWhileRecordsAreInFlight()
     {
         var reader = new RecordingReader();
