@@ -118,20 +118,13 @@ public sealed partial class KafkaRpcTransport : IRpcTransport, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(handler);
         ObjectDisposedException.ThrowIf(_disposed == 1, this);
         await EnsureTopicAsync(_options.EffectiveReplyTopic, _options.ReplyPartitions, cancellationToken).ConfigureAwait(false);
-        IRpcReplySubscription subscription;
-        if (_options.ReplyRouting == ReplyRouting.LeasedPartitions)
+        KafkaReplyConsumerBase subscription = _options.ReplyRouting switch
         {
-            var leased = new KafkaReplyConsumer(_options, _store, instanceId, handler, _logger, DeadLetterAsync);
-            await leased.StartAsync(cancellationToken).ConfigureAwait(false);
-            subscription = leased;
-        }
-        else
-        {
-            var group = new KafkaGroupReplyConsumer(_options, instanceId, handler, _logger, broadcast: _options.ReplyRouting == ReplyRouting.Broadcast, DeadLetterAsync);
-            await group.StartAsync(cancellationToken).ConfigureAwait(false);
-            subscription = group;
-        }
-
+            ReplyRouting.LeasedPartitions => new KafkaReplyConsumer(_options, _store, instanceId, handler, _logger, DeadLetterAsync),
+            ReplyRouting.Broadcast => new KafkaBroadcastReplyConsumer(_options, instanceId, handler, _logger, DeadLetterAsync),
+            _ => new KafkaGroupReplyConsumer(_options, instanceId, handler, _logger, DeadLetterAsync),
+        };
+        await subscription.StartAsync(cancellationToken).ConfigureAwait(false);
         lock (_subscriptions)
         {
             _subscriptions.Add(subscription);
@@ -208,17 +201,9 @@ public sealed partial class KafkaRpcTransport : IRpcTransport, IAsyncDisposable
 
         foreach (var subscription in subscriptions)
         {
-            switch (subscription)
+            if (subscription is KafkaConsumerLoop consumer)
             {
-                case KafkaReplyConsumer replies:
-                    await replies.AbandonAsync().ConfigureAwait(false);
-                    break;
-                case KafkaRequestConsumer requests:
-                    await requests.AbandonAsync().ConfigureAwait(false);
-                    break;
-                case KafkaGroupReplyConsumer group:
-                    await group.AbandonAsync().ConfigureAwait(false);
-                    break;
+                await consumer.AbandonAsync().ConfigureAwait(false);
             }
         }
 
