@@ -103,12 +103,12 @@ public sealed class ReplyPartitionLeaserTests : IAsyncLifetime
     {
         var reader = new RecordingReader();
         var leaser = Leaser("a", reader);
-        _store.IsUnavailable = true;
+        _store.Faults.Unavailable = true;
 
         await leaser.AcquireAsync(4, CancellationToken.None);
         var home = leaser.Partition;
         leaser.StartRenewing();
-        _store.IsUnavailable = false;
+        _store.Faults.Unavailable = false;
 
         await Eventually(async () => await _store.GetLeaseHolderAsync(Group, home, CancellationToken.None) == "a");
         Assert.Equal(home, leaser.Partition);
