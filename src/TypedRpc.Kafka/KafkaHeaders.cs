@@ -134,69 +134,22 @@ internal static class KafkaHeaders
             return null;
         }
 
-        string? problem = TooLarge(record.Message, maxBytes);
-        if (problem is null && duplicate is not null)
-        {
-            problem = $"header {duplicate} appears more than once";
-        }
-
-        if (problem is null && (!h.TryGetValue(V, out var v) || v.Length != 1 || v[0] != Version))
-        {
-            problem = $"unsupported or missing {V} (this server speaks version {Version})";
-        }
-
+        // The first problem found is the one reported; fields after it keep their defaults.
+        var problem = TooLarge(record.Message, maxBytes)
+            ?? (duplicate is not null ? $"header {duplicate} appears more than once" : null)
+            ?? (!h.TryGetValue(V, out var v) || v.Length != 1 || v[0] != Version ? $"unsupported or missing {V} (this server speaks version {Version})" : null);
         var service = string.Empty;
         var method = string.Empty;
-        if (problem is null && (!h.TryGetValue(Method, out var methodBytes) || !TryText(methodBytes, out var full) || !SplitMethod(full, out service, out method)))
-        {
-            problem = $"missing or malformed {Method} (expected service/method)";
-        }
-
         long deadline = 0;
-        if (problem is null && (!h.TryGetValue(Deadline, out var deadlineBytes) || deadlineBytes.Length != 8))
-        {
-            problem = $"missing or malformed {Deadline} (expected 8 bytes, unix ms)";
-        }
-        else if (problem is null)
-        {
-            deadline = BinaryPrimitives.ReadInt64BigEndian(h[Deadline]);
-            if (deadline <= 0 || deadline > DateTimeOffset.MaxValue.ToUnixTimeMilliseconds())
-            {
-                problem = $"{Deadline} {deadline} is out of range";
-            }
-        }
-
         var owner = string.Empty;
-        if (problem is null && (!h.TryGetValue(Owner, out var ownerBytes) || !TryText(ownerBytes, out owner) || owner.Length == 0))
+        if (problem is null)
         {
-            problem = $"missing or malformed {Owner}";
+            problem = ReadMethod(h, out service, out method) ?? ReadDeadline(h, out deadline) ?? ReadOwner(h, out owner);
         }
 
-        string? fingerprint = null;
-        if (h.TryGetValue(Fingerprint, out var fp))
-        {
-            if (fp.Length == 16)
-            {
-                fingerprint = Convert.ToHexStringLower(fp);
-            }
-            else if (problem is null)
-            {
-                problem = $"malformed {Fingerprint} (expected 16 bytes)";
-            }
-        }
-
-        string? traceParent = null;
-        string? traceState = null;
-        if (h.TryGetValue(TraceParent, out var tp) && TryText(tp, out var tpText))
-        {
-            traceParent = tpText;
-        }
-
-        if (h.TryGetValue(TraceState, out var ts) && TryText(ts, out var tsText))
-        {
-            traceState = tsText;
-        }
-
+        var fingerprint = ReadFingerprint(h, ref problem);
+        var traceParent = h.TryGetValue(TraceParent, out var tp) && TryText(tp, out var tpText) ? tpText : null;
+        var traceState = h.TryGetValue(TraceState, out var ts) && TryText(ts, out var tsText) ? tsText : null;
         if (problem is null && application is { Count: > MaxApplicationHeaders })
         {
             problem = $"more than {MaxApplicationHeaders} application headers";
@@ -224,6 +177,50 @@ internal static class KafkaHeaders
             Fingerprint = fingerprint,
             DecodeError = problem,
         };
+    }
+
+    private static string? ReadMethod(Dictionary<string, byte[]> h, out string service, out string method)
+    {
+        service = string.Empty;
+        method = string.Empty;
+        return h.TryGetValue(Method, out var bytes) && TryText(bytes, out var full) && SplitMethod(full, out service, out method)
+            ? null
+            : $"missing or malformed {Method} (expected service/method)";
+    }
+
+    private static string? ReadDeadline(Dictionary<string, byte[]> h, out long deadline)
+    {
+        deadline = 0;
+        if (!h.TryGetValue(Deadline, out var bytes) || bytes.Length != 8)
+        {
+            return $"missing or malformed {Deadline} (expected 8 bytes, unix ms)";
+        }
+
+        deadline = BinaryPrimitives.ReadInt64BigEndian(bytes);
+        return deadline <= 0 || deadline > DateTimeOffset.MaxValue.ToUnixTimeMilliseconds() ? $"{Deadline} {deadline} is out of range" : null;
+    }
+
+    private static string? ReadOwner(Dictionary<string, byte[]> h, out string owner)
+    {
+        owner = string.Empty;
+        return h.TryGetValue(Owner, out var bytes) && TryText(bytes, out owner) && owner.Length > 0 ? null : $"missing or malformed {Owner}";
+    }
+
+    // Read even when an earlier header was bad; a malformed one is reported only if nothing else was.
+    private static string? ReadFingerprint(Dictionary<string, byte[]> h, ref string? problem)
+    {
+        if (!h.TryGetValue(Fingerprint, out var bytes))
+        {
+            return null;
+        }
+
+        if (bytes.Length == 16)
+        {
+            return Convert.ToHexStringLower(bytes);
+        }
+
+        problem ??= $"malformed {Fingerprint} (expected 16 bytes)";
+        return null;
     }
 
     /// <summary>
