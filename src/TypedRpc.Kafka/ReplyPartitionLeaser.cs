@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Concurrent;
+using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Logging;
@@ -168,8 +169,22 @@ internal sealed class ReplyPartitionLeaser
             }
         }
 
-        // Every partition is leased (more instances than partitions), or there is no store:
-        // share one; replies for others are forwarded through the store.
+        // Every partition is leased. One this instance holds as an adopter becomes its own: it is
+        // leased and read already, and sharing the home partition instead could mean reading a
+        // partition twice (when that is the adopted one) and losing it when the adoption ends.
+        for (var i = 0; i < _partitions; i++)
+        {
+            var candidate = (start + i) % _partitions;
+            if (candidate != exclude && _adopted.TryRemove(candidate, out _))
+            {
+                _leased = true;
+                Log.ReplyPartitionChosen(_logger, _instanceId, _topic, candidate, "leased, held as an adopter until now");
+                return candidate;
+            }
+        }
+
+        // More instances than partitions, or no store: share one; replies for others are
+        // forwarded through the store.
         _leased = false;
         Log.ReplyPartitionChosen(_logger, _instanceId, _topic, start, "shared");
         return start;
@@ -231,11 +246,16 @@ internal sealed class ReplyPartitionLeaser
         }
 
         // Not leased (sharing, or just lost it): look for a free partition.
+        var adopted = _adopted.Keys.ToArray();
         var next = await ChooseAsync(exclude: _leased ? partition : -1, _stopping).ConfigureAwait(false);
         if (next != partition)
         {
             _reader.Stop(partition);
-            _reader.Read(next);
+            if (Array.IndexOf(adopted, next) < 0)
+            {
+                _reader.Read(next);
+            }
+
             _partition = next;
         }
     }
