@@ -124,7 +124,17 @@ public sealed partial class KafkaRpcTransport : IRpcTransport, IAsyncDisposable
             ReplyRouting.Broadcast => new KafkaBroadcastReplyConsumer(_options, instanceId, handler, _logger, DeadLetterAsync),
             _ => new KafkaGroupReplyConsumer(_options, instanceId, handler, _logger, DeadLetterAsync),
         };
-        await subscription.StartAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await subscription.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            // A start that failed (cancelled, store or broker error) leaves no consumer behind.
+            await subscription.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
         lock (_subscriptions)
         {
             _subscriptions.Add(subscription);
