@@ -1,24 +1,76 @@
 using System;
 using System.Collections.Concurrent;
-using System.Threading;
+using System.Collections.Generic;
 using System.Threading.Tasks;
 using TypedRpc.Ownership;
 using TypedRpc.Transport;
 using Xunit;
+using static TypedRpc.Tests.Shared.StoreTestData;
 
 namespace TypedRpc.Tests.Shared;
 
 /// <summary>
-/// What every <see cref="IRpcOwnershipStore"/> must do about cancels, fingerprints and provisional
-/// results, written once and run against each store (in memory, and a real redis-server).
+/// What every <see cref="IRpcClaimStore"/> must do with claims, cancels and fingerprints, written
+/// once and run against each store (in memory, redis-server and Garnet).
 /// </summary>
-public static class OwnershipStoreChecks
+public abstract class ClaimStoreContract : StoreContract<IRpcClaimStore>
 {
-    private static readonly TimeSpan Ttl = TimeSpan.FromMinutes(1);
+    [Fact]
+    public async Task Claim_RunningThenReleasedByItsHolderOnly()
+    {
+        var store = NewStore();
+        var id = CorrelationId.NewId();
+
+        var claim = await store.TryClaimAsync(id, "a", Ttl, default);
+        Assert.Equal(RpcClaimState.Claimed, claim.State);
+        Assert.Equal("a", claim.Holder);
+        Assert.Empty(claim.Replies);
+
+        var other = await store.TryClaimAsync(id, "b", Ttl, default);
+        Assert.Equal(RpcClaimState.Running, other.State);
+        Assert.Equal("a", other.Holder);
+        Assert.Empty(other.Replies);
+
+        // The holder's own claim again (a retry after a timeout that may have succeeded unseen) is idempotent.
+        Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(id, "a", Ttl, default)).State);
+
+        await store.ReleaseClaimAsync(id, "b", default);
+        Assert.Equal(RpcClaimState.Running, (await store.TryClaimAsync(id, "c", Ttl, default)).State);
+
+        await store.ReleaseClaimAsync(id, "a", default);
+        var next = await store.TryClaimAsync(id, "c", Ttl, default);
+        Assert.Equal(RpcClaimState.Claimed, next.State);
+        Assert.Equal("c", next.Holder);
+    }
+
+    [Fact]
+    public async Task CompletedClaim_ReturnsItsReplies_AndSurvivesARelease()
+    {
+        var store = NewStore();
+        var id = CorrelationId.NewId();
+        await store.TryClaimAsync(id, "a", Ttl, default);
+        var payload = new byte[] { 5 };
+        var sent = new List<RpcReply> { Reply(id, 0, payload), Reply(id, 1, detail: "done", isEnd: true) };
+
+        await store.CompleteClaimAsync(id, "a", sent, Ttl, default);
+        payload[0] = 0;
+        await store.ReleaseClaimAsync(id, "a", default);
+
+        var claim = await store.TryClaimAsync(id, "b", Ttl, default);
+        Assert.Equal(RpcClaimState.Completed, claim.State);
+        Assert.Equal("a", claim.Holder);
+        Assert.Equal(2, claim.Replies.Count);
+        Assert.Equal(0, claim.Replies[0].Sequence);
+        Assert.Equal(5, claim.Replies[0].Payload.Span[0]);
+        Assert.True(claim.Replies[1].IsEnd);
+        AssertSameReply(sent[1], claim.Replies[1]);
+    }
 
     /// <summary>A cancel marker refuses a claim of the request it names (same deadline), not a retry with another deadline.</summary>
-    public static async Task CancelMarker_RefusesTheCancelledRequestOnly(IRpcOwnershipStore store)
+    [Fact]
+    public async Task CancelMarker_RefusesTheCancelledRequestOnly()
     {
+        var store = NewStore();
         var id = CorrelationId.NewId();
         var deadline = DateTimeOffset.UtcNow.AddSeconds(30).ToUnixTimeMilliseconds();
         await store.CancelAsync("svc", id, deadline, Ttl, default);
@@ -33,8 +85,10 @@ public static class OwnershipStoreChecks
     }
 
     /// <summary>A claim keeps its fingerprint: another fingerprint is a conflict while it runs, after it completed, and after renewals.</summary>
-    public static async Task Fingerprint_IsKeptWithTheClaim(IRpcOwnershipStore store)
+    [Fact]
+    public async Task Fingerprint_IsKeptWithTheClaim()
     {
+        var store = NewStore();
         var id = CorrelationId.NewId();
         var first = new RpcClaimConditions(0, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
         var second = new RpcClaimConditions(0, "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb");
@@ -53,29 +107,11 @@ public static class OwnershipStoreChecks
         Assert.Equal(RpcClaimState.Completed, (await store.TryClaimAsync(id, "h3", Ttl, default)).State);
     }
 
-    /// <summary>A stored DeadlineExceeded end gives way to a later message at its sequence; any other stored message does not.</summary>
-    public static async Task ProvisionalDeadlineExceeded_IsReplacedByTheRealResult(IRpcOwnershipStore store)
-    {
-        var id = CorrelationId.NewId();
-        await store.StoreReplyAsync(RpcReply.Error(id, new RpcStatus(RpcStatusCode.DeadlineExceeded, "late")), Ttl, null, default);
-        await store.StoreReplyAsync(RpcReply.Error(id, new RpcStatus(RpcStatusCode.DeadlineExceeded, "again")), Ttl, null, default);
-        Assert.Equal("late", Assert.Single(await store.GetRepliesAsync(id, default)).Detail);
-
-        var real = new RpcReply { Id = id, Status = RpcStatusCode.OK, IsEnd = true, HasValue = true, Payload = "\"done\""u8.ToArray() };
-        await store.StoreReplyAsync(real, Ttl, null, default);
-        var stored = Assert.Single(await store.GetRepliesAsync(id, default));
-        Assert.Equal(RpcStatusCode.OK, stored.Status);
-        Assert.Equal("\"done\"", System.Text.Encoding.UTF8.GetString(stored.Payload.Span));
-
-        // The real result stays: neither another result nor a DeadlineExceeded replaces it.
-        await store.StoreReplyAsync(RpcReply.Error(id, new RpcStatus(RpcStatusCode.DeadlineExceeded, "late")), Ttl, null, default);
-        await store.StoreReplyAsync(RpcReply.Error(id, new RpcStatus(RpcStatusCode.Internal, "other")), Ttl, null, default);
-        Assert.Equal(RpcStatusCode.OK, Assert.Single(await store.GetRepliesAsync(id, default)).Status);
-    }
-
     /// <summary>A cancel reaches every subscriber of its service, and only those.</summary>
-    public static async Task Cancel_ReachesTheServicesSubscribers(IRpcOwnershipStore store)
+    [Fact]
+    public async Task Cancel_ReachesTheServicesSubscribers()
     {
+        var store = NewStore();
         var service = "svc-" + Guid.NewGuid().ToString("N")[..8];
         var heard = new ConcurrentQueue<(int Subscriber, CorrelationId Id, long Deadline)>();
         var twice = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -104,9 +140,11 @@ public static class OwnershipStoreChecks
         Assert.DoesNotContain(heard, h => h.Subscriber == 3);
     }
 
-    /// <summary>Bad arguments are refused at once, with the parameter named.</summary>
-    public static async Task CancelArguments_AreChecked(IRpcOwnershipStore store)
+    /// <summary>Bad cancel arguments are refused, with the parameter named.</summary>
+    [Fact]
+    public async Task CancelArguments_AreChecked()
     {
+        var store = NewStore();
         var id = CorrelationId.NewId();
         await Assert.ThrowsAsync<ArgumentException>("service", async () => await store.CancelAsync("", id, 1, Ttl, default));
         await Assert.ThrowsAsync<ArgumentException>("id", async () => await store.CancelAsync("svc", default, 1, Ttl, default));
@@ -114,5 +152,20 @@ public static class OwnershipStoreChecks
         await Assert.ThrowsAsync<ArgumentOutOfRangeException>("timeToLive", async () => await store.CancelAsync("svc", id, 1, TimeSpan.Zero, default));
         await Assert.ThrowsAsync<ArgumentNullException>("onCancel", async () => await store.SubscribeCancellationsAsync("svc", null!, default));
         await Assert.ThrowsAsync<ArgumentOutOfRangeException>("conditions", async () => await store.TryClaimAsync(id, "h", Ttl, new RpcClaimConditions(-1, null), default));
+    }
+
+    /// <summary>Bad arguments throw at once (not in the returned task), and nothing is written.</summary>
+    [Fact]
+    public async Task InvalidArguments_AreRefusedBeforeAnythingIsSent()
+    {
+        var store = NewStore(unconnected: true);
+        var id = CorrelationId.NewId();
+
+        Assert.Throws<ArgumentException>(() => { _ = store.TryClaimAsync(id, "", Ttl, default); });
+        Assert.Throws<ArgumentOutOfRangeException>(() => { _ = store.TryClaimAsync(id, "a", TimeSpan.FromSeconds(-1), default); });
+        Assert.Throws<ArgumentNullException>(() => { _ = store.CompleteClaimAsync(id, "a", null!, Ttl, default); });
+        Assert.Throws<ArgumentException>(() => { _ = store.CompleteClaimAsync(id, "a", [null!], Ttl, default); });
+        Assert.Throws<ArgumentException>(() => { _ = store.CompleteClaimAsync(id, "a", [Reply(CorrelationId.NewId(), 0)], Ttl, default); });
+        Assert.Equal(0, await CountAsync(store));
     }
 }

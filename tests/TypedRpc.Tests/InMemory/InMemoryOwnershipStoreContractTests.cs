@@ -1,0 +1,14 @@
+using System.Threading.Tasks;
+using TypedRpc.InMemory;
+using TypedRpc.Ownership;
+using TypedRpc.Tests.Shared;
+
+namespace TypedRpc.Tests.InMemory;
+
+/// <summary>The <see cref="OwnershipStoreContract"/> on the in-memory store.</summary>
+public sealed class InMemoryOwnershipStoreContractTests : OwnershipStoreContract
+{
+    protected override IRpcOwnershipStore CreateStore() => new InMemoryOwnershipStore();
+
+    protected override Task<int> CountAsync(IRpcOwnershipStore store) => Task.FromResult(((InMemoryOwnershipStore)store).Count);
+}
