@@ -15,6 +15,9 @@ namespace TypedRpc.Tests.Shared;
 /// </summary>
 public abstract class ClaimStoreContract : StoreContract<IRpcClaimStore>
 {
+    /// <summary>What a live holder's renewal grants: long enough that a stalled test machine cannot expire it between renewal and check.</summary>
+    private static readonly TimeSpan RenewedTtl = TimeSpan.FromSeconds(2);
+
     [Fact]
     public async Task Claim_RunningThenReleasedByItsHolderOnly()
     {
@@ -64,6 +67,76 @@ public abstract class ClaimStoreContract : StoreContract<IRpcClaimStore>
         Assert.Equal(5, claim.Replies[0].Payload.Span[0]);
         Assert.True(claim.Replies[1].IsEnd);
         AssertSameReply(sent[1], claim.Replies[1]);
+    }
+
+    [Fact]
+    public async Task ClaimRenewal_ExtendsOnlyItsHoldersRunningClaim()
+    {
+        var store = NewStore();
+        var id = CorrelationId.NewId();
+        Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(id, "a", TimeSpan.FromMilliseconds(600), default)).State);
+        for (var i = 0; i < 3; i++)
+        {
+            // Renewed before it would expire, the claim outlives its first time to live (600 ms < 3 × 300 ms).
+            // Each renewal gives 2 s, so a stalled test machine cannot expire it between renewal and check.
+            await ElapseAsync(TimeSpan.FromMilliseconds(300));
+            Assert.True(await store.RenewClaimAsync(id, "a", RenewedTtl, default));
+            Assert.False(await store.RenewClaimAsync(id, "b", RenewedTtl, default));
+            Assert.Equal(RpcClaimState.Running, (await store.TryClaimAsync(id, "b", Ttl, default)).State);
+        }
+
+        // Not renewed (its holder died): it expires and another holder takes it; the old one cannot renew it.
+        await ElapseAsync(RenewedTtl + TimeSpan.FromMilliseconds(300));
+        Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(id, "b", Ttl, default)).State);
+        Assert.False(await store.RenewClaimAsync(id, "a", Ttl, default));
+
+        // A completed claim is not renewed: it lives for its result's time to live.
+        Assert.True(await store.CompleteClaimAsync(id, "b", [Reply(id, 0, isEnd: true)], Ttl, default));
+        Assert.False(await store.RenewClaimAsync(id, "b", Ttl, default));
+    }
+
+    [Fact]
+    public async Task ClaimRenewal_TakesAGoneClaimAgain_ButNotOneAnotherHolderTookOrCompleted()
+    {
+        var store = NewStore();
+        var id = CorrelationId.NewId();
+        Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(id, "a", TimeSpan.FromMilliseconds(600), default)).State);
+
+        // Its renewals failed until it expired, and nobody took it: the next renewal takes it again.
+        await ElapseAsync(TimeSpan.FromMilliseconds(900));
+        Assert.True(await store.RenewClaimAsync(id, "a", RenewedTtl, default));
+        Assert.Equal(RpcClaimState.Running, (await store.TryClaimAsync(id, "b", Ttl, default)).State);
+
+        // Once another holder took it after it expired, the old holder's renewal fails.
+        // A short renewal lets it expire again; a slow machine only makes it more expired.
+        Assert.True(await store.RenewClaimAsync(id, "a", TimeSpan.FromMilliseconds(100), default));
+        await ElapseAsync(TimeSpan.FromMilliseconds(600));
+        Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(id, "b", Ttl, default)).State);
+        Assert.False(await store.RenewClaimAsync(id, "a", Ttl, default));
+    }
+
+    [Fact]
+    public async Task CompletingAClaimAnotherHolderTookOver_LeavesItToThatHolder()
+    {
+        var store = NewStore();
+        var id = CorrelationId.NewId();
+        await store.TryClaimAsync(id, "stale", TimeSpan.FromMilliseconds(200), default);
+        await ElapseAsync(TimeSpan.FromMilliseconds(400));
+        Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(id, "new", Ttl, default)).State);
+
+        // The stale holder (paused past its claim's expiry) finishes: it must not overwrite the new holder's claim.
+        Assert.False(await store.CompleteClaimAsync(id, "stale", [Reply(id, 0, [1], isEnd: true)], Ttl, default));
+        Assert.Equal(RpcClaimState.Running, (await store.TryClaimAsync(id, "third", Ttl, default)).State);
+
+        Assert.True(await store.CompleteClaimAsync(id, "new", [Reply(id, 0, [2], isEnd: true)], Ttl, default));
+        var done = await store.TryClaimAsync(id, "third", Ttl, default);
+        Assert.Equal(RpcClaimState.Completed, done.State);
+        Assert.Equal("new", done.Holder);
+        Assert.Equal(2, done.Replies[0].Payload.Span[0]);
+
+        // Once completed, the first result stands.
+        Assert.False(await store.CompleteClaimAsync(id, "stale", [Reply(id, 0, [3], isEnd: true)], Ttl, default));
+        Assert.Equal(2, (await store.TryClaimAsync(id, "third", Ttl, default)).Replies[0].Payload.Span[0]);
     }
 
     /// <summary>A cancel marker refuses a claim of the request it names (same deadline), not a retry with another deadline.</summary>

@@ -72,6 +72,21 @@ public abstract class OwnershipStoreContract : StoreContract<IRpcOwnershipStore>
         Assert.Empty(await store.GetRepliesAsync(CorrelationId.NewId(), default));
     }
 
+    [Fact]
+    public async Task StoringAReply_RenewsTheCallsTimeToLive()
+    {
+        var store = NewStore();
+        var id = CorrelationId.NewId();
+        // 1.2 s + 1.2 s outlives the first 2 s time to live only if the second reply renewed it; each
+        // step leaves 800 ms of slack for a stalled test machine.
+        await store.StoreReplyAsync(Reply(id, 0), TimeSpan.FromSeconds(2), null, default);
+        await ElapseAsync(TimeSpan.FromMilliseconds(1_200));
+        await store.StoreReplyAsync(Reply(id, 1), TimeSpan.FromSeconds(2), null, default);
+        await ElapseAsync(TimeSpan.FromMilliseconds(1_200));
+
+        Assert.Equal(2, (await store.GetRepliesAsync(id, default)).Count);
+    }
+
     /// <summary>A stored DeadlineExceeded end gives way to a later message at its sequence; any other stored message does not.</summary>
     [Fact]
     public async Task ProvisionalDeadlineExceeded_IsReplacedByTheRealResult()

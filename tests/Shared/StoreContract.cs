@@ -24,6 +24,9 @@ public abstract class StoreContract<TStore> : IAsyncLifetime
     /// <summary>How many live entries <paramref name="store"/> holds.</summary>
     protected abstract Task<int> CountAsync(TStore store);
 
+    /// <summary>Lets <paramref name="time"/> pass for the stores: a manual clock moves, a server's clock is waited for.</summary>
+    protected abstract Task ElapseAsync(TimeSpan time);
+
     /// <summary>A store created for this test, disposed after it.</summary>
     protected TStore NewStore(bool unconnected = false)
     {

@@ -14,6 +14,8 @@ public abstract class RedisClaimStoreContractTests : ClaimStoreContract
 
     protected override IRpcClaimStore CreateStore() => _redis.CreateStore();
 
+    protected override Task ElapseAsync(System.TimeSpan time) => Task.Delay(time);
+
     protected override IRpcClaimStore CreateUnconnectedStore() => RedisStoreContracts.Unconnected();
 
     protected override Task<int> CountAsync(IRpcClaimStore store) => RedisStoreContracts.CountAsync(_redis, store);

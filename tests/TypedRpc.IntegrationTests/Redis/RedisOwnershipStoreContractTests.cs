@@ -15,6 +15,8 @@ public abstract class RedisOwnershipStoreContractTests : OwnershipStoreContract
 
     protected override IRpcOwnershipStore CreateStore() => _redis.CreateStore();
 
+    protected override Task ElapseAsync(System.TimeSpan time) => Task.Delay(time);
+
     protected override IRpcOwnershipStore CreateUnconnectedStore() => RedisStoreContracts.Unconnected();
 
     protected override Task<int> CountAsync(IRpcOwnershipStore store) => RedisStoreContracts.CountAsync(_redis, store);

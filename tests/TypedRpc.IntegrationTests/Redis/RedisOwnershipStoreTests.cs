@@ -18,8 +18,6 @@ namespace TypedRpc.IntegrationTests.Redis;
 /// </summary>
 public abstract class RedisOwnershipStoreTests
 {
-    /// <summary>What a live holder's renewal grants: long enough that a stalled test machine cannot expire it between renewal and check.</summary>
-    private static readonly TimeSpan RenewedTtl = TimeSpan.FromSeconds(2);
 
     private readonly IRedisTestServer redis;
 
@@ -55,21 +53,6 @@ public abstract class RedisOwnershipStoreTests
         Assert.Null(await store.GetOwnerAsync(id, default));
         Assert.Empty(await store.GetRepliesAsync(id, default));
         Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(id, "other", Ttl, default)).State);
-    }
-
-    [Fact]
-    public async Task StoringAReply_RenewsTheCallsTimeToLive()
-    {
-        await using var store = redis.CreateStore();
-        var id = CorrelationId.NewId();
-        // 1.2 s + 1.2 s outlives the first 2 s time to live only if the second reply renewed it; each
-        // step leaves 800 ms of slack for a stalled test machine.
-        await store.StoreReplyAsync(Reply(id, 0), TimeSpan.FromSeconds(2), null, default);
-        await Task.Delay(1_200);
-        await store.StoreReplyAsync(Reply(id, 1), TimeSpan.FromSeconds(2), null, default);
-        await Task.Delay(1_200);
-
-        Assert.Equal(2, (await store.GetRepliesAsync(id, default)).Count);
     }
 
     [Fact]
@@ -140,76 +123,6 @@ public abstract class RedisOwnershipStoreTests
                 Assert.Equal(winner.Holder, result.Holder);
             }
         }
-    }
-
-    [Fact]
-    public async Task ClaimRenewal_ExtendsOnlyItsHoldersRunningClaim()
-    {
-        await using var store = redis.CreateStore();
-        var id = CorrelationId.NewId();
-        Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(id, "a", TimeSpan.FromMilliseconds(600), default)).State);
-        for (var i = 0; i < 3; i++)
-        {
-            // Renewed before it would expire, the claim outlives its first time to live (600 ms < 3 × 300 ms).
-            // Each renewal gives 2 s, so a stalled test machine cannot expire it between renewal and check.
-            await Task.Delay(300);
-            Assert.True(await store.RenewClaimAsync(id, "a", RenewedTtl, default));
-            Assert.False(await store.RenewClaimAsync(id, "b", RenewedTtl, default));
-            Assert.Equal(RpcClaimState.Running, (await store.TryClaimAsync(id, "b", Ttl, default)).State);
-        }
-
-        // Not renewed (its holder died): it expires and another holder takes it; the old one cannot renew it.
-        await Task.Delay(RenewedTtl + TimeSpan.FromMilliseconds(300));
-        Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(id, "b", Ttl, default)).State);
-        Assert.False(await store.RenewClaimAsync(id, "a", Ttl, default));
-
-        // A completed claim is not renewed: it lives for its result's time to live.
-        Assert.True(await store.CompleteClaimAsync(id, "b", [Reply(id, 0, isEnd: true)], Ttl, default));
-        Assert.False(await store.RenewClaimAsync(id, "b", Ttl, default));
-    }
-
-    [Fact]
-    public async Task ClaimRenewal_TakesAGoneClaimAgain_ButNotOneAnotherHolderTookOrCompleted()
-    {
-        await using var store = redis.CreateStore();
-        var id = CorrelationId.NewId();
-        Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(id, "a", TimeSpan.FromMilliseconds(600), default)).State);
-
-        // Its renewals failed until it expired, and nobody took it: the next renewal takes it again.
-        await Task.Delay(900);
-        Assert.True(await store.RenewClaimAsync(id, "a", RenewedTtl, default));
-        Assert.Equal(RpcClaimState.Running, (await store.TryClaimAsync(id, "b", Ttl, default)).State);
-
-        // Once another holder took it after it expired, the old holder's renewal fails.
-        // A short renewal lets it expire again; a slow machine only makes it more expired.
-        Assert.True(await store.RenewClaimAsync(id, "a", TimeSpan.FromMilliseconds(100), default));
-        await Task.Delay(600);
-        Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(id, "b", Ttl, default)).State);
-        Assert.False(await store.RenewClaimAsync(id, "a", Ttl, default));
-    }
-
-    [Fact]
-    public async Task CompletingAClaimAnotherHolderTookOver_LeavesItToThatHolder()
-    {
-        await using var store = redis.CreateStore();
-        var id = CorrelationId.NewId();
-        await store.TryClaimAsync(id, "stale", TimeSpan.FromMilliseconds(200), default);
-        await Task.Delay(400);
-        Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(id, "new", Ttl, default)).State);
-
-        // The stale holder (paused past its claim's expiry) finishes: it must not overwrite the new holder's claim.
-        Assert.False(await store.CompleteClaimAsync(id, "stale", [Reply(id, 0, [1], isEnd: true)], Ttl, default));
-        Assert.Equal(RpcClaimState.Running, (await store.TryClaimAsync(id, "third", Ttl, default)).State);
-
-        Assert.True(await store.CompleteClaimAsync(id, "new", [Reply(id, 0, [2], isEnd: true)], Ttl, default));
-        var done = await store.TryClaimAsync(id, "third", Ttl, default);
-        Assert.Equal(RpcClaimState.Completed, done.State);
-        Assert.Equal("new", done.Holder);
-        Assert.Equal(2, done.Replies[0].Payload.Span[0]);
-
-        // Once completed, the first result stands.
-        Assert.False(await store.CompleteClaimAsync(id, "stale", [Reply(id, 0, [3], isEnd: true)], Ttl, default));
-        Assert.Equal(2, (await store.TryClaimAsync(id, "third", Ttl, default)).Replies[0].Payload.Span[0]);
     }
 
     [Fact]

@@ -8,7 +8,15 @@ namespace TypedRpc.Tests.InMemory;
 /// <summary>The <see cref="OwnershipStoreContract"/> on the in-memory store.</summary>
 public sealed class InMemoryOwnershipStoreContractTests : OwnershipStoreContract
 {
-    protected override IRpcOwnershipStore CreateStore() => new InMemoryOwnershipStore();
+    private readonly ManualTimeProvider _clock = new();
+
+    protected override IRpcOwnershipStore CreateStore() => new InMemoryOwnershipStore(_clock);
+
+    protected override Task ElapseAsync(System.TimeSpan time)
+    {
+        _clock.Advance(time);
+        return Task.CompletedTask;
+    }
 
     protected override Task<int> CountAsync(IRpcOwnershipStore store) => Task.FromResult(((InMemoryOwnershipStore)store).Count);
 }

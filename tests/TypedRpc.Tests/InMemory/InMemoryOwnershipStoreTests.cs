@@ -42,20 +42,6 @@ public sealed class InMemoryOwnershipStoreTests
     }
 
     [Fact]
-    public async Task StoringAReply_RenewsTheCallsTimeToLive()
-    {
-        var clock = new ManualTimeProvider();
-        var store = new InMemoryOwnershipStore(clock);
-        var id = CorrelationId.NewId();
-        await store.StoreReplyAsync(Reply(id, 0), TimeSpan.FromSeconds(10), null, default);
-        clock.Advance(TimeSpan.FromSeconds(8));
-        await store.StoreReplyAsync(Reply(id, 1), TimeSpan.FromSeconds(10), null, default);
-        clock.Advance(TimeSpan.FromSeconds(8));
-
-        Assert.Equal(2, (await store.GetRepliesAsync(id, default)).Count);
-    }
-
-    [Fact]
     public async Task ExpiredEntries_AreSweptWithoutBeingTouched()
     {
         var clock = new ManualTimeProvider();
@@ -115,76 +101,6 @@ public sealed class InMemoryOwnershipStoreTests
                 Assert.Equal(winner.Holder, result.Holder);
             }
         }
-    }
-
-    [Fact]
-    public async Task ClaimRenewal_ExtendsOnlyItsHoldersRunningClaim()
-    {
-        var clock = new ManualTimeProvider();
-        var store = new InMemoryOwnershipStore(clock);
-        var id = CorrelationId.NewId();
-        Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(id, "a", TimeSpan.FromMilliseconds(600), default)).State);
-        for (var i = 0; i < 3; i++)
-        {
-            // Renewed before it would expire, the claim outlives its first time to live.
-            clock.Advance(TimeSpan.FromMilliseconds(300));
-            Assert.True(await store.RenewClaimAsync(id, "a", TimeSpan.FromMilliseconds(600), default));
-            Assert.False(await store.RenewClaimAsync(id, "b", TimeSpan.FromMilliseconds(600), default));
-            Assert.Equal(RpcClaimState.Running, (await store.TryClaimAsync(id, "b", Ttl, default)).State);
-        }
-
-        // Not renewed (its holder died): it expires and another holder takes it; the old one cannot renew it.
-        clock.Advance(TimeSpan.FromMilliseconds(900));
-        Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(id, "b", Ttl, default)).State);
-        Assert.False(await store.RenewClaimAsync(id, "a", Ttl, default));
-
-        // A completed claim is not renewed: it lives for its result's time to live.
-        Assert.True(await store.CompleteClaimAsync(id, "b", [Reply(id, 0, isEnd: true)], Ttl, default));
-        Assert.False(await store.RenewClaimAsync(id, "b", Ttl, default));
-    }
-
-    [Fact]
-    public async Task ClaimRenewal_TakesAGoneClaimAgain_ButNotOneAnotherHolderTookOrCompleted()
-    {
-        var clock = new ManualTimeProvider();
-        var store = new InMemoryOwnershipStore(clock);
-        var id = CorrelationId.NewId();
-        Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(id, "a", TimeSpan.FromMilliseconds(600), default)).State);
-
-        // Its renewals failed until it expired, and nobody took it: the next renewal takes it again.
-        clock.Advance(TimeSpan.FromMilliseconds(900));
-        Assert.True(await store.RenewClaimAsync(id, "a", TimeSpan.FromMilliseconds(600), default));
-        Assert.Equal(RpcClaimState.Running, (await store.TryClaimAsync(id, "b", Ttl, default)).State);
-
-        // Once another holder took it after it expired, the old holder's renewal fails.
-        clock.Advance(TimeSpan.FromMilliseconds(900));
-        Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(id, "b", Ttl, default)).State);
-        Assert.False(await store.RenewClaimAsync(id, "a", Ttl, default));
-    }
-
-    [Fact]
-    public async Task CompletingAClaimAnotherHolderTookOver_LeavesItToThatHolder()
-    {
-        var clock = new ManualTimeProvider();
-        var store = new InMemoryOwnershipStore(clock);
-        var id = CorrelationId.NewId();
-        await store.TryClaimAsync(id, "stale", TimeSpan.FromMilliseconds(200), default);
-        clock.Advance(TimeSpan.FromMilliseconds(400));
-        Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(id, "new", Ttl, default)).State);
-
-        // The stale holder (paused past its claim's expiry) finishes: it must not overwrite the new holder's claim.
-        Assert.False(await store.CompleteClaimAsync(id, "stale", [Reply(id, 0, [1], isEnd: true)], Ttl, default));
-        Assert.Equal(RpcClaimState.Running, (await store.TryClaimAsync(id, "third", Ttl, default)).State);
-
-        Assert.True(await store.CompleteClaimAsync(id, "new", [Reply(id, 0, [2], isEnd: true)], Ttl, default));
-        var done = await store.TryClaimAsync(id, "third", Ttl, default);
-        Assert.Equal(RpcClaimState.Completed, done.State);
-        Assert.Equal("new", done.Holder);
-        Assert.Equal(2, done.Replies[0].Payload.Span[0]);
-
-        // Once completed, the first result stands.
-        Assert.False(await store.CompleteClaimAsync(id, "stale", [Reply(id, 0, [3], isEnd: true)], Ttl, default));
-        Assert.Equal(2, (await store.TryClaimAsync(id, "third", Ttl, default)).Replies[0].Payload.Span[0]);
     }
 
     [Fact]
