@@ -3,8 +3,10 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using TypedRpc.InMemory;
 using TypedRpc.Kafka;
 using TypedRpc.Ownership;
+using TypedRpc.Redis;
 using TypedRpc.Transport;
 
 namespace TypedRpc;
@@ -12,7 +14,14 @@ namespace TypedRpc;
 /// <summary>Registers the Kafka transport.</summary>
 public static class KafkaBuilderExtensions
 {
-    /// <summary>Uses Kafka as the transport. Settings are validated on start; each message names the setting.</summary>
+    /// <summary>
+    /// Uses Kafka as the transport. Settings are validated on start; each message names the setting.
+    /// Reply partitions (<see cref="ReplyRouting.LeasedPartitions"/>) are leased in the
+    /// <see cref="IReplyPartitionLeaseStore"/> registered, or else in one kept beside the ownership
+    /// store: <see cref="RedisReplyPartitionLeaseStore"/> for <c>AddRedis</c>,
+    /// <see cref="InMemoryReplyPartitionLeaseStore"/> for <c>UseInMemoryOwnershipStore</c>; another
+    /// ownership store needs a lease store registered, or the start fails saying so.
+    /// </summary>
     /// <param name="builder">The builder from <c>AddTypedRpc()</c>.</param>
     /// <param name="configure">Configures the transport (bootstrap servers, client group, topics, librdkafka settings).</param>
     /// <returns>The builder.</returns>
@@ -53,14 +62,35 @@ public static class KafkaBuilderExtensions
         builder.Services.AddOptions<KafkaTransportOptions>().ValidateOnStart();
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<KafkaTransportOptions>, KafkaTransportOptionsValidator>());
         builder.Services.RemoveAll<IRpcTransport>();
-        // Reply-partition leases live in the ownership store. With TypedRpc:EnableOwnership off
-        // nothing about replies goes through the store: each instance reads the partition its id
-        // hashes to, without a lease.
-        builder.Services.TryAddSingleton(static sp => new KafkaRpcTransport(
-            sp.GetRequiredService<IOptions<KafkaTransportOptions>>().Value,
-            sp.GetRequiredService<IOptions<TypedRpcOptions>>().Value.EnableOwnership ? sp.GetService<IRpcOwnershipStore>() : null,
-            sp.GetService<ILogger<KafkaRpcTransport>>()));
+        // Resolved when first needed, so that AddRedis or UseInMemoryOwnershipStore may come after AddKafka.
+        builder.Services.TryAddSingleton<IReplyPartitionLeaseStore>(static sp => LeasesBeside(sp.GetService<IRpcOwnershipStore>()));
+        builder.Services.TryAddSingleton(static sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<KafkaTransportOptions>>().Value;
+            return new KafkaRpcTransport(options, Leases(sp, options), sp.GetService<ILogger<KafkaRpcTransport>>());
+        });
         builder.Services.AddSingleton<IRpcTransport>(static sp => sp.GetRequiredService<KafkaRpcTransport>());
         return builder;
     }
+
+    // Leases only make sense with an ownership store: replies read by the partition's other
+    // readers are forwarded through it. With TypedRpc:EnableOwnership off, or no store, each
+    // instance reads the partition its id hashes to, without a lease.
+    private static IReplyPartitionLeaseStore? Leases(IServiceProvider services, KafkaTransportOptions options) =>
+        options.ReplyRouting == ReplyRouting.LeasedPartitions
+        && services.GetRequiredService<IOptions<TypedRpcOptions>>().Value.EnableOwnership
+        && services.GetService<IRpcOwnershipStore>() is not null
+            ? services.GetRequiredService<IReplyPartitionLeaseStore>()
+            : null;
+
+    private static IReplyPartitionLeaseStore LeasesBeside(IRpcOwnershipStore? store) => store switch
+    {
+        RedisOwnershipStore redis => new RedisReplyPartitionLeaseStore(redis.Leases),
+        InMemoryOwnershipStore memory => InMemoryReplyPartitionLeaseStore.For(memory),
+        _ => throw new InvalidOperationException(
+            $"{KafkaTransportOptions.SectionName}:{nameof(KafkaTransportOptions.ReplyRouting)} is {nameof(ReplyRouting.LeasedPartitions)}, which needs an "
+            + $"{nameof(IReplyPartitionLeaseStore)}: none is registered, and the ownership store ({store?.GetType().FullName ?? "none"}) keeps no leases "
+            + $"TypedRpc.Kafka knows of (it knows {nameof(RedisOwnershipStore)} and {nameof(InMemoryOwnershipStore)}). Register one "
+            + $"(services.AddSingleton<{nameof(IReplyPartitionLeaseStore)}>(…)), or choose another {nameof(KafkaTransportOptions.ReplyRouting)}."),
+    };
 }

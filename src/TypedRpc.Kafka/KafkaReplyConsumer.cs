@@ -3,14 +3,13 @@ using System.Threading;
 using System.Threading.Tasks;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
-using TypedRpc.Ownership;
 using TypedRpc.Transport;
 
 namespace TypedRpc.Kafka;
 
 /// <summary>
 /// One caller instance's replies (<see cref="ReplyRouting.LeasedPartitions"/>): a partition of the
-/// client group's reply topic, leased in the ownership store (<see cref="ReplyPartitionLeaser"/>) and
+/// client group's reply topic, leased in the <see cref="IReplyPartitionLeaseStore"/> (<see cref="ReplyPartitionLeaser"/>) and
 /// read with a manual Assign — no group join, so the instance is ready in tens of milliseconds and
 /// its arrival or departure pauses nobody. Partitions adopted from a dead instance are read by the
 /// same consumer until the leaser lets them go.
@@ -25,13 +24,13 @@ internal sealed class KafkaReplyConsumer : KafkaReplyConsumerBase, IReplyPartiti
     private readonly object _assignLock = new();
     private readonly ReplyPartitionLeaser _leaser;
 
-    public KafkaReplyConsumer(KafkaTransportOptions options, IRpcOwnershipStore? store, string instanceId, RpcReplyHandler handler, ILogger logger,
+    public KafkaReplyConsumer(KafkaTransportOptions options, IReplyPartitionLeaseStore? leases, string instanceId, RpcReplyHandler handler, ILogger logger,
         Func<ConsumeResult<byte[]?, byte[]?>, string, Task> deadLetter)
         // An Assign-only consumer still needs a group id (for its commits); it never joins the group.
         : base(options, KafkaClientConfig.Consumer(options, "trpc.replies." + options.ClientGroup), logger, "TypedRpc replies " + instanceId,
             joinsGroup: false, handler, deadLetter)
     {
-        _leaser = new ReplyPartitionLeaser(store, this, options, instanceId, Topic, logger, Stopping);
+        _leaser = new ReplyPartitionLeaser(leases, this, options, instanceId, Topic, logger, Stopping);
     }
 
     public override RpcReplyAddress Address => new(Topic, _leaser.Partition);

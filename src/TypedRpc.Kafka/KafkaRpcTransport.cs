@@ -6,7 +6,6 @@ using Confluent.Kafka;
 using Confluent.Kafka.Admin;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using TypedRpc.Ownership;
 using TypedRpc.Transport;
 
 namespace TypedRpc.Kafka;
@@ -18,7 +17,7 @@ namespace TypedRpc.Kafka;
 public sealed partial class KafkaRpcTransport : IRpcTransport, IAsyncDisposable
 {
     private readonly KafkaTransportOptions _options;
-    private readonly IRpcOwnershipStore? _store;
+    private readonly IReplyPartitionLeaseStore? _leases;
     private readonly ILogger _logger;
     private readonly Lazy<IProducer<byte[]?, byte[]?>> _producer;
     private readonly HashSet<string> _ensuredTopics = new(StringComparer.Ordinal);
@@ -28,11 +27,11 @@ public sealed partial class KafkaRpcTransport : IRpcTransport, IAsyncDisposable
 
     /// <summary>Creates the transport.</summary>
     /// <param name="options">Settings; validated here.</param>
-    /// <param name="store">The ownership store that holds reply-partition leases, or <see langword="null"/> (instances then share partitions by hash).</param>
+    /// <param name="leases">Where reply partitions are leased (<see cref="ReplyRouting.LeasedPartitions"/>), or <see langword="null"/> (instances then share partitions by hash).</param>
     /// <param name="logger">The logger, or <see langword="null"/>.</param>
     /// <exception cref="ArgumentException">A setting is invalid (the message names it).</exception>
     /// <exception cref="DllNotFoundException">librdkafka could not be loaded (see <see cref="KafkaNativeLibrary"/>).</exception>
-    public KafkaRpcTransport(KafkaTransportOptions options, IRpcOwnershipStore? store = null, ILogger<KafkaRpcTransport>? logger = null)
+    public KafkaRpcTransport(KafkaTransportOptions options, IReplyPartitionLeaseStore? leases = null, ILogger<KafkaRpcTransport>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         var problems = KafkaTransportOptionsValidator.Problems(options);
@@ -42,7 +41,7 @@ public sealed partial class KafkaRpcTransport : IRpcTransport, IAsyncDisposable
         }
 
         _options = options;
-        _store = store;
+        _leases = leases;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
 
         // Before any client is built: which librdkafka Confluent.Kafka binds to is decided on its first use.
@@ -120,7 +119,7 @@ public sealed partial class KafkaRpcTransport : IRpcTransport, IAsyncDisposable
         await EnsureTopicAsync(_options.EffectiveReplyTopic, _options.ReplyPartitions, cancellationToken).ConfigureAwait(false);
         KafkaReplyConsumerBase subscription = _options.ReplyRouting switch
         {
-            ReplyRouting.LeasedPartitions => new KafkaReplyConsumer(_options, _store, instanceId, handler, _logger, DeadLetterAsync),
+            ReplyRouting.LeasedPartitions => new KafkaReplyConsumer(_options, _leases, instanceId, handler, _logger, DeadLetterAsync),
             ReplyRouting.Broadcast => new KafkaBroadcastReplyConsumer(_options, instanceId, handler, _logger, DeadLetterAsync),
             _ => new KafkaGroupReplyConsumer(_options, instanceId, handler, _logger, DeadLetterAsync),
         };

@@ -4,12 +4,11 @@ using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Logging;
-using TypedRpc.Ownership;
 
 namespace TypedRpc.Kafka;
 
 /// <summary>
-/// The reply-partition leases of one caller instance, held in the ownership store: its own
+/// The reply-partition leases of one caller instance, held in the lease store: its own
 /// partition (leased, or shared when every partition is leased or there is no store), renewed every
 /// <see cref="KafkaTransportOptions.LeaseRenewInterval"/> and moved when lost; and the partitions it
 /// adopts because their holder died with replies unread, let go once drained and quiet. The reading
@@ -18,7 +17,7 @@ namespace TypedRpc.Kafka;
 internal sealed class ReplyPartitionLeaser
 {
     private static readonly TimeSpan ReleaseTimeout = TimeSpan.FromSeconds(2);
-    private readonly IRpcOwnershipStore? _store;
+    private readonly IReplyPartitionLeaseStore? _store;
     private readonly IReplyPartitionReader _reader;
     private readonly KafkaTransportOptions _options;
     private readonly string _instanceId;
@@ -40,7 +39,7 @@ internal sealed class ReplyPartitionLeaser
     /// <param name="topic">The reply topic (for logs).</param>
     /// <param name="logger">The logger.</param>
     /// <param name="stopping">Ends the renewals.</param>
-    public ReplyPartitionLeaser(IRpcOwnershipStore? store, IReplyPartitionReader reader, KafkaTransportOptions options, string instanceId, string topic,
+    public ReplyPartitionLeaser(IReplyPartitionLeaseStore? store, IReplyPartitionReader reader, KafkaTransportOptions options, string instanceId, string topic,
         ILogger logger, CancellationToken stopping)
     {
         _store = store;
@@ -129,12 +128,12 @@ internal sealed class ReplyPartitionLeaser
     /// <summary>The partition this instance id hashes to.</summary>
     private int Home => (int)((uint)StableHash(_instanceId) % (uint)_partitions);
 
-    private async Task ReleaseAsync(IRpcOwnershipStore store, int partition)
+    private async Task ReleaseAsync(IReplyPartitionLeaseStore store, int partition)
     {
         Log.LeaseEvent("released");
         try
         {
-            await store.ReleaseLeaseAsync(_options.ClientGroup, partition, _instanceId, CancellationToken.None).AsTask().WaitAsync(ReleaseTimeout).ConfigureAwait(false);
+            await store.ReleaseAsync(_options.ClientGroup, partition, _instanceId, CancellationToken.None).AsTask().WaitAsync(ReleaseTimeout).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
@@ -159,7 +158,7 @@ internal sealed class ReplyPartitionLeaser
                     continue;
                 }
 
-                if (await _store.TryAcquireLeaseAsync(_options.ClientGroup, candidate, _instanceId, _options.LeaseTimeToLive, cancellationToken).ConfigureAwait(false))
+                if (await _store.TryAcquireAsync(_options.ClientGroup, candidate, _instanceId, _options.LeaseTimeToLive, cancellationToken).ConfigureAwait(false))
                 {
                     _leased = true;
                     Log.LeaseEvent("acquired");
@@ -190,7 +189,7 @@ internal sealed class ReplyPartitionLeaser
         return start;
     }
 
-    private async Task RenewLoopAsync(IRpcOwnershipStore store)
+    private async Task RenewLoopAsync(IReplyPartitionLeaseStore store)
     {
         while (!_stopping.IsCancellationRequested)
         {
@@ -225,10 +224,10 @@ internal sealed class ReplyPartitionLeaser
     }
 
     /// <summary>Renews the own lease; when it expired (a long pause) or was taken, takes it back or moves to a free partition.</summary>
-    private async Task RenewOwnAsync(IRpcOwnershipStore store)
+    private async Task RenewOwnAsync(IReplyPartitionLeaseStore store)
     {
         var partition = _partition;
-        if (_leased && await store.RenewLeaseAsync(_options.ClientGroup, partition, _instanceId, _options.LeaseTimeToLive, _stopping).ConfigureAwait(false))
+        if (_leased && await store.RenewAsync(_options.ClientGroup, partition, _instanceId, _options.LeaseTimeToLive, _stopping).ConfigureAwait(false))
         {
             return;
         }
@@ -236,7 +235,7 @@ internal sealed class ReplyPartitionLeaser
         if (_leased)
         {
             // Calls waiting on the old partition are not lost: its new reader forwards their replies through the store.
-            if (await store.TryAcquireLeaseAsync(_options.ClientGroup, partition, _instanceId, _options.LeaseTimeToLive, _stopping).ConfigureAwait(false))
+            if (await store.TryAcquireAsync(_options.ClientGroup, partition, _instanceId, _options.LeaseTimeToLive, _stopping).ConfigureAwait(false))
             {
                 return;
             }
@@ -265,7 +264,7 @@ internal sealed class ReplyPartitionLeaser
     /// partition nobody leases whose committed position is behind its end holds replies of a dead
     /// instance — adopt it, read it, and forward what is read through the store.
     /// </summary>
-    private async Task TendAdoptedAsync(IRpcOwnershipStore store)
+    private async Task TendAdoptedAsync(IReplyPartitionLeaseStore store)
     {
         foreach (var partition in _adopted.Keys)
         {
@@ -274,7 +273,7 @@ internal sealed class ReplyPartitionLeaser
                 continue;
             }
 
-            var renewed = await store.RenewLeaseAsync(_options.ClientGroup, partition, _instanceId, _options.LeaseTimeToLive, _stopping).ConfigureAwait(false);
+            var renewed = await store.RenewAsync(_options.ClientGroup, partition, _instanceId, _options.LeaseTimeToLive, _stopping).ConfigureAwait(false);
             var quiet = Environment.TickCount64 - lastRecord > 2 * (long)_options.LeaseRenewInterval.TotalMilliseconds;
             if (!renewed || (quiet && _reader.InFlight(partition) == 0))
             {
@@ -283,7 +282,7 @@ internal sealed class ReplyPartitionLeaser
                 Log.LeaseEvent(renewed ? "released" : "lost");
                 if (renewed)
                 {
-                    await store.ReleaseLeaseAsync(_options.ClientGroup, partition, _instanceId, _stopping).ConfigureAwait(false);
+                    await store.ReleaseAsync(_options.ClientGroup, partition, _instanceId, _stopping).ConfigureAwait(false);
                 }
 
                 Log.PartitionReleased(_logger, _instanceId, _topic, partition);
@@ -293,13 +292,13 @@ internal sealed class ReplyPartitionLeaser
         for (var partition = 0; partition < _partitions; partition++)
         {
             if (partition == _partition || _adopted.ContainsKey(partition)
-                || await store.GetLeaseHolderAsync(_options.ClientGroup, partition, _stopping).ConfigureAwait(false) is not null)
+                || await store.GetHolderAsync(_options.ClientGroup, partition, _stopping).ConfigureAwait(false) is not null)
             {
                 continue;
             }
 
             if (!_reader.HasUnread(partition, out var position, out var end)
-                || !await store.TryAcquireLeaseAsync(_options.ClientGroup, partition, _instanceId, _options.LeaseTimeToLive, _stopping).ConfigureAwait(false))
+                || !await store.TryAcquireAsync(_options.ClientGroup, partition, _instanceId, _options.LeaseTimeToLive, _stopping).ConfigureAwait(false))
             {
                 continue;
             }

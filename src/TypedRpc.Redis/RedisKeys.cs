@@ -11,7 +11,7 @@ namespace TypedRpc.Redis;
 /// <item><term><c>ns:res:{id}</c></term><description>the call's stored replies (a sorted set scored by sequence)</description></item>
 /// <item><term><c>ns:claim:{id}</c></term><description>a server's claim: hash with the holder <c>h</c> and, once completed, the replies <c>r</c></description></item>
 /// <item><term><c>ns:cancel:{id}</c></term><description>a cancel marker: the deadline of the request its caller cancelled (a string)</description></item>
-/// <item><term><c>ns:lease:group:partition</c></term><description>a reply-partition lease (a string: the holder)</description></item>
+/// <item><term><c>ns:lease:name:index</c></term><description>a named lease (a string: the holder); reply-partition leases are named after the client group, indexed by partition</description></item>
 /// <item><term><c>ns:wake:instance</c></term><description>an instance's wake-up channel (pub/sub, not a key)</description></item>
 /// <item><term><c>ns:cancel:service</c></term><description>a service's cancellation channel (pub/sub, not a key)</description></item>
 /// </list>
@@ -53,8 +53,8 @@ internal sealed class RedisKeys
     /// <summary>A service's cancellation channel as Redis sees it (before any client-side channel prefix).</summary>
     public string CancelChannel(string service) => _cancel + service;
 
-    public RedisKey Lease(string group, int partition) =>
-        string.Concat(_lease, group, ":", partition.ToString(CultureInfo.InvariantCulture));
+    public RedisKey Lease(string name, int index) =>
+        string.Concat(_lease, name, ":", index.ToString(CultureInfo.InvariantCulture));
 
     /// <summary>The wake-up channel's name as Redis sees it (before any client-side channel prefix).</summary>
     public string WakeChannel(string instanceId) => _wake + instanceId;

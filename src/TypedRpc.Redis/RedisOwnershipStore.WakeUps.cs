@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Threading;
 using System.Threading.Tasks;
 using StackExchange.Redis;
+using TypedRpc.Ownership;
 
 namespace TypedRpc.Redis;
 
@@ -14,8 +15,7 @@ public sealed partial class RedisOwnershipStore
     /// <exception cref="ArgumentException"><paramref name="instanceId"/> is null or empty, or <paramref name="id"/> is empty.</exception>
     public ValueTask NotifyAsync(string instanceId, CorrelationId id, CancellationToken cancellationToken)
     {
-        ArgumentException.ThrowIfNullOrEmpty(instanceId);
-        ThrowIfEmpty(id);
+        StoreArguments.Notify(instanceId, id);
         var state = (Channel: WakeChannel(instanceId), Message: (RedisValue)id.ToString());
         return IgnoreResult(RunAsync("Notify", state, static (c, s) => c.Subscriber.PublishAsync(s.Channel, s.Message), cancellationToken));
     }
@@ -42,8 +42,7 @@ public sealed partial class RedisOwnershipStore
     /// <exception cref="InvalidOperationException">Redis is not connected, so the channel could not be subscribed.</exception>
     public ValueTask<IAsyncDisposable> SubscribeWakeUpsAsync(string instanceId, Func<CorrelationId, ValueTask> onWakeUp, CancellationToken cancellationToken)
     {
-        ArgumentException.ThrowIfNullOrEmpty(instanceId);
-        ArgumentNullException.ThrowIfNull(onWakeUp);
+        StoreArguments.Subscribe(instanceId, onWakeUp, nameof(instanceId), nameof(onWakeUp));
         return SubscribeCoreAsync("SubscribeWakeUps", WakeChannel(instanceId), instanceId, (id, _) => onWakeUp(id), cancellationToken);
     }
 
@@ -57,8 +56,7 @@ public sealed partial class RedisOwnershipStore
     /// <exception cref="InvalidOperationException">Redis is not connected, so the channel could not be subscribed.</exception>
     public ValueTask<IAsyncDisposable> SubscribeCancellationsAsync(string service, Func<CorrelationId, long, ValueTask> onCancel, CancellationToken cancellationToken)
     {
-        ArgumentException.ThrowIfNullOrEmpty(service);
-        ArgumentNullException.ThrowIfNull(onCancel);
+        StoreArguments.Subscribe(service, onCancel, nameof(service), nameof(onCancel));
         var channel = RedisChannel.Literal(_keys.CancelChannel(service));
         return SubscribeCoreAsync("SubscribeCancellations", channel, service, onCancel, cancellationToken);
     }

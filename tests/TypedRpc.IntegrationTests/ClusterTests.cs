@@ -190,8 +190,8 @@ public sealed class ClusterTests : IAsyncLifetime
         // fails; it must move, and the replies already on their way to the old partition must still
         // reach it (the partition's next reader forwards them through the store).
         var store = _redis.CreateStore(_cluster!.Namespace);
-        await store.ReleaseLeaseAsync(_cluster.Name, partition, Client(victim).InstanceId, default);
-        Assert.True(await store.TryAcquireLeaseAsync(_cluster.Name, partition, "someone-else", TimeSpan.FromSeconds(2), default));
+        await store.Leases.ReleaseAsync(_cluster.Name, partition, Client(victim).InstanceId, default);
+        Assert.True(await store.Leases.TryAcquireAsync(_cluster.Name, partition, "someone-else", TimeSpan.FromSeconds(2), default));
         await store.DisposeAsync();
 
         var results = await Task.WhenAll(calls);

@@ -67,7 +67,7 @@ public sealed class FirstCallTests(KafkaFixture kafka, RedisServerFixture redis,
         // there; a broker that never answers takes the same path (the lookup gives up, start goes on).
         var options = new KafkaTransportOptions { BootstrapServers = "127.0.0.1:9", ClientGroup = KafkaFixture.Unique("it") };
         var logger = new Support.CapturingLogger<KafkaRpcTransport>();
-        await using var transport = new KafkaRpcTransport(options, store: null, logger);
+        await using var transport = new KafkaRpcTransport(options, leases: null, logger);
 
         var watch = Stopwatch.StartNew();
         await transport.PrepareToSendAsync(new[] { IntegrationServiceDescriptor.Service }, default).AsTask().WaitAsync(TimeSpan.FromSeconds(30));

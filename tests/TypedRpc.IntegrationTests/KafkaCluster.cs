@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using TypedRpc.Hosting;
 using TypedRpc.Kafka;
 using TypedRpc.Ownership;
+using TypedRpc.Redis;
 
 namespace TypedRpc.IntegrationTests;
 
@@ -18,13 +19,13 @@ public sealed class KafkaCluster : IAsyncDisposable
 {
     private readonly KafkaFixture _kafka;
     private readonly List<(ServiceProvider Provider, TypedRpcRuntime Runtime)> _instances = new();
-    private readonly Func<IRpcOwnershipStore> _storeFactory;
-    private readonly List<IRpcOwnershipStore> _stores = new();
+    private readonly Func<RedisOwnershipStore> _storeFactory;
+    private readonly List<RedisOwnershipStore> _stores = new();
     private int _nextInstance;
 
     /// <param name="kafka">The shared Kafka.</param>
     /// <param name="storeFactory">A store per instance (each its own Redis connection), all on one namespace.</param>
-    public KafkaCluster(KafkaFixture kafka, Func<IRpcOwnershipStore> storeFactory, string? ns = null)
+    public KafkaCluster(KafkaFixture kafka, Func<RedisOwnershipStore> storeFactory, string? ns = null)
     {
         _kafka = kafka;
         _storeFactory = storeFactory;
@@ -106,6 +107,8 @@ public sealed class KafkaCluster : IAsyncDisposable
             _stores.Add(store);
         }
         services.AddSingleton(store);
+        services.AddSingleton<IRpcOwnershipStore>(store);
+        services.AddSingleton<IRpcClaimStore>(store);
         if (client)
         {
             builder.AddClient<IIntegrationService>();

@@ -67,10 +67,12 @@ public sealed class PackageTests(ITestOutputHelper output)
             }
 
             // Kafka's package names Confluent.Kafka at the version built and tested with (a lower bound;
-            // it brings librdkafka.redist itself) and the engine at the same version; Redis's names
-            // StackExchange.Redis at its supported minimum.
+            // it brings librdkafka.redist itself), and the engine and the Redis store (its reply-partition
+            // leases) at the same version; Redis's names StackExchange.Redis at its supported minimum and
+            // never the Kafka transport, so another transport over Redis does not bring librdkafka.
             var kafka = Dependencies(Path.Combine(feed, $"TypedRpc.Kafka.{version}.nupkg"));
             Assert.Equal(version, kafka["TypedRpc"]);
+            Assert.Equal(version, kafka["TypedRpc.Redis"]);
             Assert.Equal(PackageVersion(repo, "Confluent.Kafka"), kafka["Confluent.Kafka"]);
             Assert.DoesNotContain("librdkafka.redist", kafka.Keys);
             Assert.Contains(kafka.Keys, id => id.StartsWith("Microsoft.Extensions.Options", StringComparison.Ordinal));
@@ -78,6 +80,8 @@ public sealed class PackageTests(ITestOutputHelper output)
             var redis = Dependencies(Path.Combine(feed, $"TypedRpc.Redis.{version}.nupkg"));
             Assert.Equal(version, redis["TypedRpc"]);
             Assert.Equal("2.13.23", redis["StackExchange.Redis"]);
+            Assert.DoesNotContain("TypedRpc.Kafka", redis.Keys);
+            Assert.DoesNotContain("Confluent.Kafka", redis.Keys);
             Assert.Equal(new[] { "lib/net10.0/TypedRpc.Redis.dll", "lib/net10.0/TypedRpc.Redis.xml" }, LibFiles(Path.Combine(feed, $"TypedRpc.Redis.{version}.nupkg")));
             Assert.Equal(version, Dependencies(Path.Combine(feed, $"TypedRpc.AspNetCore.{version}.nupkg"))["TypedRpc"]);
 

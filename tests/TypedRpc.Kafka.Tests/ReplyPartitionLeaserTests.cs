@@ -10,12 +10,12 @@ using Xunit;
 
 namespace TypedRpc.Kafka.Tests;
 
-/// <summary>Reply-partition leases over the in-memory store, with a reader that only records what it is asked to do.</summary>
+/// <summary>Reply-partition leases over the in-memory lease store, with a reader that only records what it is asked to do.</summary>
 public sealed class ReplyPartitionLeaserTests : IAsyncLifetime
 {
     private const string Group = "g";
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
-    private readonly InMemoryOwnershipStore _store = new();
+    private readonly InMemoryReplyPartitionLeaseStore _store = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly List<ReplyPartitionLeaser> _leasers = new();
 
@@ -38,14 +38,14 @@ public sealed class ReplyPartitionLeaserTests : IAsyncLifetime
 
         Assert.InRange(leaser.Partition, 0, 7);
         Assert.Equal(new[] { $"read {leaser.Partition}" }, reader.Calls);
-        Assert.Equal("a", await _store.GetLeaseHolderAsync(Group, leaser.Partition, CancellationToken.None));
+        Assert.Equal("a", await _store.GetHolderAsync(Group, leaser.Partition, CancellationToken.None));
     }
 
     [Fact]
     public async Task Acquire_TheSameInstanceId_StartsFromTheSamePartition()
     {
         var first = Leaser("instance-7", new RecordingReader());
-        var second = new ReplyPartitionLeaser(new InMemoryOwnershipStore(), new RecordingReader(), Options(), "instance-7", "replies", NullLogger.Instance, _stop.Token);
+        var second = new ReplyPartitionLeaser(new InMemoryReplyPartitionLeaseStore(), new RecordingReader(), Options(), "instance-7", "replies", NullLogger.Instance, _stop.Token);
 
         await first.AcquireAsync(32, CancellationToken.None);
         await second.AcquireAsync(32, CancellationToken.None);
@@ -63,7 +63,7 @@ public sealed class ReplyPartitionLeaserTests : IAsyncLifetime
         await b.AcquireAsync(2, CancellationToken.None);
 
         Assert.Equal(1 - a.Partition, b.Partition);
-        Assert.Equal("b", await _store.GetLeaseHolderAsync(Group, b.Partition, CancellationToken.None));
+        Assert.Equal("b", await _store.GetHolderAsync(Group, b.Partition, CancellationToken.None));
     }
 
     [Fact]
@@ -79,7 +79,7 @@ public sealed class ReplyPartitionLeaserTests : IAsyncLifetime
 
         Assert.Equal(0, b.Partition);
         Assert.Equal(new[] { "read 0" }, reader.Calls);
-        Assert.Equal("a", await _store.GetLeaseHolderAsync(Group, 0, CancellationToken.None));
+        Assert.Equal("a", await _store.GetHolderAsync(Group, 0, CancellationToken.None));
     }
 
     [Fact]
@@ -110,7 +110,7 @@ public sealed class ReplyPartitionLeaserTests : IAsyncLifetime
         leaser.StartRenewing();
         _store.Faults.Unavailable = false;
 
-        await Eventually(async () => await _store.GetLeaseHolderAsync(Group, home, CancellationToken.None) == "a");
+        await Eventually(async () => await _store.GetHolderAsync(Group, home, CancellationToken.None) == "a");
         Assert.Equal(home, leaser.Partition);
         Assert.Equal(new[] { $"read {home}" }, reader.Calls);
     }
@@ -123,7 +123,7 @@ public sealed class ReplyPartitionLeaserTests : IAsyncLifetime
 
         await leaser.ReleaseAsync();
 
-        Assert.Null(await _store.GetLeaseHolderAsync(Group, leaser.Partition, CancellationToken.None));
+        Assert.Null(await _store.GetHolderAsync(Group, leaser.Partition, CancellationToken.None));
     }
 
     [Fact]
@@ -135,14 +135,14 @@ public sealed class ReplyPartitionLeaserTests : IAsyncLifetime
         var first = leaser.Partition;
 
         // Another instance took the partition (the lease had expired during a pause).
-        await _store.ReleaseLeaseAsync(Group, first, "a", CancellationToken.None);
-        Assert.True(await _store.TryAcquireLeaseAsync(Group, first, "x", TimeSpan.FromMinutes(1), CancellationToken.None));
+        await _store.ReleaseAsync(Group, first, "a", CancellationToken.None);
+        Assert.True(await _store.TryAcquireAsync(Group, first, "x", TimeSpan.FromMinutes(1), CancellationToken.None));
         leaser.StartRenewing();
 
         await Eventually(() => Task.FromResult(leaser.Partition != first));
         Assert.Equal(1 - first, leaser.Partition);
         Assert.Equal(new[] { $"read {first}", $"stop {first}", $"read {1 - first}" }, reader.Calls);
-        Assert.Equal("a", await _store.GetLeaseHolderAsync(Group, 1 - first, CancellationToken.None));
+        Assert.Equal("a", await _store.GetHolderAsync(Group, 1 - first, CancellationToken.None));
     }
 
     [Fact]
@@ -157,10 +157,10 @@ public sealed class ReplyPartitionLeaserTests : IAsyncLifetime
 
         await Eventually(() => Task.FromResult(reader.Calls.Contains($"adopt {orphan}@5")));
         await Eventually(() => Task.FromResult(reader.Calls.Contains($"stop {orphan}")));
-        await Eventually(async () => await _store.GetLeaseHolderAsync(Group, orphan, CancellationToken.None) is null);
+        await Eventually(async () => await _store.GetHolderAsync(Group, orphan, CancellationToken.None) is null);
 
         Assert.Equal(new[] { $"read {leaser.Partition}", $"adopt {orphan}@5", $"stop {orphan}" }, reader.Calls);
-        Assert.Equal("a", await _store.GetLeaseHolderAsync(Group, leaser.Partition, CancellationToken.None));
+        Assert.Equal("a", await _store.GetHolderAsync(Group, leaser.Partition, CancellationToken.None));
     }
 
     [Fact]
@@ -178,8 +178,8 @@ public sealed class ReplyPartitionLeaserTests : IAsyncLifetime
         await Eventually(() => Task.FromResult(reader.Calls.Contains($"adopt {adopted}@0")));
 
         // The own partition is taken; the next one after it is held as an adopter, so it is not free.
-        await _store.ReleaseLeaseAsync(Group, own, "a", CancellationToken.None);
-        Assert.True(await _store.TryAcquireLeaseAsync(Group, own, "x", TimeSpan.FromMinutes(1), CancellationToken.None));
+        await _store.ReleaseAsync(Group, own, "a", CancellationToken.None);
+        Assert.True(await _store.TryAcquireAsync(Group, own, "x", TimeSpan.FromMinutes(1), CancellationToken.None));
 
         await Eventually(() => Task.FromResult(leaser.Partition != own));
         Assert.Equal(free, leaser.Partition);
@@ -238,14 +238,14 @@ public sealed class ReplyPartitionLeaserTests : IAsyncLifetime
         await Task.Delay(10 * Options().LeaseRenewInterval);
 
         Assert.DoesNotContain($"stop {orphan}", reader.Calls);
-        Assert.Equal("a", await _store.GetLeaseHolderAsync(Group, orphan, CancellationToken.None));
+        Assert.Equal("a", await _store.GetHolderAsync(Group, orphan, CancellationToken.None));
 
         // As on dispose: the renewals stop, then every lease is released.
         _stop.Cancel();
         await leaser.StopAsync();
         await leaser.ReleaseAsync();
-        Assert.Null(await _store.GetLeaseHolderAsync(Group, leaser.Partition, CancellationToken.None));
-        Assert.Null(await _store.GetLeaseHolderAsync(Group, orphan, CancellationToken.None));
+        Assert.Null(await _store.GetHolderAsync(Group, leaser.Partition, CancellationToken.None));
+        Assert.Null(await _store.GetHolderAsync(Group, orphan, CancellationToken.None));
     }
 
     private static KafkaTransportOptions Options() => new()

@@ -12,8 +12,9 @@ namespace TypedRpc;
 public static class TypedRpcRedisBuilderExtensions
 {
     /// <summary>
-    /// Uses Redis as the ownership store: replaces any <see cref="IRpcOwnershipStore"/> registered
-    /// before with one <see cref="RedisOwnershipStore"/> per container, created when first resolved;
+    /// Uses Redis as the ownership store: replaces any <see cref="IRpcOwnershipStore"/> and
+    /// <see cref="IRpcClaimStore"/> registered before with one <see cref="RedisOwnershipStore"/> per
+    /// container (registered under both, and as itself), created when first resolved;
     /// its connection multiplexer is made on the store's first operation and closed when the
     /// container is disposed (asynchronously: the store is <see cref="IAsyncDisposable"/> only).
     /// The options are validated on start, each problem naming the setting
@@ -39,9 +40,13 @@ public static class TypedRpcRedisBuilderExtensions
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RedisOwnershipStoreOptions>, RedisOwnershipStoreOptionsValidator>());
         services.RemoveAll<IRpcOwnershipStore>();
-        services.AddSingleton<IRpcOwnershipStore>(static sp => new RedisOwnershipStore(
+        services.RemoveAll<IRpcClaimStore>();
+        services.RemoveAll<RedisOwnershipStore>();
+        services.AddSingleton(static sp => new RedisOwnershipStore(
             sp.GetRequiredService<IOptions<RedisOwnershipStoreOptions>>().Value,
             sp.GetService<ILogger<RedisOwnershipStore>>()));
+        services.AddSingleton<IRpcOwnershipStore>(static sp => sp.GetRequiredService<RedisOwnershipStore>());
+        services.AddSingleton<IRpcClaimStore>(static sp => sp.GetRequiredService<RedisOwnershipStore>());
         return builder;
     }
 

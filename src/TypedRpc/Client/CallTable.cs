@@ -20,18 +20,21 @@ internal sealed class CallTable : ICallTable, IDisposable
     private readonly TimerWheel _wheel = new();
     private readonly SemaphoreSlim _slots;
     private readonly IRpcOwnershipStore? _store;
+    private readonly IRpcClaimStore? _claims;
     private readonly TypedRpcOptions _options;
     private readonly ILogger _logger;
     private TaskCompletionSource? _drained;
     private volatile bool _closed;
 
-    /// <param name="store">The ownership store (checked at a deadline, told of cancels), or <see langword="null"/>.</param>
+    /// <param name="store">The ownership store (checked at a deadline), or <see langword="null"/>.</param>
+    /// <param name="claims">The claim store (told of cancels), or <see langword="null"/>.</param>
     /// <param name="serializer">Decodes replies.</param>
     /// <param name="options">Validated settings.</param>
     /// <param name="logger">The client's logger.</param>
-    public CallTable(IRpcOwnershipStore? store, IRpcSerializer serializer, TypedRpcOptions options, ILogger logger)
+    public CallTable(IRpcOwnershipStore? store, IRpcClaimStore? claims, IRpcSerializer serializer, TypedRpcOptions options, ILogger logger)
     {
         _store = store;
+        _claims = claims;
         Serializer = serializer;
         _options = options;
         _logger = logger;
@@ -214,10 +217,10 @@ internal sealed class CallTable : ICallTable, IDisposable
     }
 
     /// <inheritdoc />
-    /// <remarks>Through the store, off the caller's thread, bounded: if it is lost, the request's deadline still ends the handler.</remarks>
+    /// <remarks>Through the claim store, off the caller's thread, bounded: if it is lost, the request's deadline still ends the handler.</remarks>
     public void CancelRemotely(PendingCall call, long requestDeadlineUnixMs)
     {
-        if (_store is null || call.Method is not { } method)
+        if (_claims is null || call.Method is not { } method)
         {
             return;
         }
@@ -236,7 +239,7 @@ internal sealed class CallTable : ICallTable, IDisposable
             // its deadline has passed. The grace period covers clocks that disagree.
             var remaining = Math.Max(0, requestDeadlineUnixMs - DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
             var ttl = TimeSpan.FromMilliseconds(remaining) + _options.OwnerGracePeriod + TimeSpan.FromSeconds(1);
-            if (await _store!.CancelAsync(service, id, requestDeadlineUnixMs, ttl, CancellationToken.None).AsTask()
+            if (await _claims!.CancelAsync(service, id, requestDeadlineUnixMs, ttl, CancellationToken.None).AsTask()
                 .WaitAsync(_options.StoreOperationTimeout).ConfigureAwait(false))
             {
                 RpcMetrics.CancelsSent.Add(1);

@@ -44,11 +44,12 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable, IRes
     /// <param name="serializer">Encodes arguments and decodes replies.</param>
     /// <param name="options">Settings; validated here.</param>
     /// <param name="store">The ownership store, or <see langword="null"/> to run without one (no forwarding, no stored results).</param>
+    /// <param name="claims">The claim store that carries cancels to the servers, or <see langword="null"/> (servers then stop at the request's deadline).</param>
     /// <param name="unmatchedHandler">Receives replies no waiter accepted, or <see langword="null"/>.</param>
     /// <param name="logger">The logger, or <see langword="null"/>.</param>
     /// <exception cref="ArgumentException">An option is invalid (the message names it).</exception>
     public RpcClient(IRpcTransport transport, IRpcSerializer serializer, TypedRpcOptions options,
-        IRpcOwnershipStore? store = null, IUnmatchedReplyHandler? unmatchedHandler = null, ILogger<RpcClient>? logger = null)
+        IRpcOwnershipStore? store = null, IRpcClaimStore? claims = null, IUnmatchedReplyHandler? unmatchedHandler = null, ILogger<RpcClient>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(transport);
         ArgumentNullException.ThrowIfNull(serializer);
@@ -63,7 +64,8 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable, IRes
         _options = options;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         store = options.EnableOwnership ? store : null;
-        _calls = new CallTable(store, serializer, options, _logger);
+        claims = options.EnableOwnership ? claims : null;
+        _calls = new CallTable(store, claims, serializer, options, _logger);
         _ownership = new OwnershipTracker(store, unmatchedHandler, options, _calls, _logger);
         _invoker = new CallInvoker(this, transport, serializer, options, _calls, _ownership, _logger);
         _results = new RpcResults(store, serializer, options, this);

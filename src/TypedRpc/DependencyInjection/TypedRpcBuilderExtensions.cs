@@ -96,22 +96,31 @@ public static class TypedRpcBuilderExtensions
         return builder;
     }
 
-    /// <summary>Uses an in-memory ownership store, shared by every instance given the same <paramref name="store"/>. For tests.</summary>
+    /// <summary>
+    /// Uses an in-memory ownership store, shared by every instance given the same <paramref name="store"/>,
+    /// registered as both <see cref="IRpcOwnershipStore"/> and <see cref="IRpcClaimStore"/> (one instance). For tests.
+    /// </summary>
     /// <param name="builder">The builder.</param>
     /// <param name="store">The shared store, or <see langword="null"/> for a new one private to this container.</param>
     /// <returns>The builder.</returns>
     public static ITypedRpcBuilder UseInMemoryOwnershipStore(this ITypedRpcBuilder builder, InMemoryOwnershipStore? store = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        builder.Services.RemoveAll<IRpcOwnershipStore>();
+        var services = builder.Services;
+        services.RemoveAll<IRpcOwnershipStore>();
+        services.RemoveAll<IRpcClaimStore>();
+        services.RemoveAll<InMemoryOwnershipStore>();
         if (store is null)
         {
-            builder.Services.AddSingleton<IRpcOwnershipStore>(static _ => new InMemoryOwnershipStore());
+            services.AddSingleton(static _ => new InMemoryOwnershipStore());
         }
         else
         {
-            builder.Services.AddSingleton<IRpcOwnershipStore>(store);
+            services.AddSingleton(store);
         }
+
+        services.AddSingleton<IRpcOwnershipStore>(static sp => sp.GetRequiredService<InMemoryOwnershipStore>());
+        services.AddSingleton<IRpcClaimStore>(static sp => sp.GetRequiredService<InMemoryOwnershipStore>());
 
         return builder;
     }

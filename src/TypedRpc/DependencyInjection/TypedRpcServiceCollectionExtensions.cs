@@ -57,6 +57,7 @@ public static class TypedRpcServiceCollectionExtensions
             sp.GetRequiredService<IRpcSerializer>(),
             sp.GetRequiredService<IOptions<TypedRpcOptions>>().Value,
             sp.GetService<IRpcOwnershipStore>(),
+            sp.GetService<IRpcClaimStore>(),
             sp.GetService<IUnmatchedReplyHandler>(),
             sp.GetService<ILogger<RpcClient>>()) { NeedsHost = true });
         services.TryAddSingleton<IRpcInvoker>(static sp => sp.GetRequiredService<RpcClient>());

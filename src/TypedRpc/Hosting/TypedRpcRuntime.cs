@@ -89,10 +89,11 @@ public sealed class TypedRpcRuntime : IHostedService, IAsyncDisposable
     {
         var transport = _services.GetService<IRpcTransport>() ?? throw Microsoft.Extensions.DependencyInjection.TypedRpcServiceCollectionExtensions.MissingTransport();
         var store = _services.GetService<IRpcOwnershipStore>();
-        if (store is null && (options.EnableClaims || options.EnableOwnership))
+        var claims = _services.GetService<IRpcClaimStore>();
+        if ((store is null && options.EnableOwnership) || (claims is null && options.EnableClaims))
         {
             // Running without a store is allowed but must be a decision: say what is lost.
-            logger.LogWarning("TypedRpc runs without an ownership store: no forwarding of replies read by another instance, no stored results, no dedupe of redelivered requests. Register one (AddRedis, UseInMemoryOwnershipStore) or set TypedRpc:EnableOwnership and TypedRpc:EnableClaims to false.");
+            logger.LogWarning("TypedRpc runs without an ownership store (IRpcOwnershipStore) or claim store (IRpcClaimStore): no forwarding of replies read by another instance, no stored results, no dedupe of redelivered requests. Register one (AddRedis, UseInMemoryOwnershipStore) or set TypedRpc:EnableOwnership and TypedRpc:EnableClaims to false.");
         }
 
         var registrations = _services.GetServices<RpcServerRegistration>().ToArray();
@@ -127,7 +128,7 @@ public sealed class TypedRpcRuntime : IHostedService, IAsyncDisposable
         var serializer = _services.GetRequiredService<IRpcSerializer>();
         foreach (var registration in registrations)
         {
-            var host = new RpcServiceHost(registration, _services, transport, store, serializer, options, hostLogger);
+            var host = new RpcServiceHost(registration, _services, transport, claims, serializer, options, hostLogger);
             await host.StartAsync(cancellationToken).ConfigureAwait(false);
             _servers.Add(host);
             _readiness.ServerSubscribed(host.Descriptor.ServiceName, host.Assigned);

@@ -8,7 +8,7 @@ using TypedRpc.Transport;
 namespace TypedRpc.InMemory;
 
 /// <summary>
-/// An <see cref="IRpcOwnershipStore"/> that keeps everything in memory, for the engine's tests
+/// An <see cref="IRpcOwnershipStore"/> and <see cref="IRpcClaimStore"/> that keeps everything in memory, for the engine's tests
 /// and for testing your own services without Redis. Share one instance between the engine
 /// instances of a test.
 /// </summary>
@@ -29,7 +29,7 @@ namespace TypedRpc.InMemory;
 /// throw at once. Every member is thread-safe.
 /// </para>
 /// </remarks>
-public sealed partial class InMemoryOwnershipStore : IRpcOwnershipStore
+public sealed partial class InMemoryOwnershipStore : IRpcOwnershipStore, IRpcClaimStore
 {
     /// <summary>The message of the exception every operation throws while <see cref="InMemoryStoreFaults.Unavailable"/>.</summary>
     public const string UnavailableMessage = "The in-memory ownership store is unavailable.";
@@ -68,6 +68,9 @@ public sealed partial class InMemoryOwnershipStore : IRpcOwnershipStore
     /// <summary>Faults this store shows on request (down, slow), for tests.</summary>
     public InMemoryStoreFaults Faults { get; } = new();
 
+    /// <summary>The clock entries expire by.</summary>
+    public TimeProvider TimeProvider => _time;
+
     /// <summary>The live (unexpired) entries: owner records, calls with stored replies, and claims. Sweeps expired ones.</summary>
     public int Count
     {
@@ -94,14 +97,12 @@ public sealed partial class InMemoryOwnershipStore : IRpcOwnershipStore
     }
 
     /// <inheritdoc />
-    /// <exception cref="ArgumentException"><paramref name="id"/> is empty.</exception>
+    /// <exception cref="ArgumentException"><paramref name="id"/> is empty, or the owner's instance id is empty.</exception>
     /// <exception cref="ArgumentNullException"><paramref name="owner"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeToLive"/> is not positive.</exception>
     public ValueTask RegisterOwnerAsync(CorrelationId id, RpcOwner owner, TimeSpan timeToLive, CancellationToken cancellationToken)
     {
-        ThrowIfEmpty(id);
-        ArgumentNullException.ThrowIfNull(owner);
-        ThrowIfNotPositive(timeToLive);
+        StoreArguments.RegisterOwner(id, owner, timeToLive);
         return RegisterOwnerCoreAsync(id, owner, timeToLive, cancellationToken);
     }
 
@@ -109,7 +110,7 @@ public sealed partial class InMemoryOwnershipStore : IRpcOwnershipStore
     /// <exception cref="ArgumentException"><paramref name="id"/> is empty.</exception>
     public ValueTask<RpcOwner?> GetOwnerAsync(CorrelationId id, CancellationToken cancellationToken)
     {
-        ThrowIfEmpty(id);
+        StoreArguments.Id(id);
         return GetOwnerCoreAsync(id, cancellationToken);
     }
 
@@ -117,8 +118,7 @@ public sealed partial class InMemoryOwnershipStore : IRpcOwnershipStore
     /// <exception cref="ArgumentException"><paramref name="id"/> is empty, or <paramref name="instanceId"/> is null or empty.</exception>
     public ValueTask ReleaseOwnerAsync(CorrelationId id, string instanceId, CancellationToken cancellationToken)
     {
-        ThrowIfEmpty(id);
-        ArgumentException.ThrowIfNullOrEmpty(instanceId);
+        StoreArguments.IdAndName(id, instanceId, nameof(instanceId));
         return ReleaseOwnerCoreAsync(id, instanceId, cancellationToken);
     }
 
@@ -129,14 +129,7 @@ public sealed partial class InMemoryOwnershipStore : IRpcOwnershipStore
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeToLive"/> is not positive.</exception>
     public ValueTask StoreReplyAsync(RpcReply reply, TimeSpan timeToLive, string? notifyInstance, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(reply);
-        ThrowIfEmpty(reply.Id, nameof(reply));
-        ThrowIfNotPositive(timeToLive);
-        if (notifyInstance is { Length: 0 })
-        {
-            throw new ArgumentException("The instance to notify is empty; pass null to notify nobody.", nameof(notifyInstance));
-        }
-
+        StoreArguments.StoreReply(reply, timeToLive, notifyInstance);
         return StoreReplyCoreAsync(InMemoryCopies.Copy(reply), timeToLive, notifyInstance, cancellationToken);
     }
 
@@ -144,160 +137,8 @@ public sealed partial class InMemoryOwnershipStore : IRpcOwnershipStore
     /// <exception cref="ArgumentException"><paramref name="id"/> is empty.</exception>
     public ValueTask<IReadOnlyList<RpcReply>> GetRepliesAsync(CorrelationId id, CancellationToken cancellationToken)
     {
-        ThrowIfEmpty(id);
+        StoreArguments.Id(id);
         return GetRepliesCoreAsync(id, cancellationToken);
-    }
-
-    /// <inheritdoc />
-    /// <remarks>
-    /// A running claim answers <see cref="RpcClaimState.Running"/> to every other holder and
-    /// <see cref="RpcClaimState.Claimed"/> (renewed) to its own; a completed one answers
-    /// <see cref="RpcClaimState.Completed"/>; a released or expired one can be claimed again.
-    /// <see cref="RpcClaim.Holder"/> is set in every state.
-    /// </remarks>
-    /// <exception cref="ArgumentException"><paramref name="id"/> is empty, or <paramref name="holder"/> is null or empty.</exception>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeToLive"/> is not positive.</exception>
-    public ValueTask<RpcClaim> TryClaimAsync(CorrelationId id, string holder, TimeSpan timeToLive, CancellationToken cancellationToken) =>
-        TryClaimAsync(id, holder, timeToLive, default, cancellationToken);
-
-    /// <inheritdoc />
-    /// <exception cref="ArgumentException"><paramref name="id"/> is empty, or <paramref name="holder"/> is null or empty.</exception>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeToLive"/> is not positive, or the conditions' deadline is negative.</exception>
-    public ValueTask<RpcClaim> TryClaimAsync(CorrelationId id, string holder, TimeSpan timeToLive, RpcClaimConditions conditions, CancellationToken cancellationToken)
-    {
-        ThrowIfEmpty(id);
-        ArgumentException.ThrowIfNullOrEmpty(holder);
-        ThrowIfNotPositive(timeToLive);
-        ArgumentOutOfRangeException.ThrowIfNegative(conditions.RequestDeadlineUnixMs, nameof(conditions));
-        return TryClaimCoreAsync(id, holder, timeToLive, conditions, cancellationToken);
-    }
-
-    /// <inheritdoc />
-    /// <remarks>The marker is visible to claims at once; subscribers are signalled on the thread pool, as wake-ups are.</remarks>
-    /// <exception cref="ArgumentException"><paramref name="service"/> is null or empty, or <paramref name="id"/> is empty.</exception>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="requestDeadlineUnixMs"/> is not positive, or <paramref name="timeToLive"/> is not positive.</exception>
-    public ValueTask<bool> CancelAsync(string service, CorrelationId id, long requestDeadlineUnixMs, TimeSpan timeToLive, CancellationToken cancellationToken)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(service);
-        ThrowIfEmpty(id);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(requestDeadlineUnixMs);
-        ThrowIfNotPositive(timeToLive);
-        return CancelCoreAsync(service, id, requestDeadlineUnixMs, timeToLive, cancellationToken);
-    }
-
-    /// <inheritdoc />
-    /// <remarks>Callbacks run on the thread pool, in order and one at a time per subscription.</remarks>
-    /// <exception cref="ArgumentException"><paramref name="service"/> is null or empty.</exception>
-    /// <exception cref="ArgumentNullException"><paramref name="onCancel"/> is null.</exception>
-    public ValueTask<IAsyncDisposable> SubscribeCancellationsAsync(string service, Func<CorrelationId, long, ValueTask> onCancel, CancellationToken cancellationToken)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(service);
-        ArgumentNullException.ThrowIfNull(onCancel);
-        return SubscribeCoreAsync(_cancellations, service, onCancel, cancellationToken);
-    }
-
-    /// <inheritdoc />
-    /// <exception cref="ArgumentException"><paramref name="id"/> is empty, or <paramref name="holder"/> is null or empty.</exception>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeToLive"/> is not positive.</exception>
-    public ValueTask<bool> RenewClaimAsync(CorrelationId id, string holder, TimeSpan timeToLive, CancellationToken cancellationToken)
-    {
-        ThrowIfEmpty(id);
-        ArgumentException.ThrowIfNullOrEmpty(holder);
-        ThrowIfNotPositive(timeToLive);
-        return RenewClaimCoreAsync(id, holder, timeToLive, cancellationToken);
-    }
-
-    /// <inheritdoc />
-    /// <remarks>Written when <paramref name="holder"/> holds the claim or none is left; a claim another holder took over is left alone.</remarks>
-    /// <exception cref="ArgumentException"><paramref name="id"/> is empty, <paramref name="holder"/> is null or empty, or <paramref name="replies"/> contains null.</exception>
-    /// <exception cref="ArgumentNullException"><paramref name="replies"/> is null.</exception>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeToLive"/> is not positive.</exception>
-    public ValueTask<bool> CompleteClaimAsync(CorrelationId id, string holder, IReadOnlyList<RpcReply> replies, TimeSpan timeToLive, CancellationToken cancellationToken)
-    {
-        ThrowIfEmpty(id);
-        ArgumentException.ThrowIfNullOrEmpty(holder);
-        ArgumentNullException.ThrowIfNull(replies);
-        ThrowIfNotPositive(timeToLive);
-        var copies = new RpcReply[replies.Count];
-        for (var i = 0; i < copies.Length; i++)
-        {
-            var reply = replies[i] ?? throw new ArgumentException($"Reply {i} is null.", nameof(replies));
-            copies[i] = InMemoryCopies.Copy(reply);
-        }
-
-        return CompleteClaimCoreAsync(id, holder, copies, timeToLive, cancellationToken);
-    }
-
-    /// <inheritdoc />
-    /// <remarks>Does nothing when the claim is held by another holder or has completed (its replies stay).</remarks>
-    /// <exception cref="ArgumentException"><paramref name="id"/> is empty, or <paramref name="holder"/> is null or empty.</exception>
-    public ValueTask ReleaseClaimAsync(CorrelationId id, string holder, CancellationToken cancellationToken)
-    {
-        ThrowIfEmpty(id);
-        ArgumentException.ThrowIfNullOrEmpty(holder);
-        return ReleaseClaimCoreAsync(id, holder, cancellationToken);
-    }
-
-    /// <inheritdoc />
-    /// <remarks>Queues the wake-up for each current subscriber of the instance and returns; callbacks run later, on the thread pool.</remarks>
-    /// <exception cref="ArgumentException"><paramref name="instanceId"/> is null or empty, or <paramref name="id"/> is empty.</exception>
-    public ValueTask NotifyAsync(string instanceId, CorrelationId id, CancellationToken cancellationToken)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(instanceId);
-        ThrowIfEmpty(id);
-        return NotifyCoreAsync(instanceId, id, cancellationToken);
-    }
-
-    /// <inheritdoc />
-    /// <remarks>
-    /// An instance may have several subscriptions; each gets every wake-up. Disposing one stops its
-    /// callbacks (none starts afterwards; one already running is not awaited).
-    /// </remarks>
-    /// <exception cref="ArgumentException"><paramref name="instanceId"/> is null or empty.</exception>
-    /// <exception cref="ArgumentNullException"><paramref name="onWakeUp"/> is null.</exception>
-    public ValueTask<IAsyncDisposable> SubscribeWakeUpsAsync(string instanceId, Func<CorrelationId, ValueTask> onWakeUp, CancellationToken cancellationToken)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(instanceId);
-        ArgumentNullException.ThrowIfNull(onWakeUp);
-        return SubscribeCoreAsync(_wakeUps, instanceId, (id, _) => onWakeUp(id), cancellationToken);
-    }
-
-    /// <summary>The live wake-up subscriptions of an instance (for tests that disposal leaves nothing behind).</summary>
-    internal int WakeUpSubscriptionCount(string instanceId)
-    {
-        lock (_wakeUpLock)
-        {
-            return _wakeUps.TryGetValue(instanceId, out var subscriptions) ? subscriptions.Length : 0;
-        }
-    }
-
-    internal void RemoveWakeUpSubscription(InMemoryWakeUpSubscription subscription)
-    {
-        var registry = subscription.Registry;
-        lock (_wakeUpLock)
-        {
-            if (!registry.TryGetValue(subscription.InstanceId, out var current))
-            {
-                return;
-            }
-
-            var index = Array.IndexOf(current, subscription);
-            if (index < 0)
-            {
-                return;
-            }
-
-            if (current.Length == 1)
-            {
-                registry.Remove(subscription.InstanceId);
-                return;
-            }
-
-            var next = new InMemoryWakeUpSubscription[current.Length - 1];
-            Array.Copy(current, 0, next, 0, index);
-            Array.Copy(current, index + 1, next, index, current.Length - index - 1);
-            registry[subscription.InstanceId] = next;
-        }
     }
 
     private async ValueTask RegisterOwnerCoreAsync(CorrelationId id, RpcOwner owner, TimeSpan timeToLive, CancellationToken cancellationToken)
@@ -387,145 +228,6 @@ public sealed partial class InMemoryOwnershipStore : IRpcOwnershipStore
         }
     }
 
-    private async ValueTask<RpcClaim> TryClaimCoreAsync(CorrelationId id, string holder, TimeSpan timeToLive, RpcClaimConditions conditions, CancellationToken cancellationToken)
-    {
-        await BeginAsync(cancellationToken).ConfigureAwait(false);
-        lock (_lock)
-        {
-            var now = Now();
-            if (conditions.RequestDeadlineUnixMs != 0 && _cancels.TryGetValue(id, out var cancel) && cancel.ExpiresAt > now
-                && cancel.RequestDeadlineUnixMs == conditions.RequestDeadlineUnixMs)
-            {
-                return new RpcClaim(RpcClaimState.Cancelled, null, Array.Empty<RpcReply>());
-            }
-
-            var live = _claims.TryGetValue(id, out var claim) && claim.ExpiresAt > now;
-            if (live && conditions.Fingerprint is not null && claim.Fingerprint is not null
-                && !string.Equals(claim.Fingerprint, conditions.Fingerprint, StringComparison.Ordinal))
-            {
-                return new RpcClaim(RpcClaimState.Conflict, claim.Holder, Array.Empty<RpcReply>());
-            }
-
-            if (live)
-            {
-                if (claim.Replies is not null)
-                {
-                    return new RpcClaim(RpcClaimState.Completed, claim.Holder, claim.Replies);
-                }
-
-                if (!string.Equals(claim.Holder, holder, StringComparison.Ordinal))
-                {
-                    return new RpcClaim(RpcClaimState.Running, claim.Holder, Array.Empty<RpcReply>());
-                }
-            }
-
-            _claims[id] = (holder, null, ExpiresAt(now, timeToLive), conditions.Fingerprint ?? (live ? claim.Fingerprint : null));
-            OnWrite(now);
-            return new RpcClaim(RpcClaimState.Claimed, holder, Array.Empty<RpcReply>());
-        }
-    }
-
-    private async ValueTask<bool> CancelCoreAsync(string service, CorrelationId id, long requestDeadlineUnixMs, TimeSpan timeToLive, CancellationToken cancellationToken)
-    {
-        await BeginAsync(cancellationToken).ConfigureAwait(false);
-        lock (_lock)
-        {
-            var now = Now();
-            _cancels[id] = (requestDeadlineUnixMs, ExpiresAt(now, timeToLive));
-            OnWrite(now);
-        }
-
-        // After the lock: a claim made from now on sees the marker, so a server signalled here
-        // either holds the claim already or will be refused it.
-        Post(_cancellations, service, id, requestDeadlineUnixMs);
-        return true;
-    }
-
-    private async ValueTask<bool> RenewClaimCoreAsync(CorrelationId id, string holder, TimeSpan timeToLive, CancellationToken cancellationToken)
-    {
-        await BeginAsync(cancellationToken).ConfigureAwait(false);
-        lock (_lock)
-        {
-            var now = Now();
-            var live = _claims.TryGetValue(id, out var claim) && claim.ExpiresAt > now;
-            if (live && (claim.Replies is not null || !string.Equals(claim.Holder, holder, StringComparison.Ordinal)))
-            {
-                return false;
-            }
-
-            // Held by this holder, or gone (it expired while renewals failed and nobody took it):
-            // taken again, so the request stays claimed while its handler runs.
-            _claims[id] = (holder, null, ExpiresAt(now, timeToLive), live ? claim.Fingerprint : null);
-            return true;
-        }
-    }
-
-    private async ValueTask<bool> CompleteClaimCoreAsync(CorrelationId id, string holder, RpcReply[] replies, TimeSpan timeToLive, CancellationToken cancellationToken)
-    {
-        await BeginAsync(cancellationToken).ConfigureAwait(false);
-        lock (_lock)
-        {
-            var now = Now();
-            var live = _claims.TryGetValue(id, out var claim) && claim.ExpiresAt > now;
-            if (live && !string.Equals(claim.Holder, holder, StringComparison.Ordinal))
-            {
-                return false;
-            }
-
-            _claims[id] = (holder, replies, ExpiresAt(now, timeToLive), live ? claim.Fingerprint : null);
-            OnWrite(now);
-            return true;
-        }
-    }
-
-    private async ValueTask ReleaseClaimCoreAsync(CorrelationId id, string holder, CancellationToken cancellationToken)
-    {
-        await BeginAsync(cancellationToken).ConfigureAwait(false);
-        lock (_lock)
-        {
-            if (!_claims.TryGetValue(id, out var claim))
-            {
-                return;
-            }
-
-            var expired = claim.ExpiresAt <= Now();
-            var heldByCaller = claim.Replies is null && string.Equals(claim.Holder, holder, StringComparison.Ordinal);
-            if (expired || heldByCaller)
-            {
-                _claims.Remove(id);
-            }
-        }
-    }
-
-    private async ValueTask NotifyCoreAsync(string instanceId, CorrelationId id, CancellationToken cancellationToken)
-    {
-        await BeginAsync(cancellationToken).ConfigureAwait(false);
-        PostWakeUp(instanceId, id);
-    }
-
-    private async ValueTask<IAsyncDisposable> SubscribeCoreAsync(Dictionary<string, InMemoryWakeUpSubscription[]> registry, string name, Func<CorrelationId, long, ValueTask> callback, CancellationToken cancellationToken)
-    {
-        await BeginAsync(cancellationToken).ConfigureAwait(false);
-        var subscription = new InMemoryWakeUpSubscription(this, registry, name, callback);
-        lock (_wakeUpLock)
-        {
-            if (registry.TryGetValue(name, out var current))
-            {
-                var next = new InMemoryWakeUpSubscription[current.Length + 1];
-                current.CopyTo(next, 0);
-                next[current.Length] = subscription;
-                registry[name] = next;
-            }
-            else
-            {
-                registry[name] = [subscription];
-            }
-        }
-
-        subscription.Start();
-        return subscription;
-    }
-
     // The start of every operation: the simulated latency, then cancellation and availability.
     // Throws rather than returning a faulted task: it runs inside the async Core methods.
     private ValueTask BeginAsync(CancellationToken cancellationToken)
@@ -552,22 +254,6 @@ public sealed partial class InMemoryOwnershipStore : IRpcOwnershipStore
         if (Faults.Unavailable)
         {
             throw new InvalidOperationException(UnavailableMessage);
-        }
-    }
-
-    private void PostWakeUp(string instanceId, CorrelationId id) => Post(_wakeUps, instanceId, id, 0);
-
-    private void Post(Dictionary<string, InMemoryWakeUpSubscription[]> registry, string name, CorrelationId id, long value)
-    {
-        lock (_wakeUpLock)
-        {
-            if (registry.TryGetValue(name, out var subscriptions))
-            {
-                foreach (var subscription in subscriptions)
-                {
-                    subscription.Post(id, value);
-                }
-            }
         }
     }
 
@@ -664,15 +350,4 @@ public sealed partial class InMemoryOwnershipStore : IRpcOwnershipStore
             }
         }
     }
-
-    private static void ThrowIfEmpty(CorrelationId id, string parameterName = "id")
-    {
-        if (id.IsEmpty)
-        {
-            throw new ArgumentException("The correlation id is empty.", parameterName);
-        }
-    }
-
-    private static void ThrowIfNotPositive(TimeSpan timeToLive, string parameterName = "timeToLive") =>
-        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(timeToLive, TimeSpan.Zero, parameterName);
 }

@@ -15,7 +15,8 @@ public sealed class InMemoryStoreFaults
     // TimeSpan? cannot be read atomically; -1 stands for "no delay".
     private long _operationDelayTicks = -1;
 
-    internal InMemoryStoreFaults()
+    /// <summary>Creates a set of faults with none on.</summary>
+    public InMemoryStoreFaults()
     {
     }
 

@@ -25,7 +25,7 @@ public enum RpcClaimState
     Conflict,
 }
 
-/// <summary>The outcome of <see cref="IRpcOwnershipStore.TryClaimAsync(CorrelationId, string, System.TimeSpan, RpcClaimConditions, System.Threading.CancellationToken)"/>.</summary>
+/// <summary>The outcome of <see cref="IRpcClaimStore.TryClaimAsync(CorrelationId, string, System.TimeSpan, RpcClaimConditions, System.Threading.CancellationToken)"/>.</summary>
 /// <param name="State">Claimed, running elsewhere, or completed.</param>
 /// <param name="Holder">The instance holding the claim (for <see cref="RpcClaimState.Running"/>).</param>
 /// <param name="Replies">The stored replies (for <see cref="RpcClaimState.Completed"/>); empty otherwise.</param>

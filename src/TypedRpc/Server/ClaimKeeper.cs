@@ -25,7 +25,7 @@ namespace TypedRpc.Server;
 /// </remarks>
 internal sealed class ClaimKeeper
 {
-    private readonly IRpcOwnershipStore _store;
+    private readonly IRpcClaimStore _store;
     private readonly string _service;
     private readonly TypedRpcOptions _options;
     private readonly ILogger _logger;
@@ -40,7 +40,7 @@ internal sealed class ClaimKeeper
     private Task? _renewing;
     private long _deliveries;
 
-    public ClaimKeeper(IRpcOwnershipStore store, string service, TypedRpcOptions options, ILogger logger)
+    public ClaimKeeper(IRpcClaimStore store, string service, TypedRpcOptions options, ILogger logger)
     {
         _store = store;
         _service = service;

@@ -33,7 +33,7 @@ internal sealed class RpcServiceHost
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _concurrency;
 
-    // Null without claims (EnableClaims off, or no store).
+    // Null without claims (EnableClaims off, or no claim store).
     private readonly ClaimKeeper? _claims;
 
     // Stop, in three steps: waiting duplicates stop waiting at once (they stay unacknowledged for
@@ -45,7 +45,7 @@ internal sealed class RpcServiceHost
     private IAsyncDisposable? _subscription;
     private int _running;
 
-    public RpcServiceHost(RpcServerRegistration registration, IServiceProvider services, IRpcTransport transport, IRpcOwnershipStore? store,
+    public RpcServiceHost(RpcServerRegistration registration, IServiceProvider services, IRpcTransport transport, IRpcClaimStore? claims,
         IRpcSerializer serializer, TypedRpcOptions options, ILogger logger)
     {
         _registration = registration;
@@ -56,7 +56,7 @@ internal sealed class RpcServiceHost
         _options = options;
         _logger = logger;
         _concurrency = new SemaphoreSlim(options.MaxConcurrentRequests, options.MaxConcurrentRequests);
-        _claims = options.EnableClaims && store is not null ? new ClaimKeeper(store, registration.Descriptor.ServiceName, options, logger) : null;
+        _claims = options.EnableClaims && claims is not null ? new ClaimKeeper(claims, registration.Descriptor.ServiceName, options, logger) : null;
     }
 
     public RpcServiceDescriptor Descriptor => _registration.Descriptor;

@@ -36,8 +36,8 @@ public sealed class RedisKeySchemaTests(RedisServerFixture redis)
 
             // A completion for a request whose claim is gone creates the claim key anew: it too expires.
             await store.CompleteClaimAsync(CorrelationId.NewId(), "a", [], Ttl, default);
-            await store.TryAcquireLeaseAsync("client-group", i, "client-1", Ttl, default);
-            await store.RenewLeaseAsync("client-group", i, "client-1", Ttl, default);
+            await store.Leases.TryAcquireAsync("client-group", i, "client-1", Ttl, default);
+            await store.Leases.RenewAsync("client-group", i, "client-1", Ttl, default);
         }
 
         var schema = new Regex(
@@ -64,7 +64,7 @@ public sealed class RedisKeySchemaTests(RedisServerFixture redis)
         await store.RegisterOwnerAsync(id, Owner("a"), TimeSpan.MaxValue, default);
         await store.StoreReplyAsync(Reply(id, 0), TimeSpan.MaxValue, null, default);
         await store.TryClaimAsync(id, "a", TimeSpan.MaxValue, default);
-        await store.TryAcquireLeaseAsync("g", 0, "a", TimeSpan.MaxValue, default);
+        await store.Leases.TryAcquireAsync("g", 0, "a", TimeSpan.MaxValue, default);
 
         var keys = await redis.Admin.ScanAsync(store.Namespace + ":*");
         Assert.Equal(4, keys.Count);

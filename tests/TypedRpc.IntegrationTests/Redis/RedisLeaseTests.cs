@@ -1,5 +1,6 @@
 using System;
 using System.Threading.Tasks;
+using TypedRpc.Redis;
 using Xunit;
 using static TypedRpc.IntegrationTests.Support.TestData;
 
@@ -13,52 +14,52 @@ public sealed class RedisLeaseTests(RedisServerFixture redis)
     public async Task Lease_IsTakenByOne_RenewedByItsHolder_AndReleasedOnlyByItsHolder()
     {
         await using var store = redis.CreateStore();
-        Assert.Null(await store.GetLeaseHolderAsync("clients", 0, default));
+        Assert.Null(await store.Leases.GetHolderAsync("clients", 0, default));
 
-        Assert.True(await store.TryAcquireLeaseAsync("clients", 0, "a", Ttl, default));
-        Assert.False(await store.TryAcquireLeaseAsync("clients", 0, "b", Ttl, default));
-        Assert.True(await store.TryAcquireLeaseAsync("clients", 0, "a", Ttl, default));
-        Assert.Equal("a", await store.GetLeaseHolderAsync("clients", 0, default));
+        Assert.True(await store.Leases.TryAcquireAsync("clients", 0, "a", Ttl, default));
+        Assert.False(await store.Leases.TryAcquireAsync("clients", 0, "b", Ttl, default));
+        Assert.True(await store.Leases.TryAcquireAsync("clients", 0, "a", Ttl, default));
+        Assert.Equal("a", await store.Leases.GetHolderAsync("clients", 0, default));
 
         // Partitions and groups are independent.
-        Assert.True(await store.TryAcquireLeaseAsync("clients", 1, "b", Ttl, default));
-        Assert.True(await store.TryAcquireLeaseAsync("others", 0, "b", Ttl, default));
+        Assert.True(await store.Leases.TryAcquireAsync("clients", 1, "b", Ttl, default));
+        Assert.True(await store.Leases.TryAcquireAsync("others", 0, "b", Ttl, default));
 
-        Assert.True(await store.RenewLeaseAsync("clients", 0, "a", Ttl, default));
-        Assert.False(await store.RenewLeaseAsync("clients", 0, "b", Ttl, default));
+        Assert.True(await store.Leases.RenewAsync("clients", 0, "a", Ttl, default));
+        Assert.False(await store.Leases.RenewAsync("clients", 0, "b", Ttl, default));
 
-        await store.ReleaseLeaseAsync("clients", 0, "b", default);
-        Assert.Equal("a", await store.GetLeaseHolderAsync("clients", 0, default));
-        await store.ReleaseLeaseAsync("clients", 0, "a", default);
-        Assert.Null(await store.GetLeaseHolderAsync("clients", 0, default));
-        Assert.False(await store.RenewLeaseAsync("clients", 0, "a", Ttl, default));
+        await store.Leases.ReleaseAsync("clients", 0, "b", default);
+        Assert.Equal("a", await store.Leases.GetHolderAsync("clients", 0, default));
+        await store.Leases.ReleaseAsync("clients", 0, "a", default);
+        Assert.Null(await store.Leases.GetHolderAsync("clients", 0, default));
+        Assert.False(await store.Leases.RenewAsync("clients", 0, "a", Ttl, default));
 
-        Assert.True(await store.TryAcquireLeaseAsync("clients", 0, "b", Ttl, default));
-        Assert.Equal("b", await store.GetLeaseHolderAsync("clients", 0, default));
+        Assert.True(await store.Leases.TryAcquireAsync("clients", 0, "b", Ttl, default));
+        Assert.Equal("b", await store.Leases.GetHolderAsync("clients", 0, default));
     }
 
     [Fact]
     public async Task ExpiredLease_IsFree_AndItsFormerHolderCannotRenewIt()
     {
         await using var store = redis.CreateStore();
-        Assert.True(await store.TryAcquireLeaseAsync("clients", 7, "dead", TimeSpan.FromMilliseconds(1_500), default));
+        Assert.True(await store.Leases.TryAcquireAsync("clients", 7, "dead", TimeSpan.FromMilliseconds(1_500), default));
 
         // Renewal extends the lease past its first expiry (0.5 s + 1.1 s > 1.5 s); every step leaves a
         // stalled test machine most of a second.
         await Task.Delay(500);
-        Assert.True(await store.RenewLeaseAsync("clients", 7, "dead", TimeSpan.FromSeconds(2), default));
+        Assert.True(await store.Leases.RenewAsync("clients", 7, "dead", TimeSpan.FromSeconds(2), default));
         await Task.Delay(1_100);
-        Assert.Equal("dead", await store.GetLeaseHolderAsync("clients", 7, default));
+        Assert.Equal("dead", await store.Leases.GetHolderAsync("clients", 7, default));
 
         // Its holder's last renewal was a short one: it expires (a slow machine only makes it more expired).
-        Assert.True(await store.RenewLeaseAsync("clients", 7, "dead", TimeSpan.FromMilliseconds(100), default));
+        Assert.True(await store.Leases.RenewAsync("clients", 7, "dead", TimeSpan.FromMilliseconds(100), default));
         await Task.Delay(400);
-        Assert.Null(await store.GetLeaseHolderAsync("clients", 7, default));
-        Assert.False(await store.RenewLeaseAsync("clients", 7, "dead", Ttl, default));
+        Assert.Null(await store.Leases.GetHolderAsync("clients", 7, default));
+        Assert.False(await store.Leases.RenewAsync("clients", 7, "dead", Ttl, default));
 
-        Assert.True(await store.TryAcquireLeaseAsync("clients", 7, "live", Ttl, default));
-        Assert.False(await store.RenewLeaseAsync("clients", 7, "dead", Ttl, default));
-        Assert.Equal("live", await store.GetLeaseHolderAsync("clients", 7, default));
+        Assert.True(await store.Leases.TryAcquireAsync("clients", 7, "live", Ttl, default));
+        Assert.False(await store.Leases.RenewAsync("clients", 7, "dead", Ttl, default));
+        Assert.Equal("live", await store.Leases.GetHolderAsync("clients", 7, default));
     }
 
     [Fact]
@@ -70,7 +71,7 @@ public sealed class RedisLeaseTests(RedisServerFixture redis)
         for (var i = 0; i < attempts.Length; i++)
         {
             var store = i % 2 == 0 ? first : second;
-            attempts[i] = store.TryAcquireLeaseAsync("clients", 3, "instance-" + i, Ttl, default).AsTask();
+            attempts[i] = store.Leases.TryAcquireAsync("clients", 3, "instance-" + i, Ttl, default).AsTask();
         }
 
         var results = await Task.WhenAll(attempts);
@@ -86,6 +87,19 @@ public sealed class RedisLeaseTests(RedisServerFixture redis)
         }
 
         Assert.Equal(1, winners);
-        Assert.Equal(holder, await first.GetLeaseHolderAsync("clients", 3, default));
+        Assert.Equal(holder, await first.Leases.GetHolderAsync("clients", 3, default));
+    }
+
+    [Fact]
+    public void InvalidArguments_AreRefusedBeforeAnythingIsSent()
+    {
+        // Never connects: every check runs before the first Redis call.
+        var store = new RedisOwnershipStore(new RedisOwnershipStoreOptions { Configuration = "127.0.0.1:1" });
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => { _ = store.Leases.TryAcquireAsync("g", -1, "a", Ttl, default); });
+        Assert.Throws<ArgumentException>(() => { _ = store.Leases.RenewAsync("", 0, "a", Ttl, default); });
+        Assert.Throws<ArgumentOutOfRangeException>(() => { _ = store.Leases.RenewAsync("g", 0, "a", TimeSpan.Zero, default); });
+        Assert.Throws<ArgumentException>(() => { _ = store.Leases.ReleaseAsync("g", 0, "", default); });
+        Assert.Throws<ArgumentOutOfRangeException>(() => { _ = store.Leases.GetHolderAsync("g", -2, default); });
     }
 }

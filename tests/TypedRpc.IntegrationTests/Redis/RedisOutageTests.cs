@@ -105,7 +105,7 @@ public sealed class RedisOutageTests(ITestOutputHelper output)
             () => store.TryClaimAsync(CorrelationId.NewId(), "a", Ttl, default).AsTask(),
             () => store.StoreReplyAsync(Reply(before, 0), Ttl, "owner", default).AsTask(),
             () => store.NotifyAsync("owner", before, default).AsTask(),
-            () => store.TryAcquireLeaseAsync("g", 0, "a", Ttl, default).AsTask(),
+            () => store.Leases.TryAcquireAsync("g", 0, "a", Ttl, default).AsTask(),
         };
 
         // Down for a while: every kind of operation keeps failing at once, none hangs.

@@ -18,36 +18,10 @@ namespace TypedRpc.IntegrationTests.Redis;
 /// </summary>
 public abstract class RedisOwnershipStoreTests
 {
-    /// <summary>What a live holder's renewal grants: long enough that a stalled test machine cannot expire it between renewal and check.</summary>
-    private static readonly TimeSpan RenewedTtl = TimeSpan.FromSeconds(2);
 
     private readonly IRedisTestServer redis;
 
     private protected RedisOwnershipStoreTests(IRedisTestServer redis) => this.redis = redis;
-
-    [Fact]
-    public async Task Owner_IsRegisteredReplacedAndReleasedOnlyByItsInstance()
-    {
-        await using var store = redis.CreateStore();
-        var id = CorrelationId.NewId();
-        Assert.Null(await store.GetOwnerAsync(id, default));
-
-        await store.RegisterOwnerAsync(id, Owner("a"), Ttl, default);
-        Assert.Equal(Owner("a"), await store.GetOwnerAsync(id, default));
-
-        await store.RegisterOwnerAsync(id, Owner("b", partition: -1), Ttl, default);
-        Assert.Equal(Owner("b", partition: -1), await store.GetOwnerAsync(id, default));
-
-        // Only the owner releases: not a former owner, nor an instance whose id is a prefix of the owner's.
-        await store.ReleaseOwnerAsync(id, "a", default);
-        await store.RegisterOwnerAsync(id, Owner("ab"), Ttl, default);
-        await store.ReleaseOwnerAsync(id, "a", default);
-        Assert.Equal(Owner("ab"), await store.GetOwnerAsync(id, default));
-
-        await store.ReleaseOwnerAsync(id, "ab", default);
-        Assert.Null(await store.GetOwnerAsync(id, default));
-        Assert.Empty(await redis.Admin.ScanAsync(store.Namespace + ":*"));
-    }
 
     [Fact]
     public async Task Owner_WithUnicodeIdsAndAnEmptyAddress_RoundTrips()
@@ -79,44 +53,6 @@ public abstract class RedisOwnershipStoreTests
         Assert.Null(await store.GetOwnerAsync(id, default));
         Assert.Empty(await store.GetRepliesAsync(id, default));
         Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(id, "other", Ttl, default)).State);
-    }
-
-    [Fact]
-    public async Task StoringAReply_RenewsTheCallsTimeToLive()
-    {
-        await using var store = redis.CreateStore();
-        var id = CorrelationId.NewId();
-        // 1.2 s + 1.2 s outlives the first 2 s time to live only if the second reply renewed it; each
-        // step leaves 800 ms of slack for a stalled test machine.
-        await store.StoreReplyAsync(Reply(id, 0), TimeSpan.FromSeconds(2), null, default);
-        await Task.Delay(1_200);
-        await store.StoreReplyAsync(Reply(id, 1), TimeSpan.FromSeconds(2), null, default);
-        await Task.Delay(1_200);
-
-        Assert.Equal(2, (await store.GetRepliesAsync(id, default)).Count);
-    }
-
-    [Fact]
-    public async Task Replies_AreKeptInSequenceOrder_AndARepeatedSequenceIsIgnored()
-    {
-        await using var store = redis.CreateStore();
-        var id = CorrelationId.NewId();
-        Assert.Empty(await store.GetRepliesAsync(id, default));
-
-        var buffer = new byte[] { 20 };
-        await store.StoreReplyAsync(Reply(id, 2, buffer), Ttl, null, default);
-        buffer[0] = 99; // the caller reuses its buffer
-        await store.StoreReplyAsync(Reply(id, 0, [0]), Ttl, null, default);
-        await store.StoreReplyAsync(Reply(id, 10, [100]), Ttl, null, default);
-        await store.StoreReplyAsync(Reply(id, 1, [10]), Ttl, null, default);
-        await store.StoreReplyAsync(Reply(id, 0, [1]), Ttl, null, default);
-        await store.StoreReplyAsync(Reply(id, 2, [21], isEnd: true), Ttl, null, default);
-
-        var replies = await store.GetRepliesAsync(id, default);
-        Assert.Equal([0, 1, 2, 10], Sequences(replies));
-        Assert.Equal(new byte[] { 0, 10, 20, 100 }, new[] { replies[0].Payload.Span[0], replies[1].Payload.Span[0], replies[2].Payload.Span[0], replies[3].Payload.Span[0] });
-        Assert.False(replies[2].IsEnd);
-        Assert.Empty(await store.GetRepliesAsync(CorrelationId.NewId(), default));
     }
 
     [Fact]
@@ -190,126 +126,6 @@ public abstract class RedisOwnershipStoreTests
     }
 
     [Fact]
-    public async Task Claim_RunningThenReleasedByItsHolderOnly()
-    {
-        await using var store = redis.CreateStore();
-        var id = CorrelationId.NewId();
-
-        var claim = await store.TryClaimAsync(id, "a", Ttl, default);
-        Assert.Equal(RpcClaimState.Claimed, claim.State);
-        Assert.Equal("a", claim.Holder);
-        Assert.Empty(claim.Replies);
-
-        var other = await store.TryClaimAsync(id, "b", Ttl, default);
-        Assert.Equal(RpcClaimState.Running, other.State);
-        Assert.Equal("a", other.Holder);
-        Assert.Empty(other.Replies);
-
-        // The holder's own claim again (a retry after a timeout that may have succeeded unseen) is idempotent.
-        Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(id, "a", Ttl, default)).State);
-
-        await store.ReleaseClaimAsync(id, "b", default);
-        Assert.Equal(RpcClaimState.Running, (await store.TryClaimAsync(id, "c", Ttl, default)).State);
-
-        await store.ReleaseClaimAsync(id, "a", default);
-        var next = await store.TryClaimAsync(id, "c", Ttl, default);
-        Assert.Equal(RpcClaimState.Claimed, next.State);
-        Assert.Equal("c", next.Holder);
-    }
-
-    [Fact]
-    public async Task ClaimRenewal_ExtendsOnlyItsHoldersRunningClaim()
-    {
-        await using var store = redis.CreateStore();
-        var id = CorrelationId.NewId();
-        Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(id, "a", TimeSpan.FromMilliseconds(600), default)).State);
-        for (var i = 0; i < 3; i++)
-        {
-            // Renewed before it would expire, the claim outlives its first time to live (600 ms < 3 × 300 ms).
-            // Each renewal gives 2 s, so a stalled test machine cannot expire it between renewal and check.
-            await Task.Delay(300);
-            Assert.True(await store.RenewClaimAsync(id, "a", RenewedTtl, default));
-            Assert.False(await store.RenewClaimAsync(id, "b", RenewedTtl, default));
-            Assert.Equal(RpcClaimState.Running, (await store.TryClaimAsync(id, "b", Ttl, default)).State);
-        }
-
-        // Not renewed (its holder died): it expires and another holder takes it; the old one cannot renew it.
-        await Task.Delay(RenewedTtl + TimeSpan.FromMilliseconds(300));
-        Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(id, "b", Ttl, default)).State);
-        Assert.False(await store.RenewClaimAsync(id, "a", Ttl, default));
-
-        // A completed claim is not renewed: it lives for its result's time to live.
-        Assert.True(await store.CompleteClaimAsync(id, "b", [Reply(id, 0, isEnd: true)], Ttl, default));
-        Assert.False(await store.RenewClaimAsync(id, "b", Ttl, default));
-    }
-
-    [Fact]
-    public async Task ClaimRenewal_TakesAGoneClaimAgain_ButNotOneAnotherHolderTookOrCompleted()
-    {
-        await using var store = redis.CreateStore();
-        var id = CorrelationId.NewId();
-        Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(id, "a", TimeSpan.FromMilliseconds(600), default)).State);
-
-        // Its renewals failed until it expired, and nobody took it: the next renewal takes it again.
-        await Task.Delay(900);
-        Assert.True(await store.RenewClaimAsync(id, "a", RenewedTtl, default));
-        Assert.Equal(RpcClaimState.Running, (await store.TryClaimAsync(id, "b", Ttl, default)).State);
-
-        // Once another holder took it after it expired, the old holder's renewal fails.
-        // A short renewal lets it expire again; a slow machine only makes it more expired.
-        Assert.True(await store.RenewClaimAsync(id, "a", TimeSpan.FromMilliseconds(100), default));
-        await Task.Delay(600);
-        Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(id, "b", Ttl, default)).State);
-        Assert.False(await store.RenewClaimAsync(id, "a", Ttl, default));
-    }
-
-    [Fact]
-    public async Task CompletingAClaimAnotherHolderTookOver_LeavesItToThatHolder()
-    {
-        await using var store = redis.CreateStore();
-        var id = CorrelationId.NewId();
-        await store.TryClaimAsync(id, "stale", TimeSpan.FromMilliseconds(200), default);
-        await Task.Delay(400);
-        Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(id, "new", Ttl, default)).State);
-
-        // The stale holder (paused past its claim's expiry) finishes: it must not overwrite the new holder's claim.
-        Assert.False(await store.CompleteClaimAsync(id, "stale", [Reply(id, 0, [1], isEnd: true)], Ttl, default));
-        Assert.Equal(RpcClaimState.Running, (await store.TryClaimAsync(id, "third", Ttl, default)).State);
-
-        Assert.True(await store.CompleteClaimAsync(id, "new", [Reply(id, 0, [2], isEnd: true)], Ttl, default));
-        var done = await store.TryClaimAsync(id, "third", Ttl, default);
-        Assert.Equal(RpcClaimState.Completed, done.State);
-        Assert.Equal("new", done.Holder);
-        Assert.Equal(2, done.Replies[0].Payload.Span[0]);
-
-        // Once completed, the first result stands.
-        Assert.False(await store.CompleteClaimAsync(id, "stale", [Reply(id, 0, [3], isEnd: true)], Ttl, default));
-        Assert.Equal(2, (await store.TryClaimAsync(id, "third", Ttl, default)).Replies[0].Payload.Span[0]);
-    }
-
-    [Fact]
-    public async Task CompletedClaim_ReturnsItsReplies_AndSurvivesARelease()
-    {
-        await using var store = redis.CreateStore();
-        var id = CorrelationId.NewId();
-        await store.TryClaimAsync(id, "a", Ttl, default);
-        var payload = new byte[] { 5 };
-        var sent = new List<RpcReply> { Reply(id, 0, payload), Reply(id, 1, detail: "done", isEnd: true) };
-
-        await store.CompleteClaimAsync(id, "a", sent, Ttl, default);
-        payload[0] = 0;
-        await store.ReleaseClaimAsync(id, "a", default);
-
-        var claim = await store.TryClaimAsync(id, "b", Ttl, default);
-        Assert.Equal(RpcClaimState.Completed, claim.State);
-        Assert.Equal("a", claim.Holder);
-        Assert.Equal(2, claim.Replies.Count);
-        Assert.Equal(0, claim.Replies[0].Sequence);
-        Assert.Equal(5, claim.Replies[0].Payload.Span[0]);
-        AssertSameReply(sent[1], claim.Replies[1]);
-    }
-
-    [Fact]
     public async Task CompletingWithoutAClaim_StillServesLaterDeliveries()
     {
         await using var store = redis.CreateStore();
@@ -376,35 +192,6 @@ public abstract class RedisOwnershipStoreTests
         await Assert.ThrowsAsync<ObjectDisposedException>(() => store.SubscribeWakeUpsAsync("a", _ => default, default).AsTask());
     }
 
-    [Fact]
-    public void InvalidArguments_AreRefusedBeforeAnythingIsSent()
-    {
-        // Never connects: every check runs before the first Redis call.
-        var store = new RedisOwnershipStore(new RedisOwnershipStoreOptions { Configuration = "127.0.0.1:1" });
-        var id = CorrelationId.NewId();
-
-        Assert.Throws<ArgumentException>(() => { _ = store.GetOwnerAsync(default, default); });
-        Assert.Throws<ArgumentNullException>(() => { _ = store.RegisterOwnerAsync(id, null!, Ttl, default); });
-        Assert.Throws<ArgumentOutOfRangeException>(() => { _ = store.RegisterOwnerAsync(id, Owner("a"), TimeSpan.Zero, default); });
-        Assert.Throws<ArgumentNullException>(() => { _ = store.ReleaseOwnerAsync(id, null!, default); });
-        Assert.Throws<ArgumentNullException>(() => { _ = store.StoreReplyAsync(null!, Ttl, null, default); });
-        Assert.Throws<ArgumentException>(() => { _ = store.StoreReplyAsync(Reply(default, 0), Ttl, null, default); });
-        Assert.Throws<ArgumentException>(() => { _ = store.StoreReplyAsync(Reply(id, 0), Ttl, "", default); });
-        Assert.Throws<ArgumentOutOfRangeException>(() => { _ = store.StoreReplyAsync(Reply(id, 0), TimeSpan.FromTicks(-1), null, default); });
-        Assert.Throws<ArgumentException>(() => { _ = store.TryClaimAsync(id, "", Ttl, default); });
-        Assert.Throws<ArgumentOutOfRangeException>(() => { _ = store.TryClaimAsync(id, "a", TimeSpan.FromSeconds(-1), default); });
-        Assert.Throws<ArgumentNullException>(() => { _ = store.CompleteClaimAsync(id, "a", null!, Ttl, default); });
-        Assert.Throws<ArgumentException>(() => { _ = store.CompleteClaimAsync(id, "a", [null!], Ttl, default); });
-        Assert.Throws<ArgumentException>(() => { _ = store.CompleteClaimAsync(id, "a", [Reply(CorrelationId.NewId(), 0)], Ttl, default); });
-        Assert.Throws<ArgumentException>(() => { _ = store.NotifyAsync("", id, default); });
-        Assert.Throws<ArgumentNullException>(() => { _ = store.SubscribeWakeUpsAsync("a", null!, default); });
-        Assert.Throws<ArgumentOutOfRangeException>(() => { _ = store.TryAcquireLeaseAsync("g", -1, "a", Ttl, default); });
-        Assert.Throws<ArgumentException>(() => { _ = store.RenewLeaseAsync("", 0, "a", Ttl, default); });
-        Assert.Throws<ArgumentOutOfRangeException>(() => { _ = store.RenewLeaseAsync("g", 0, "a", TimeSpan.Zero, default); });
-        Assert.Throws<ArgumentException>(() => { _ = store.ReleaseLeaseAsync("g", 0, "", default); });
-        Assert.Throws<ArgumentOutOfRangeException>(() => { _ = store.GetLeaseHolderAsync("g", -2, default); });
-    }
-
     internal static void AssertSameReply(RpcReply expected, RpcReply actual)
     {
         Assert.Equal(expected.Id, actual.Id);
@@ -416,14 +203,4 @@ public abstract class RedisOwnershipStoreTests
         Assert.True(expected.Payload.Span.SequenceEqual(actual.Payload.Span));
     }
 
-    private static int[] Sequences(IReadOnlyList<RpcReply> replies)
-    {
-        var sequences = new int[replies.Count];
-        for (var i = 0; i < sequences.Length; i++)
-        {
-            sequences[i] = replies[i].Sequence;
-        }
-
-        return sequences;
-    }
 }

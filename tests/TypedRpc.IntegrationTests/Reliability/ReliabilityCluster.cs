@@ -97,6 +97,10 @@ public sealed class ReliabilityCluster : IAsyncDisposable
         else
         {
             services.AddSingleton(store);
+            if (store is IRpcClaimStore claims)
+            {
+                services.AddSingleton(claims);
+            }
         }
 
         if (client)

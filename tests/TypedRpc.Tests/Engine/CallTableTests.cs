@@ -14,7 +14,7 @@ public sealed class CallTableTests : IDisposable
     private readonly TypedRpcOptions _options = new() { MaxPendingCalls = 1, ShutdownDrainTimeout = TimeSpan.FromSeconds(10) };
     private readonly CallTable _calls;
 
-    public CallTableTests() => _calls = new CallTable(null, new JsonRpcSerializer(), _options, NullLogger.Instance);
+    public CallTableTests() => _calls = new CallTable(null, null, new JsonRpcSerializer(), _options, NullLogger.Instance);
 
     public void Dispose() => _calls.Dispose();
 

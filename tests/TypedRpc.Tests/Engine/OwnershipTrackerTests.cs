@@ -35,7 +35,7 @@ public sealed class OwnershipTrackerTests : IDisposable
     public OwnershipTrackerTests()
     {
         _store = new InMemoryOwnershipStore(_clock);
-        _calls = new CallTable(_store, _serializer, _options, NullLogger.Instance);
+        _calls = new CallTable(_store, _store, _serializer, _options, NullLogger.Instance);
         _tracker = new OwnershipTracker(_store, _unmatched, _options, _calls, NullLogger.Instance);
     }
 

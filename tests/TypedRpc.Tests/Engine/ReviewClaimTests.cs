@@ -35,7 +35,9 @@ public sealed class ReviewClaimTests
         var node = await cluster.StartAsync(configure: ShortClaims, decorate: s =>
         {
             s.RemoveAll<IRpcOwnershipStore>();
+            s.RemoveAll<IRpcClaimStore>();
             s.AddSingleton<IRpcOwnershipStore>(store);
+            s.AddSingleton<IRpcClaimStore>(store);
         });
         cluster.Transport.Faults.DuplicateEveryRequest = true;
         _ = Task.Delay(900).ContinueWith(_ => store.FailRenewals = false); // a ~0.9 s blip (1.5 x TTL)
@@ -177,7 +179,9 @@ public sealed class ReviewClaimTests
         var node = await cluster.StartAsync(configure: ShortClaims, decorate: s =>
         {
             s.RemoveAll<IRpcOwnershipStore>();
+            s.RemoveAll<IRpcClaimStore>();
             s.AddSingleton<IRpcOwnershipStore>(store);
+            s.AddSingleton<IRpcClaimStore>(store);
         });
         cluster.Transport.Faults.DuplicateEveryRequest = true;
         _ = Task.Delay(1_500).ContinueWith(_ => store.FailCompletions = false); // 2.5 x the claim's time to live
@@ -215,7 +219,7 @@ public sealed class ReviewClaimTests
         public ValueTask<IRpcReplySubscription> SubscribeRepliesAsync(string instanceId, RpcReplyHandler handler, CancellationToken cancellationToken) => inner.SubscribeRepliesAsync(instanceId, handler, cancellationToken);
     }
 
-    private sealed class FlakyStore(InMemoryOwnershipStore inner) : IRpcOwnershipStore
+    private sealed class FlakyStore(InMemoryOwnershipStore inner) : IRpcOwnershipStore, IRpcClaimStore
     {
         public volatile bool FailRenewals;
 
@@ -246,9 +250,5 @@ public sealed class ReviewClaimTests
         public ValueTask ReleaseClaimAsync(CorrelationId id, string holder, CancellationToken cancellationToken) => inner.ReleaseClaimAsync(id, holder, cancellationToken);
         public ValueTask NotifyAsync(string instanceId, CorrelationId id, CancellationToken cancellationToken) => inner.NotifyAsync(instanceId, id, cancellationToken);
         public ValueTask<IAsyncDisposable> SubscribeWakeUpsAsync(string instanceId, Func<CorrelationId, ValueTask> onWakeUp, CancellationToken cancellationToken) => inner.SubscribeWakeUpsAsync(instanceId, onWakeUp, cancellationToken);
-        public ValueTask<bool> TryAcquireLeaseAsync(string group, int partition, string instanceId, TimeSpan timeToLive, CancellationToken cancellationToken) => inner.TryAcquireLeaseAsync(group, partition, instanceId, timeToLive, cancellationToken);
-        public ValueTask<bool> RenewLeaseAsync(string group, int partition, string instanceId, TimeSpan timeToLive, CancellationToken cancellationToken) => inner.RenewLeaseAsync(group, partition, instanceId, timeToLive, cancellationToken);
-        public ValueTask ReleaseLeaseAsync(string group, int partition, string instanceId, CancellationToken cancellationToken) => inner.ReleaseLeaseAsync(group, partition, instanceId, cancellationToken);
-        public ValueTask<string?> GetLeaseHolderAsync(string group, int partition, CancellationToken cancellationToken) => inner.GetLeaseHolderAsync(group, partition, cancellationToken);
     }
 }

@@ -17,27 +17,6 @@ public sealed class InMemoryOwnershipStoreTests
     private static RpcOwner Owner(string instanceId) => new(instanceId, new RpcReplyAddress("replies." + instanceId));
 
     [Fact]
-    public async Task Owner_IsRegisteredReplacedAndReleasedOnlyByItsInstance()
-    {
-        var store = new InMemoryOwnershipStore();
-        var id = CorrelationId.NewId();
-        Assert.Null(await store.GetOwnerAsync(id, default));
-
-        await store.RegisterOwnerAsync(id, Owner("a"), Ttl, default);
-        Assert.Equal(Owner("a"), await store.GetOwnerAsync(id, default));
-
-        await store.RegisterOwnerAsync(id, Owner("b"), Ttl, default);
-        Assert.Equal(Owner("b"), await store.GetOwnerAsync(id, default));
-
-        await store.ReleaseOwnerAsync(id, "a", default);
-        Assert.Equal(Owner("b"), await store.GetOwnerAsync(id, default));
-
-        await store.ReleaseOwnerAsync(id, "b", default);
-        Assert.Null(await store.GetOwnerAsync(id, default));
-        Assert.Equal(0, store.Count);
-    }
-
-    [Fact]
     public async Task Entries_ExpireAfterTheirTimeToLive()
     {
         var clock = new ManualTimeProvider();
@@ -63,20 +42,6 @@ public sealed class InMemoryOwnershipStoreTests
     }
 
     [Fact]
-    public async Task StoringAReply_RenewsTheCallsTimeToLive()
-    {
-        var clock = new ManualTimeProvider();
-        var store = new InMemoryOwnershipStore(clock);
-        var id = CorrelationId.NewId();
-        await store.StoreReplyAsync(Reply(id, 0), TimeSpan.FromSeconds(10), null, default);
-        clock.Advance(TimeSpan.FromSeconds(8));
-        await store.StoreReplyAsync(Reply(id, 1), TimeSpan.FromSeconds(10), null, default);
-        clock.Advance(TimeSpan.FromSeconds(8));
-
-        Assert.Equal(2, (await store.GetRepliesAsync(id, default)).Count);
-    }
-
-    [Fact]
     public async Task ExpiredEntries_AreSweptWithoutBeingTouched()
     {
         var clock = new ManualTimeProvider();
@@ -95,33 +60,6 @@ public sealed class InMemoryOwnershipStoreTests
         // Read the raw size before Count (which sweeps too): the writes alone removed the 1,000 expired ones.
         Assert.Equal(1100, store.StoredEntryCount);
         Assert.Equal(1100, store.Count);
-    }
-
-    [Fact]
-    public async Task Replies_AreKeptInSequenceOrder_AndARepeatedSequenceIsIgnored()
-    {
-        var store = new InMemoryOwnershipStore();
-        var id = CorrelationId.NewId();
-        Assert.Empty(await store.GetRepliesAsync(id, default));
-
-        var buffer = new byte[] { 20 };
-        await store.StoreReplyAsync(Reply(id, 2, buffer), Ttl, null, default);
-        buffer[0] = 99; // the caller reuses its buffer
-        await store.StoreReplyAsync(Reply(id, 0, [0]), Ttl, null, default);
-        await store.StoreReplyAsync(Reply(id, 1, [10]), Ttl, null, default);
-        await store.StoreReplyAsync(Reply(id, 0, [1]), Ttl, null, default);
-        await store.StoreReplyAsync(Reply(id, 2, [21], isEnd: true), Ttl, null, default);
-
-        var replies = await store.GetRepliesAsync(id, default);
-        Assert.Equal(3, replies.Count);
-        for (var i = 0; i < replies.Count; i++)
-        {
-            Assert.Equal(i, replies[i].Sequence);
-            Assert.Equal((byte)(i * 10), replies[i].Payload.Span[0]);
-        }
-
-        Assert.False(replies[2].IsEnd);
-        Assert.Empty(await store.GetRepliesAsync(CorrelationId.NewId(), default));
     }
 
     [Fact]
@@ -163,124 +101,6 @@ public sealed class InMemoryOwnershipStoreTests
                 Assert.Equal(winner.Holder, result.Holder);
             }
         }
-    }
-
-    [Fact]
-    public async Task Claim_RunningThenReleasedByItsHolderOnly()
-    {
-        var store = new InMemoryOwnershipStore();
-        var id = CorrelationId.NewId();
-
-        var claim = await store.TryClaimAsync(id, "a", Ttl, default);
-        Assert.Equal(RpcClaimState.Claimed, claim.State);
-        Assert.Empty(claim.Replies);
-
-        var other = await store.TryClaimAsync(id, "b", Ttl, default);
-        Assert.Equal(RpcClaimState.Running, other.State);
-        Assert.Equal("a", other.Holder);
-        Assert.Empty(other.Replies);
-
-        // The holder's own claim again (a retry after a timeout that may have succeeded unseen) is idempotent.
-        Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(id, "a", Ttl, default)).State);
-
-        await store.ReleaseClaimAsync(id, "b", default);
-        Assert.Equal(RpcClaimState.Running, (await store.TryClaimAsync(id, "c", Ttl, default)).State);
-
-        await store.ReleaseClaimAsync(id, "a", default);
-        var next = await store.TryClaimAsync(id, "c", Ttl, default);
-        Assert.Equal(RpcClaimState.Claimed, next.State);
-        Assert.Equal("c", next.Holder);
-    }
-
-    [Fact]
-    public async Task ClaimRenewal_ExtendsOnlyItsHoldersRunningClaim()
-    {
-        var clock = new ManualTimeProvider();
-        var store = new InMemoryOwnershipStore(clock);
-        var id = CorrelationId.NewId();
-        Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(id, "a", TimeSpan.FromMilliseconds(600), default)).State);
-        for (var i = 0; i < 3; i++)
-        {
-            // Renewed before it would expire, the claim outlives its first time to live.
-            clock.Advance(TimeSpan.FromMilliseconds(300));
-            Assert.True(await store.RenewClaimAsync(id, "a", TimeSpan.FromMilliseconds(600), default));
-            Assert.False(await store.RenewClaimAsync(id, "b", TimeSpan.FromMilliseconds(600), default));
-            Assert.Equal(RpcClaimState.Running, (await store.TryClaimAsync(id, "b", Ttl, default)).State);
-        }
-
-        // Not renewed (its holder died): it expires and another holder takes it; the old one cannot renew it.
-        clock.Advance(TimeSpan.FromMilliseconds(900));
-        Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(id, "b", Ttl, default)).State);
-        Assert.False(await store.RenewClaimAsync(id, "a", Ttl, default));
-
-        // A completed claim is not renewed: it lives for its result's time to live.
-        Assert.True(await store.CompleteClaimAsync(id, "b", [Reply(id, 0, isEnd: true)], Ttl, default));
-        Assert.False(await store.RenewClaimAsync(id, "b", Ttl, default));
-    }
-
-    [Fact]
-    public async Task ClaimRenewal_TakesAGoneClaimAgain_ButNotOneAnotherHolderTookOrCompleted()
-    {
-        var clock = new ManualTimeProvider();
-        var store = new InMemoryOwnershipStore(clock);
-        var id = CorrelationId.NewId();
-        Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(id, "a", TimeSpan.FromMilliseconds(600), default)).State);
-
-        // Its renewals failed until it expired, and nobody took it: the next renewal takes it again.
-        clock.Advance(TimeSpan.FromMilliseconds(900));
-        Assert.True(await store.RenewClaimAsync(id, "a", TimeSpan.FromMilliseconds(600), default));
-        Assert.Equal(RpcClaimState.Running, (await store.TryClaimAsync(id, "b", Ttl, default)).State);
-
-        // Once another holder took it after it expired, the old holder's renewal fails.
-        clock.Advance(TimeSpan.FromMilliseconds(900));
-        Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(id, "b", Ttl, default)).State);
-        Assert.False(await store.RenewClaimAsync(id, "a", Ttl, default));
-    }
-
-    [Fact]
-    public async Task CompletingAClaimAnotherHolderTookOver_LeavesItToThatHolder()
-    {
-        var clock = new ManualTimeProvider();
-        var store = new InMemoryOwnershipStore(clock);
-        var id = CorrelationId.NewId();
-        await store.TryClaimAsync(id, "stale", TimeSpan.FromMilliseconds(200), default);
-        clock.Advance(TimeSpan.FromMilliseconds(400));
-        Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(id, "new", Ttl, default)).State);
-
-        // The stale holder (paused past its claim's expiry) finishes: it must not overwrite the new holder's claim.
-        Assert.False(await store.CompleteClaimAsync(id, "stale", [Reply(id, 0, [1], isEnd: true)], Ttl, default));
-        Assert.Equal(RpcClaimState.Running, (await store.TryClaimAsync(id, "third", Ttl, default)).State);
-
-        Assert.True(await store.CompleteClaimAsync(id, "new", [Reply(id, 0, [2], isEnd: true)], Ttl, default));
-        var done = await store.TryClaimAsync(id, "third", Ttl, default);
-        Assert.Equal(RpcClaimState.Completed, done.State);
-        Assert.Equal("new", done.Holder);
-        Assert.Equal(2, done.Replies[0].Payload.Span[0]);
-
-        // Once completed, the first result stands.
-        Assert.False(await store.CompleteClaimAsync(id, "stale", [Reply(id, 0, [3], isEnd: true)], Ttl, default));
-        Assert.Equal(2, (await store.TryClaimAsync(id, "third", Ttl, default)).Replies[0].Payload.Span[0]);
-    }
-
-    [Fact]
-    public async Task CompletedClaim_ReturnsItsReplies_AndSurvivesARelease()
-    {
-        var store = new InMemoryOwnershipStore();
-        var id = CorrelationId.NewId();
-        await store.TryClaimAsync(id, "a", Ttl, default);
-        var payload = new byte[] { 5 };
-        var sent = new List<RpcReply> { Reply(id, 0, payload), Reply(id, 1, isEnd: true) };
-
-        await store.CompleteClaimAsync(id, "a", sent, Ttl, default);
-        payload[0] = 0;
-        await store.ReleaseClaimAsync(id, "a", default);
-
-        var claim = await store.TryClaimAsync(id, "b", Ttl, default);
-        Assert.Equal(RpcClaimState.Completed, claim.State);
-        Assert.Equal(2, claim.Replies.Count);
-        Assert.Equal(0, claim.Replies[0].Sequence);
-        Assert.Equal(5, claim.Replies[0].Payload.Span[0]);
-        Assert.True(claim.Replies[1].IsEnd);
     }
 
     [Fact]
@@ -351,27 +171,5 @@ public sealed class InMemoryOwnershipStoreTests
         store.Faults.OperationDelay = null;
         Assert.True(store.GetRepliesAsync(id, default).IsCompletedSuccessfully);
         Assert.Throws<ArgumentOutOfRangeException>(() => store.Faults.OperationDelay = TimeSpan.FromSeconds(-1));
-    }
-
-    [Fact]
-    public void InvalidArguments_AreRefused()
-    {
-        var store = new InMemoryOwnershipStore();
-        var id = CorrelationId.NewId();
-
-        Assert.Throws<ArgumentException>(() => { _ = store.GetOwnerAsync(default, default); });
-        Assert.Throws<ArgumentNullException>(() => { _ = store.RegisterOwnerAsync(id, null!, Ttl, default); });
-        Assert.Throws<ArgumentOutOfRangeException>(() => { _ = store.RegisterOwnerAsync(id, Owner("a"), TimeSpan.Zero, default); });
-        Assert.Throws<ArgumentNullException>(() => { _ = store.ReleaseOwnerAsync(id, null!, default); });
-        Assert.Throws<ArgumentNullException>(() => { _ = store.StoreReplyAsync(null!, Ttl, null, default); });
-        Assert.Throws<ArgumentException>(() => { _ = store.StoreReplyAsync(Reply(default, 0), Ttl, null, default); });
-        Assert.Throws<ArgumentException>(() => { _ = store.StoreReplyAsync(Reply(id, 0), Ttl, "", default); });
-        Assert.Throws<ArgumentException>(() => { _ = store.TryClaimAsync(id, "", Ttl, default); });
-        Assert.Throws<ArgumentOutOfRangeException>(() => { _ = store.TryClaimAsync(id, "a", TimeSpan.FromSeconds(-1), default); });
-        Assert.Throws<ArgumentNullException>(() => { _ = store.CompleteClaimAsync(id, "a", null!, Ttl, default); });
-        Assert.Throws<ArgumentException>(() => { _ = store.CompleteClaimAsync(id, "a", [null!], Ttl, default); });
-        Assert.Throws<ArgumentException>(() => { _ = store.NotifyAsync("", id, default); });
-        Assert.Throws<ArgumentNullException>(() => { _ = store.SubscribeWakeUpsAsync("a", null!, default); });
-        Assert.Equal(0, store.Count);
     }
 }
