@@ -190,7 +190,7 @@ public sealed class ReplyPartitionLeaserTests : IAsyncLifetime
     public async Task ALostLease_WithEveryOtherPartitionLeased_TakesOverThePartitionHeldAsAnAdopter_WithoutReadingItTwice()
     {
         // Where "a" starts: the partition its id hashes to.
-        var probe = new ReplyPartitionLeaser(new InMemoryOwnershipStore(), new RecordingReader(), Options(), "a", "replies", NullLogger.Instance, _stop.Token);
+        var probe = new ReplyPartitionLeaser(new InMemoryReplyPartitionLeaseStore(), new RecordingReader(), Options(), "a", "replies", NullLogger.Instance, _stop.Token);
         await probe.AcquireAsync(3, CancellationToken.None);
         var home = probe.Partition;
         var own = (home + 1) % 3;
@@ -198,21 +198,21 @@ public sealed class ReplyPartitionLeaserTests : IAsyncLifetime
 
         // Its home is leased by another, so it leases the next one; then the home's holder leaves
         // replies behind unread and "a" adopts it.
-        Assert.True(await _store.TryAcquireLeaseAsync(Group, home, "x", TimeSpan.FromMinutes(1), CancellationToken.None));
+        Assert.True(await _store.TryAcquireAsync(Group, home, "x", TimeSpan.FromMinutes(1), CancellationToken.None));
         var reader = new RecordingReader();
         var leaser = Leaser("a", reader);
         await leaser.AcquireAsync(3, CancellationToken.None);
         Assert.Equal(own, leaser.Partition);
-        Assert.True(await _store.TryAcquireLeaseAsync(Group, third, "z", TimeSpan.FromMinutes(1), CancellationToken.None));
-        await _store.ReleaseLeaseAsync(Group, home, "x", CancellationToken.None);
+        Assert.True(await _store.TryAcquireAsync(Group, third, "z", TimeSpan.FromMinutes(1), CancellationToken.None));
+        await _store.ReleaseAsync(Group, home, "x", CancellationToken.None);
         reader.Unread[home] = (0, 1);
         reader.InFlightCount = 1;
         leaser.StartRenewing();
         await Eventually(() => Task.FromResult(reader.Calls.Contains($"adopt {home}@0")));
 
         // Its own lease is taken and no partition is free: the adopted one becomes its own.
-        await _store.ReleaseLeaseAsync(Group, own, "a", CancellationToken.None);
-        Assert.True(await _store.TryAcquireLeaseAsync(Group, own, "y", TimeSpan.FromMinutes(1), CancellationToken.None));
+        await _store.ReleaseAsync(Group, own, "a", CancellationToken.None);
+        Assert.True(await _store.TryAcquireAsync(Group, own, "y", TimeSpan.FromMinutes(1), CancellationToken.None));
         await Eventually(() => Task.FromResult(leaser.Partition != own));
         Assert.Equal(home, leaser.Partition);
 
@@ -220,7 +220,7 @@ public sealed class ReplyPartitionLeaserTests : IAsyncLifetime
         reader.InFlightCount = 0;
         await Task.Delay(10 * Options().LeaseRenewInterval);
         Assert.Equal(new[] { $"read {own}", $"adopt {home}@0", $"stop {own}" }, reader.Calls);
-        Assert.Equal("a", await _store.GetLeaseHolderAsync(Group, home, CancellationToken.None));
+        Assert.Equal("a", await _store.GetHolderAsync(Group, home, CancellationToken.None));
     }
 
     [Fact]
