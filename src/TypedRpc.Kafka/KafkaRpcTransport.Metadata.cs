@@ -117,36 +117,41 @@ public sealed partial class KafkaRpcTransport
     // On a thread of its own, not the pool: the lookup blocks, and queued behind a busy pool it
     // started too late to beat the scan (a starved pool: ~1 s; its own thread: 1-11 ms).
     private Task<bool> FetchMetadataAsync(string topic) =>
-        _metadata.GetOrAdd(topic, static (t, self) => new Lazy<Task<bool>>(() => Task.Factory.StartNew(
-            () => self.FetchMetadata(t), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)), this).Value;
+        _metadata.GetOrAdd(topic, static (t, self) => new Lazy<Task<bool>>(() => OnOwnThread(() => self.FetchMetadata(t))), this).Value;
 
     // A second lookup of a topic already found: its answer comes from a broker the producer learned
     // from the first, with that connection up, which is when librdkafka asks for the producer id.
-    private Task RequestProducerIdAsync(string topic) => Task.Factory.StartNew(
-        () =>
+    private Task RequestProducerIdAsync(string topic) => OnOwnThread(() =>
+    {
+        try
         {
-            try
-            {
-                using var admin = new DependentAdminClientBuilder(_producer.Value.Handle).Build();
-                admin.GetMetadata(topic, MetadataTimeout);
-                _producerIdRequested = true;
-            }
-            catch (Exception ex) when (ex is KafkaException or ObjectDisposedException)
-            {
-                // Only an optimisation: without it the id is requested on librdkafka's 500 ms timer.
-            }
-        },
-        CancellationToken.None,
-        TaskCreationOptions.LongRunning,
-        TaskScheduler.Default);
+            LookUp(topic);
+            _producerIdRequested = true;
+        }
+        catch (Exception ex) when (ex is KafkaException or ObjectDisposedException)
+        {
+            // Only an optimisation: without it the id is requested on librdkafka's 500 ms timer.
+        }
+
+        return true;
+    });
+
+    private static Task<T> OnOwnThread<T>(Func<T> lookup) =>
+        Task.Factory.StartNew(lookup, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    // One metadata request through the producer's own handle, so its answer fills the producer's cache.
+    private Metadata LookUp(string topic)
+    {
+        using var admin = new DependentAdminClientBuilder(_producer.Value.Handle).Build();
+        return admin.GetMetadata(topic, MetadataTimeout);
+    }
 
     private bool FetchMetadata(string topic)
     {
         string reason;
         try
         {
-            using var admin = new DependentAdminClientBuilder(_producer.Value.Handle).Build();
-            var metadata = admin.GetMetadata(topic, MetadataTimeout);
+            var metadata = LookUp(topic);
             reason = "the broker did not return it";
             foreach (var found in metadata.Topics)
             {
