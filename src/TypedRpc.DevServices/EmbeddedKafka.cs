@@ -13,19 +13,15 @@ namespace TypedRpc.DevServices;
 /// <see cref="BootstrapServers"/>. For demos and tests; it lives as long as this object.
 /// </summary>
 /// <remarks>
-/// <para>
 /// Configure clients through this class, not with <see cref="BootstrapServers"/> alone:
 /// <see cref="ConfigureTransport(KafkaTransportOptions)"/> for TypedRpc's transport
 /// (<c>.AddKafka(kafka.ConfigureTransport)</c>), <see cref="ClientSettings"/> for a Confluent.Kafka
 /// consumer of your own. A member joining a group that is up makes the mock wait
 /// <c>session.timeout.ms</c> − 1 s with no partitions assigned: with librdkafka's default session
-/// (45 s) calls wait most of a minute, with the 6 s sessions handed out here a few seconds.
-/// </para>
-/// <para>
-/// Create topics with <see cref="CreateTopic"/> (the mock does not support CreateTopics;
-/// auto-created topics get 4 partitions). The mock scans a partition linearly on each fetch, so it
-/// slows down as partitions fill: use a fresh cluster per long scenario.
-/// </para>
+/// (45 s) calls wait most of a minute, with the 6 s sessions handed out here a few seconds. Create
+/// topics with <see cref="CreateTopic"/> (the mock does not support CreateTopics; auto-created
+/// topics get 4 partitions). The mock scans a partition linearly on each fetch, so it slows down
+/// as partitions fill: use a fresh cluster per long scenario.
 /// </remarks>
 public sealed class EmbeddedKafka : IDisposable
 {

@@ -22,8 +22,8 @@ namespace TypedRpc.Redis;
 /// Every operation is asynchronous and bounded by <see cref="RedisOwnershipStoreOptions.OperationTimeout"/>:
 /// a slower one fails with a <see cref="TimeoutException"/> naming it (a late answer is discarded).
 /// While Redis is unreachable, a multiplexer the store created fails operations at once with
-/// <see cref="RedisConnectionException"/>, and reconnects and re-subscribes on its own. Invalid arguments throw before
-/// anything is sent; a stored value not in the store's format fails with
+/// <see cref="RedisConnectionException"/>, and reconnects and re-subscribes on its own. Invalid
+/// arguments throw before anything is sent; a stored value not in the store's format fails with
 /// <see cref="System.IO.InvalidDataException"/> naming its key. Every member is thread-safe.
 /// </remarks>
 public sealed partial class RedisOwnershipStore : IRpcOwnershipStore, IRpcClaimStore, IAsyncDisposable
