@@ -9,21 +9,15 @@ namespace TypedRpc;
 /// wait, headers or a cancellation token reach them this way.
 /// </summary>
 /// <remarks>
-/// <para>
+/// A scope flows with the asynchronous flow (an <see cref="AsyncLocal{T}"/>) until disposed; an
+/// inner scope replaces the outer, and a call's own options win over both. An idempotency key names
+/// one request (see <see cref="RpcIdempotency"/>): give each operation its own scope.
 /// <code>
 /// using (RpcCallContext.With(RpcCallOptions.Default.WithIdempotencyKey(orderId)))
 /// {
 ///     await pricing.CancelOrderAsync(orderId);
 /// }
 /// </code>
-/// </para>
-/// <para>
-/// The scope flows with the asynchronous flow (an <see cref="AsyncLocal{T}"/>) until it is
-/// disposed; scopes nest, the inner one replacing the outer. A call's own options win: the scope
-/// fills in only what they leave unset (no timeout and no deadline; no idempotency key; no
-/// headers; a token that cannot be cancelled; no maximum wait). An idempotency key names one
-/// request (see <see cref="RpcIdempotency"/>): give each operation its own scope.
-/// </para>
 /// </remarks>
 public static class RpcCallContext
 {
@@ -36,6 +30,10 @@ public static class RpcCallContext
     public static RpcCallOptions? Current => s_used ? s_current.Value?.Options : null;
 
     /// <summary>Opens a scope whose calls use <paramref name="options"/> where their own leave a setting unset.</summary>
+    /// <remarks>
+    /// Unset means: no timeout and no deadline; no idempotency key; no headers; a token that cannot
+    /// be cancelled; no maximum wait.
+    /// </remarks>
     /// <param name="options">The options.</param>
     /// <returns>The scope; dispose it to end it (the scope around it, if any, applies again).</returns>
     public static IDisposable With(RpcCallOptions options)

@@ -52,9 +52,9 @@ public readonly struct RpcResult<T> : IRpcResult
     /// <summary>
     /// A pending result whose correlation id is formatted only when it is read: <paramref name="idSource"/>'s
     /// <see cref="object.ToString"/> returns it (the client's pending call, which outlives its deadline
-    /// anyway). A deadline then allocates nothing that survives — in the waiters benchmark a million
-    /// id strings, each referenced from a long-lived task, made every collection copy them while the
-    /// deadlines came due.
+    /// anyway). A deadline then allocates nothing that survives: an id string per deadline, referenced
+    /// from a long-lived task, is what every collection would copy while a million deadlines come due
+    /// (waiters benchmark).
     /// </summary>
     internal static RpcResult<T> PendingFor(object idSource) => new(RpcResultState.Pending, default!, PendingStatus, idSource);
 

@@ -13,31 +13,21 @@ namespace TypedRpc.DevServices;
 /// <see cref="BootstrapServers"/>. For demos and tests; it lives as long as this object.
 /// </summary>
 /// <remarks>
-/// <para>
 /// Configure clients through this class, not with <see cref="BootstrapServers"/> alone:
 /// <see cref="ConfigureTransport(KafkaTransportOptions)"/> for TypedRpc's transport
 /// (<c>.AddKafka(kafka.ConfigureTransport)</c>), <see cref="ClientSettings"/> for a Confluent.Kafka
 /// consumer of your own. A member joining a group that is up makes the mock wait
-/// <c>session.timeout.ms</c> − 1 s for every member to rejoin, with no partitions assigned, and a
-/// member whose SyncGroup reaches the mock after the leader's is refused and rejoins: with
-/// librdkafka's default session (45 s) a contract's calls then wait for most of a minute. The
-/// settings handed out here (6 s sessions) keep that to seconds.
-/// </para>
-/// <para>
-/// Facts worth knowing: topics must be created with <see cref="CreateTopic"/> (the mock does not
-/// support CreateTopics; auto-created topics get 4 partitions); a group's first assignment comes
-/// within milliseconds (<see cref="SetGroupInitialRebalanceDelay"/>); an empty fetch is held for the
-/// whole <c>fetch.wait.max.ms</c>, so clients should use a small value; the mock scans a partition
-/// linearly on each fetch, so it slows down as partitions fill — use a fresh cluster per long
-/// scenario. The cluster runs in the librdkafka Confluent.Kafka loaded
-/// (<see cref="KafkaNativeLibrary"/>).
-/// </para>
+/// <c>session.timeout.ms</c> − 1 s with no partitions assigned: with librdkafka's default session
+/// (45 s) calls wait most of a minute, with the 6 s sessions handed out here a few seconds. Create
+/// topics with <see cref="CreateTopic"/> (the mock does not support CreateTopics; auto-created
+/// topics get 4 partitions). The mock scans a partition linearly on each fetch, so it slows down
+/// as partitions fill: use a fresh cluster per long scenario.
 /// </remarks>
 public sealed class EmbeddedKafka : IDisposable
 {
     // session.timeout.ms for consumer groups on the mock. A member the mock refuses a SyncGroup
-    // rejoins only after its session would have ended: with librdkafka's 45 s that stalled a server
-    // group's first calls for 41 s. 6 s is also a real broker's smallest (group.min.session.timeout.ms).
+    // rejoins only after its session would have ended, which with librdkafka's 45 s holds a server
+    // group's first calls for ~41 s. 6 s is also a real broker's smallest (group.min.session.timeout.ms).
     private const int SessionTimeoutMs = 6_000;
 
     // Well inside the session, so members learn of a rebalance quickly.
@@ -49,7 +39,7 @@ public sealed class EmbeddedKafka : IDisposable
 
     // group.initial.rebalance.delay.ms of the mock's groups until SetGroupInitialRebalanceDelay:
     // how long a group with no members waits for more after the first joins before it assigns. The
-    // mock's default, like a broker's, is 3 s, which every test's and demo's first call waited out.
+    // mock's default, like a broker's, is 3 s, which every test's and demo's first call would wait out.
     private const int InitialRebalanceDelayMs = 0;
 
     private readonly object _lock = new();

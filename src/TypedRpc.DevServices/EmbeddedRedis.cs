@@ -17,19 +17,9 @@ namespace TypedRpc.DevServices;
 /// and keeps nothing on disk.
 /// </summary>
 /// <remarks>
-/// <para>
-/// It is started with <c>--lua --lua-transaction-mode</c>: TypedRpc's Redis store runs each step that
-/// must be atomic as a script, and Garnet runs a script atomically (locking its keys) only in
-/// transaction mode — without it, two concurrent claims of one request could both win. Its memory is
-/// kept small (<c>--index 1m --memory 64m --page 1m</c>: a 1 MB hash index and a 64 MB log of 1 MB
-/// pages, plenty for a demo's keys), and it starts quietly (<c>-q</c>: no banner; its log goes to the
-/// logger factory given, or nowhere).
-/// </para>
-/// <para>
 /// Garnet is not Redis, but TypedRpc's store passes the same tests on both. Use
 /// <see cref="LocalRedisServer"/> where a test must stop and restart the server, or needs Redis
 /// itself.
-/// </para>
 /// </remarks>
 public sealed class EmbeddedRedis : IDisposable
 {
@@ -105,11 +95,16 @@ public sealed class EmbeddedRedis : IDisposable
         [
             "--port", port.ToString(CultureInfo.InvariantCulture),
             "--bind", "127.0.0.1",
+            // The store runs each atomic step as a script, and Garnet runs a script atomically
+            // (locking its keys) only in transaction mode: without it two concurrent claims of one
+            // request could both win.
             "--lua",
             "--lua-transaction-mode",
+            // A 1 MB hash index and a 64 MB log of 1 MB pages: plenty for a demo's keys.
             "--index", "1m",
             "--memory", "64m",
             "--page", "1m",
+            // No banner; the log goes to the logger factory given, or nowhere.
             "-q",
         ];
 

@@ -7,18 +7,16 @@ namespace TypedRpc.Kafka;
 /// <summary>Builds librdkafka configurations: TypedRpc's defaults first, then the user's pass-through settings.</summary>
 internal static class KafkaClientConfig
 {
-    // librdkafka backs off reconnecting to a broker exponentially up to 10 s by default: after a
-    // broker restart every call then fails for up to 10 s more (measured in R5: first success 10.3 s
-    // after the broker returned; 0.6-1 s with 1 s). Callers wait on this path, so retry sooner.
+    // librdkafka backs off reconnecting to a broker exponentially up to 10 s by default, so after a
+    // broker restart calls can keep failing for up to 10 s more. Callers wait on this path, so retry
+    // sooner (the outage measurement is in docs/architecture.md, "Every client").
     private const int ReconnectBackoffMaxMs = 1_000;
 
     /// <summary>
     /// The partition assignment of the server groups (request consumers) unless
-    /// <c>partition.assignment.strategy</c> is set: eager (range). Measured on librdkafka 2.16
-    /// (docs/architecture.md, "Requests"): cooperative-sticky no longer storms as it did on 2.0.2
-    /// (issue #4059, fixed in 2.10) and halves R1's median latency, but after a broker outage it
-    /// settled in a second round in 3 of 4 R5 runs (every call OK from ~4 s after the broker
-    /// returned, range ~2 s in 4 of 4), so range stays.
+    /// <c>partition.assignment.strategy</c> is set: eager (range). Cooperative-sticky moves a dead
+    /// member's partitions with less delay, but after a broker outage it often settles in a second
+    /// round, so callers see failures about twice as long (measurements: docs/architecture.md, "Requests").
     /// </summary>
     public const PartitionAssignmentStrategy GroupAssignmentStrategy = PartitionAssignmentStrategy.Range;
 

@@ -12,26 +12,14 @@ namespace TypedRpc.Kafka;
 /// package the application was built with, so that a system-wide librdkafka never takes its place.
 /// </summary>
 /// <remarks>
-/// <para>
-/// Confluent.Kafka asks for the library by the bare name <c>librdkafka</c> the first time a client
-/// is built. On Linux the runtime tries the package's <c>runtimes/linux-x64/native/librdkafka.so</c>
-/// first; where that build cannot load (on Debian 12 it needs <c>libsasl2.so.3</c>, which Debian does
-/// not have) the runtime goes on to the system's search path, and Debian's <c>librdkafka-dev</c>
-/// puts an older <c>librdkafka.so</c> there (2.0.2) that Confluent.Kafka 2.x binds to and then fails
-/// on (<see cref="EntryPointNotFoundException"/>). So on Linux, <see cref="Load"/> registers a
-/// resolver for Confluent.Kafka's assembly that looks only in the application's native-library
-/// directories: the package's <c>librdkafka.so</c> when it loads, else its
-/// <c>centos8-librdkafka.so</c> (the same version, linked without SASL/GSSAPI, so Kerberos
-/// authentication is not available with it).
-/// </para>
-/// <para>
-/// Elsewhere (Windows, macOS) the runtime's default already finds the package's file, and nothing
-/// is registered. Nor is anything on Linux when the application set its own resolver for
-/// Confluent.Kafka, when librdkafka was loaded before the first call, or when no package file is
-/// found (an application that ships its own librdkafka): the runtime's default applies.
+/// On Linux, <see cref="Load"/> registers a resolver for Confluent.Kafka's assembly that looks only
+/// in the application's native-library directories: the package's <c>librdkafka.so</c> when it
+/// loads, else its <c>centos8-librdkafka.so</c> (the same version without SASL/GSSAPI, so Kerberos
+/// authentication is not available with it). It stands aside, leaving the runtime's default, on
+/// other systems, when the application set its own resolver for Confluent.Kafka, when librdkafka is
+/// already loaded, or when no package file is found (docs/operations.md, "The native Kafka client").
 /// TypedRpc's Kafka transport and <c>EmbeddedKafka</c> call <see cref="Load"/> before they build a
 /// client; call it yourself before building Confluent.Kafka clients of your own ahead of them.
-/// </para>
 /// </remarks>
 public static class KafkaNativeLibrary
 {

@@ -9,13 +9,10 @@ using Confluent.Kafka;
 namespace TypedRpc.Kafka;
 
 // Topic metadata and the producer id, fetched before the first send. librdkafka holds a message for
-// a topic it has no metadata for until its once-a-second topic scan looks the topic up; a metadata
-// request through the producer's own handle fills the same cache in one round trip. An idempotent
-// producer's first send also waits for its producer id, which librdkafka requests when a metadata
-// answer arrives while a broker connection is up, else on a 500 ms timer: the first answer comes
-// over a bootstrap connection that closes once the brokers are known, so one more lookup, answered
-// by a learned broker, starts the request at once (fresh producers on the mock cluster: 4-13 of 40
-// first sends took 400-900 ms after one lookup, none over 14 ms after two).
+// a topic it has no metadata for until its once-a-second topic scan; a metadata request through the
+// producer's own handle fills the same cache in one round trip. A second lookup, answered by a
+// learned broker rather than the bootstrap connection, makes the idempotent producer ask for its id
+// at once instead of on its 500 ms timer (measurements: docs/architecture.md, "Producer").
 public sealed partial class KafkaRpcTransport
 {
     private static readonly TimeSpan MetadataTimeout = TimeSpan.FromSeconds(5);

@@ -34,15 +34,15 @@ internal static class RedisConfiguration
         options.BacklogPolicy = BacklogPolicy.FailFast;
 
         // After an outage the client reconnects on its retry policy's schedule; the default waits
-        // half the connect timeout (2.5 s) and more between attempts, so calls kept failing up to
-        // 2.8 s after Redis answered again (R4). Attempts from 100 ms apart, growing to at most 1 s,
+        // half the connect timeout (2.5 s) and more between attempts, so calls would keep failing
+        // for seconds after Redis answers again. Attempts from 100 ms apart, growing to at most 1 s,
         // as the Kafka clients' reconnect backoff.
         options.ReconnectRetryPolicy = new ExponentialRetry(ReconnectBackoffMs, MaximumReconnectBackoffMs);
 
 #if STACKEXCHANGE_REDIS_2
         // 2.x reads and writes its sockets on a pool of dedicated threads by default; on the .NET
-        // thread pool, as 3.x always does, a command cost ~1 context switch and ~30% CPU less here
-        // (2 cores, 64 commands in flight). The price: a starved thread pool delays replies too.
+        // thread pool, as 3.x always does, a command costs ~1 context switch and ~30% CPU less
+        // (2 cores, 64 commands in flight; README, Benchmarks). The price: a starved thread pool delays replies too.
         options.SocketManager = SocketManager.ThreadPool;
 #endif
 

@@ -5,18 +5,9 @@ using StackExchange.Redis;
 namespace TypedRpc.Redis;
 
 /// <summary>
-/// The key schema, in one place. With namespace <c>ns</c> and a call's 32-hex-digit id:
-/// <list type="table">
-/// <item><term><c>ns:own:{id}</c></term><description>the owner record (a string)</description></item>
-/// <item><term><c>ns:res:{id}</c></term><description>the call's stored replies (a sorted set scored by sequence)</description></item>
-/// <item><term><c>ns:claim:{id}</c></term><description>a server's claim: hash with the holder <c>h</c> and, once completed, the replies <c>r</c></description></item>
-/// <item><term><c>ns:cancel:{id}</c></term><description>a cancel marker: the deadline of the request its caller cancelled (a string)</description></item>
-/// <item><term><c>ns:lease:name:index</c></term><description>a named lease (a string: the holder); reply-partition leases are named after the client group, indexed by partition</description></item>
-/// <item><term><c>ns:wake:instance</c></term><description>an instance's wake-up channel (pub/sub, not a key)</description></item>
-/// <item><term><c>ns:cancel:service</c></term><description>a service's cancellation channel (pub/sub, not a key)</description></item>
-/// </list>
-/// The braces around the id are literal: Redis Cluster hashes only what is inside them, so the
-/// keys of one call share a slot and a script may touch several of them.
+/// The store's key and channel names under one namespace, in one place (the schema is in
+/// docs/architecture.md, "Redis ownership store"). A call's id sits inside literal braces, Redis
+/// Cluster's hash tag, so the keys of one call share a slot and a script may touch several of them.
 /// </summary>
 internal sealed class RedisKeys
 {

@@ -20,7 +20,7 @@ public sealed partial class RedisOwnershipStore
     /// (renewed) to its own holder — a claim retried after a timeout may have succeeded unseen; a
     /// completed one answers <see cref="RpcClaimState.Completed"/> with its replies. A released or
     /// expired claim can be taken again. <see cref="RpcClaim.Holder"/> is set in every state
-    /// (<see langword="null"/> only for a completed claim written before holders were recorded).
+    /// (<see langword="null"/> only for a completed claim stored without a holder field).
     /// </remarks>
     /// <exception cref="ArgumentException"><paramref name="id"/> is empty, or <paramref name="holder"/> is null or empty.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeToLive"/> is not positive.</exception>

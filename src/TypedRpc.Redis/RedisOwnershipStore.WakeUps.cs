@@ -22,20 +22,15 @@ public sealed partial class RedisOwnershipStore
 
     /// <inheritdoc />
     /// <remarks>
-    /// <para>
-    /// Callbacks run on the thread pool, one at a time per subscription, never on a Redis thread;
-    /// one that throws is ignored (and logged). A subscription queues at most
+    /// Callbacks run on the thread pool, one at a time per subscription, never on a Redis thread; one
+    /// that throws is ignored (and logged). A subscription queues at most
     /// <see cref="RedisOwnershipStoreOptions.WakeUpQueueCapacity"/> wake-ups while its callback is
-    /// busy, dropping the oldest beyond that. An instance may have several subscriptions; each gets
-    /// every wake-up. Disposing one stops its callbacks (none starts afterwards; one already
-    /// running is not awaited) and unsubscribes.
-    /// </para>
-    /// <para>
-    /// Subscribing fails while Redis is unreachable, so that the caller knows it is not subscribed
-    /// yet. Once subscribed, a lost connection is survived: StackExchange.Redis subscribes again as
-    /// soon as it reconnects; wake-ups published meanwhile are lost, which waiters cover by reading
-    /// the stored replies when their deadline comes.
-    /// </para>
+    /// busy, dropping the oldest beyond that. Each of an instance's subscriptions gets every wake-up;
+    /// disposing one stops its callbacks (none starts afterwards; one running is not awaited) and
+    /// unsubscribes. Subscribing fails while Redis is unreachable, so the caller knows it is not
+    /// subscribed yet; a subscription survives a lost connection (StackExchange.Redis subscribes again
+    /// on reconnecting), but wake-ups published meanwhile are lost: waiters cover them by reading the
+    /// stored replies when their deadline comes.
     /// </remarks>
     /// <exception cref="ArgumentException"><paramref name="instanceId"/> is null or empty.</exception>
     /// <exception cref="ArgumentNullException"><paramref name="onWakeUp"/> is null.</exception>

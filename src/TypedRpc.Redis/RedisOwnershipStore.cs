@@ -19,25 +19,12 @@ namespace TypedRpc.Redis;
 /// Create one per process and share it.
 /// </summary>
 /// <remarks>
-/// <para>
-/// Keys (namespace <c>ns</c>, default <c>trpc</c>; the braces are literal, Redis Cluster's hash
-/// tag): <c>ns:own:{id}</c>, <c>ns:res:{id}</c>, <c>ns:claim:{id}</c>,
-/// <c>ns:lease:name:index</c> (<see cref="Leases"/>); wake-ups travel on the channel <c>ns:wake:instance</c>. Every
-/// key is written together with its expiry (one command, or one script), so nothing is ever left
-/// without a time to live. Steps that must be atomic are Lua scripts, loaded once per server.
-/// </para>
-/// <para>
 /// Every operation is asynchronous and bounded by <see cref="RedisOwnershipStoreOptions.OperationTimeout"/>:
-/// connecting by the store, each command by the multiplexer's own <c>asyncTimeout</c>, which a
-/// multiplexer the store creates gets from it (on one the application supplies, its own applies).
-/// A slower operation fails with a <see cref="TimeoutException"/> naming it; a late answer is
-/// discarded. While Redis is unreachable, operations fail at once with
-/// <see cref="RedisConnectionException"/> (the store's multiplexer queues nothing while
-/// disconnected); StackExchange.Redis reconnects on its own (about a second after the server
-/// returns) and re-subscribes the wake-up channels. Invalid arguments throw before anything is sent. A value
-/// that is not in the store's format fails with <see cref="System.IO.InvalidDataException"/> naming its key.
-/// </para>
-/// <para>Every member is thread-safe.</para>
+/// a slower one fails with a <see cref="TimeoutException"/> naming it (a late answer is discarded).
+/// While Redis is unreachable, a multiplexer the store created fails operations at once with
+/// <see cref="RedisConnectionException"/>, and reconnects and re-subscribes on its own. Invalid
+/// arguments throw before anything is sent; a stored value not in the store's format fails with
+/// <see cref="System.IO.InvalidDataException"/> naming its key. Every member is thread-safe.
 /// </remarks>
 public sealed partial class RedisOwnershipStore : IRpcOwnershipStore, IRpcClaimStore, IAsyncDisposable
 {

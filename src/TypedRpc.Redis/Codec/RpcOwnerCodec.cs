@@ -5,14 +5,7 @@ using TypedRpc.Transport;
 namespace TypedRpc.Redis.Codec;
 
 /// <summary>
-/// The stored form of <see cref="RpcOwner"/> records (format version 1):
-/// <code>
-/// version      1 byte (1)
-/// instance id  var-uint32 length + UTF-8
-/// destination  var-uint32 length + UTF-8 (empty for an empty reply address)
-/// partition    var-uint32 (partition + 1, so -1 is 0)
-/// fingerprint  var-uint32 length + UTF-8, only when the call has one (idempotent calls)
-/// </code>
+/// The stored form of <see cref="RpcOwner"/> records (the byte layout is in docs/wire-protocol.md).
 /// The instance id comes right after the version so that a script can tell whether an instance
 /// owns the call by comparing a prefix (<see cref="OwnerPrefix"/>), without parsing the record.
 /// </summary>

@@ -5,23 +5,10 @@ using TypedRpc.Transport;
 namespace TypedRpc.Redis.Codec;
 
 /// <summary>
-/// The stored form of <see cref="RpcReply"/> values.
+/// The stored form of <see cref="RpcReply"/> values and of reply lists (a completed claim's cache);
+/// the byte layout is in docs/wire-protocol.md. The version byte comes first, so a later format can
+/// be read side by side with this one.
 /// </summary>
-/// <remarks>
-/// <para>One reply (format version 1):</para>
-/// <code>
-/// version   1 byte  (1)
-/// id        16 bytes
-/// flags     1 byte  (1 = end, 2 = has value, 4 = has detail)
-/// status    var-uint32
-/// sequence  var-uint32 (the int's bits)
-/// detail    var-uint32 length + UTF-8, only with flag 4 (so null and "" stay apart)
-/// payload   var-uint32 length + bytes
-/// </code>
-/// <para>A list of replies (a completed claim's cache): version 1 byte (1), count var-uint32, then
-/// each reply as var-uint32 length + the reply above.</para>
-/// <para>The version byte comes first so a later format can be read side by side with this one.</para>
-/// </remarks>
 internal static class RpcReplyCodec
 {
     public const byte Version = 1;

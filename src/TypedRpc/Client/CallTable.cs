@@ -212,7 +212,7 @@ internal sealed class CallTable : ICallTable, IDisposable
 
         // Nothing to wait for: end the call here. What runs is short (the table, the wheel, the
         // slot; the caller's continuation is queued by the call), and a thread-pool hop per
-        // deadline was what fell behind when 200,000 deadlines a second came due (waiters benchmark).
+        // deadline falls behind when 200,000 deadlines a second come due (waiters benchmark).
         EndAtDeadline(call);
     }
 

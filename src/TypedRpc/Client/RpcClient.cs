@@ -17,13 +17,6 @@ namespace TypedRpc;
 /// each waiting call when its reply arrives. Generated proxies call it as their
 /// <see cref="IRpcInvoker"/>; <see cref="IRpcResults"/> fetches results by correlation id.
 /// </summary>
-/// <remarks>
-/// Per call: a correlation id; a waiter in the pending-call table before anything is sent; the
-/// owner recorded in the ownership store (bounded by <see cref="TypedRpcOptions.StoreOperationTimeout"/>);
-/// the request handed to the transport; the wait bounded by the deadline (one timing wheel for
-/// all calls) and the caller's tokens. A reply no waiter accepts is forwarded to its owner, or
-/// stored and handed to the <see cref="IUnmatchedReplyHandler"/>.
-/// </remarks>
 public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable, IResultOwnership
 {
     private readonly IRpcTransport _transport;

@@ -42,8 +42,8 @@ internal sealed class TimerWheel : IDisposable
     /// <summary>Monotonic milliseconds, the wheel's clock.</summary>
     /// <remarks>
     /// Not <see cref="Environment.TickCount64"/>: on Linux it reads CLOCK_MONOTONIC_COARSE, which
-    /// advances in 4 ms steps, so a deadline computed from it fired up to 4 ms early (measured by
-    /// the waiters benchmark). <see cref="System.Diagnostics.Stopwatch"/> is precise.
+    /// advances in 4 ms steps, so a deadline computed from it would fire up to 4 ms early (waiters
+    /// benchmark). <see cref="System.Diagnostics.Stopwatch"/> is precise.
     /// </remarks>
     public static long NowMs => System.Diagnostics.Stopwatch.GetTimestamp() / TicksPerMs;
 

@@ -6,19 +6,15 @@ using System.Threading.Tasks;
 namespace TypedRpc;
 
 /// <summary>
-/// Whether TypedRpc on this instance has finished starting: the client (when any contract is
-/// registered with <c>AddClient</c>) receives replies and the transport is prepared to send to
-/// every client contract, and every served contract's server has been assigned its share of the
-/// requests (Kafka: the consumer group's first partition assignment; in memory: on subscribing).
-/// Registered by <c>AddTypedRpc</c>; await it, or report it through a health check
-/// (TypedRpc.AspNetCore: <c>AddHealthChecks().AddTypedRpc()</c>).
+/// Whether TypedRpc on this instance has finished starting: the client can send and receive, and
+/// every served contract has been assigned its share of the requests. Registered by
+/// <c>AddTypedRpc</c>; await it, or report it through a health check (TypedRpc.AspNetCore:
+/// <c>AddHealthChecks().AddTypedRpc()</c>).
 /// </summary>
 /// <remarks>
-/// The host's start returns once every subscription is made ("started"), unless
-/// <see cref="TypedRpcOptions.WaitForReadinessOnStart"/> is on; a Kafka server group can take
-/// seconds more to assign partitions (about 3 s on a new group), and a call sent meanwhile waits
-/// for it. Readiness is reached once: a later rebalance does not take it back. It ends when the
-/// host starts stopping.
+/// The host's start does not wait for it unless <see cref="TypedRpcOptions.WaitForReadinessOnStart"/>
+/// is on; a call sent before a server is assigned waits for it. Readiness is reached once (a later
+/// rebalance does not take it back) and ends when the host starts stopping.
 /// </remarks>
 public interface IRpcReadiness
 {

@@ -21,8 +21,10 @@ public sealed partial class InMemoryOwnershipStore
 
     /// <inheritdoc />
     /// <remarks>
-    /// An instance may have several subscriptions; each gets every wake-up. Disposing one stops its
-    /// callbacks (none starts afterwards; one already running is not awaited).
+    /// An instance may have several subscriptions; each gets every wake-up. Callbacks run on the
+    /// thread pool, in order and one at a time per subscription, never on the notifier's stack nor
+    /// with its <see cref="System.Threading.ExecutionContext"/>; one that throws is ignored. Disposing
+    /// a subscription stops its callbacks (none starts afterwards; one already running is not awaited).
     /// </remarks>
     /// <exception cref="ArgumentException"><paramref name="instanceId"/> is null or empty.</exception>
     /// <exception cref="ArgumentNullException"><paramref name="onWakeUp"/> is null.</exception>

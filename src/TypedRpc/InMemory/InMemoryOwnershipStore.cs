@@ -13,27 +13,18 @@ namespace TypedRpc.InMemory;
 /// instances of a test.
 /// </summary>
 /// <remarks>
-/// <para>
-/// Every entry (an owner record, a call's stored replies, a claim with its cached replies) expires
-/// after its time to live, measured on the <see cref="TimeProvider"/> given to the constructor:
-/// an expired entry is invisible, is removed when next touched, and all expired entries are swept
-/// every 1,024 writes, so nothing grows without bound. Each operation is atomic (one lock).
-/// </para>
-/// <para>
-/// Messages are copied when stored, so callers may reuse their buffers. Wake-up callbacks run on
-/// the thread pool, in order and one at a time per subscription, never on the notifier's stack
-/// and never with its <see cref="ExecutionContext"/>; a callback that throws is ignored.
-/// </para>
-/// <para>
-/// Failures are reported in the returned task, as a remote store's would be; invalid arguments
-/// throw at once. Every member is thread-safe.
-/// </para>
+/// Each operation is atomic, and every entry expires after its time to live on the
+/// <see cref="TimeProvider"/> given to the constructor. Stored messages are copied, so callers may
+/// reuse their buffers. Failures come in the returned task, as a remote store's would; invalid
+/// arguments throw at once. Every member is thread-safe.
 /// </remarks>
 public sealed partial class InMemoryOwnershipStore : IRpcOwnershipStore, IRpcClaimStore
 {
     /// <summary>The message of the exception every operation throws while <see cref="InMemoryStoreFaults.Unavailable"/>.</summary>
     public const string UnavailableMessage = "The in-memory ownership store is unavailable.";
 
+    // An expired entry is invisible at once and removed when next touched; every this many writes
+    // all expired entries are swept, so nothing grows without bound.
     private const int SweepInterval = 1024;
 
     private readonly TimeProvider _time;

@@ -13,29 +13,10 @@ namespace TypedRpc.InMemory;
 /// testing your own services without Kafka.
 /// </summary>
 /// <remarks>
-/// <para>
-/// <b>Requests.</b> Each service (<see cref="RpcServiceDescriptor.ServiceName"/>) has a server
-/// group made of its current request subscriptions. Each request goes to one live member
-/// (round-robin); handlers run concurrently, each delivery on its own thread-pool work item. A
-/// delivery is acknowledged when the handler's task completes successfully. When the handler
-/// throws, or its subscription is disposed before that, the request is delivered again to a live
-/// member (at least once); with no member it waits in a queue until one subscribes. After
-/// <see cref="MaxDeliveryAttempts"/> failed deliveries the request goes to <see cref="DeadLetters"/>.
-/// </para>
-/// <para>
-/// <b>Replies.</b> <see cref="SubscribeRepliesAsync"/> gives the address <c>replies.{instanceId}</c>.
-/// Replies to an address are delivered in send order, one at a time, to the subscription that
-/// currently holds it. Replies to an address nobody holds are kept (up to
-/// <see cref="MaxPendingRepliesPerAddress"/>; beyond that the oldest are dropped and counted in
-/// <see cref="DroppedReplies"/>) until a subscription for it appears. A reply handler's exception
-/// is counted in <see cref="ReplyHandlerFailures"/>; the reply is not delivered again.
-/// </para>
-/// <para>
-/// Messages are copied on send, so callers may reuse their buffers. Handlers never run on the
-/// sender's stack and never see its <see cref="ExecutionContext"/> (no <c>Activity.Current</c>
-/// or <see cref="AsyncLocal{T}"/> leaks across, as none would across a real broker). Handler
-/// exceptions never escape. Every member is thread-safe.
-/// </para>
+/// Requests are delivered at least once, as over a broker. Messages are copied on send; handlers
+/// never run on the sender's stack nor see its <see cref="ExecutionContext"/> (no
+/// <c>Activity.Current</c> or <see cref="AsyncLocal{T}"/> leaks across), and their exceptions never
+/// escape. Every member is thread-safe.
 /// </remarks>
 public sealed class InMemoryRpcTransport : IRpcTransport, IAsyncDisposable
 {
@@ -183,6 +164,11 @@ public sealed class InMemoryRpcTransport : IRpcTransport, IAsyncDisposable
 
     /// <inheritdoc />
     /// <remarks>
+    /// The subscription joins the service's server group: each request goes to one live member
+    /// (round-robin), each delivery on its own thread-pool work item, and is acknowledged when the
+    /// handler's task completes successfully. A request whose handler throws, or whose subscription
+    /// is disposed first, is delivered again to a live member (or waits for one); after
+    /// <see cref="MaxDeliveryAttempts"/> failed deliveries it goes to <see cref="DeadLetters"/>.
     /// Disposing the subscription hands its unacknowledged requests to the other members at once
     /// and signals the handlers' token; it does not wait for them to return, and their outcome is
     /// then ignored.
@@ -209,7 +195,13 @@ public sealed class InMemoryRpcTransport : IRpcTransport, IAsyncDisposable
     }
 
     /// <inheritdoc />
-    /// <remarks>The subscription's address is <c>replies.{instanceId}</c> (no partition). Disposing it does not wait for a running reply handler.</remarks>
+    /// <remarks>
+    /// The subscription's address is <c>replies.{instanceId}</c> (no partition). Its replies are
+    /// delivered in send order, one at a time; a handler that throws is counted in
+    /// <see cref="ReplyHandlerFailures"/> and its reply not delivered again. Replies to an address
+    /// nobody holds wait for its next subscription (see <see cref="MaxPendingRepliesPerAddress"/>).
+    /// Disposing the subscription does not wait for a running reply handler.
+    /// </remarks>
     /// <exception cref="ArgumentException"><paramref name="instanceId"/> is null or empty.</exception>
     /// <exception cref="ArgumentNullException"><paramref name="handler"/> is null.</exception>
     /// <exception cref="InvalidOperationException">A live subscription for <paramref name="instanceId"/> already exists on this transport.</exception>

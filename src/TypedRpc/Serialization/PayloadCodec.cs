@@ -9,8 +9,8 @@ internal static class PayloadCodec
     private static readonly JsonWriterOptions s_writerOptions = new() { SkipValidation = true };
 
     // One writer per thread, reset onto each buffer: a Utf8JsonWriter is ~140 bytes and every call
-    // encodes twice (arguments, reply) — a tenth of what an in-memory call allocated (overhead
-    // benchmark). Taken out while in use, so a serializer that encodes again on the same thread
+    // encodes twice (arguments, reply) — a tenth of an in-memory call's allocations without it
+    // (overhead benchmark). Taken out while in use, so a serializer that encodes again on the same thread
     // gets a writer of its own.
     [ThreadStatic]
     private static Utf8JsonWriter? t_writer;

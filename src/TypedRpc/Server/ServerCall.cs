@@ -121,15 +121,11 @@ internal sealed class ServerCall : RpcServerCall
             FinalStatus = reply.Status;
             if (Claim is not null)
             {
-                // The result is recorded (the claim completed with every reply) while the final
-                // message goes out, and the request is acknowledged only once both are done: if this
-                // instance dies after that, a redelivery re-sends the stored replies instead of
-                // running the handler again. Storing first and sending after would add a store round
-                // trip to every call and save nothing: a crash before the result is stored means a
-                // second run either way — the only difference is whether the caller already had the
-                // first run's reply. A stream too long to keep stores its final message alone: every
-                // item before it was sent (a failed item send aborts the call), so re-sending the
-                // end is all a redelivery owes.
+                // The claim is completed with every reply while the final message goes out (side by
+                // side: storing first would add a store round trip and save no run; docs/architecture.md,
+                // "Serving", step 7), and the request is acknowledged once both are done. A stream too
+                // long to keep stores its final message alone: every item before it was sent (a
+                // failed item send aborts the call), so the end is all a redelivery owes.
                 completing = Claim.CompleteAsync(CacheOverflowed ? [reply] : WithFinal(reply));
             }
         }
