@@ -13,7 +13,9 @@ namespace TypedRpc.Tests.Shared;
 /// What every <see cref="IRpcClaimStore"/> must do with claims, cancels and fingerprints, written
 /// once and run against each store (in memory, redis-server and Garnet).
 /// </summary>
-public abstract class ClaimStoreContract : StoreContract<IRpcClaimStore>
+/// <typeparam name="TStore">The store under test.</typeparam>
+/// <param name="kind">The kind of store the contract runs on.</param>
+public abstract class ClaimStoreContract<TStore>(StoreKind<TStore> kind) : StoreContract<TStore>(kind) where TStore : class, IRpcOwnershipStore, IRpcClaimStore
 {
     /// <summary>What a live holder's renewal grants: long enough that a stalled test machine cannot expire it between renewal and check.</summary>
     private static readonly TimeSpan RenewedTtl = TimeSpan.FromSeconds(2);
@@ -47,6 +49,90 @@ public abstract class ClaimStoreContract : StoreContract<IRpcClaimStore>
     }
 
     [Fact]
+    public async Task OfAThousandConcurrentClaims_ExactlyOneIsClaimed()
+    {
+        // Half of them through another client: on a server two connections, as two server instances would have.
+        var first = NewStore();
+        var second = AnotherClientOf(first);
+        var id = CorrelationId.NewId();
+        var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var claims = new Task<RpcClaim>[1000];
+        for (var i = 0; i < claims.Length; i++)
+        {
+            var store = i % 2 == 0 ? first : second;
+            var instance = "server-" + i;
+            claims[i] = Task.Run(async () =>
+            {
+                await start.Task;
+                return await store.TryClaimAsync(id, instance, Ttl, default);
+            });
+        }
+
+        start.SetResult();
+        var results = await Task.WhenAll(claims);
+
+        RpcClaim? winner = null;
+        foreach (var result in results)
+        {
+            if (result.State == RpcClaimState.Claimed)
+            {
+                Assert.Null(winner);
+                winner = result;
+            }
+        }
+
+        Assert.NotNull(winner);
+        foreach (var result in results)
+        {
+            if (!ReferenceEquals(result, winner))
+            {
+                Assert.Equal(RpcClaimState.Running, result.State);
+                Assert.Equal(winner.Holder, result.Holder);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Claims_ExpireAfterTheirTimeToLive()
+    {
+        var store = NewStore();
+        var id = CorrelationId.NewId();
+
+        // Checked while two thirds of it have passed: a stalled test machine still has half a second.
+        var ttl = TimeSpan.FromMilliseconds(1_500);
+        var checkedAt = TimeSpan.FromSeconds(1);
+        await store.TryClaimAsync(id, "server", ttl, default);
+        Assert.Equal(1, await CountAsync(store));
+        await ElapseAsync(checkedAt);
+        Assert.Equal(RpcClaimState.Running, (await store.TryClaimAsync(id, "other", Ttl, default)).State);
+
+        await ElapseAsync(ttl - checkedAt + ExpiryMargin);
+        Assert.Equal(0, await CountAsync(store));
+        Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(id, "other", Ttl, default)).State);
+    }
+
+    [Fact]
+    public async Task ExpiredClaims_CanBeClaimedAgain_RunningOrCompleted()
+    {
+        var store = NewStore();
+        var id = CorrelationId.NewId();
+
+        // Long enough that a stalled test machine cannot expire it before the check that it is held.
+        var shortTtl = TimeSpan.FromSeconds(1);
+        await store.TryClaimAsync(id, "dead", shortTtl, default);
+        Assert.Equal(RpcClaimState.Running, (await store.TryClaimAsync(id, "b", Ttl, default)).State);
+
+        await ElapseAsync(shortTtl + ExpiryMargin);
+        Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(id, "b", Ttl, default)).State);
+
+        await store.CompleteClaimAsync(id, "b", [Reply(id, 0, isEnd: true)], shortTtl, default);
+        Assert.Equal(RpcClaimState.Completed, (await store.TryClaimAsync(id, "c", Ttl, default)).State);
+
+        await ElapseAsync(shortTtl + ExpiryMargin);
+        Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(id, "c", Ttl, default)).State);
+    }
+
+    [Fact]
     public async Task CompletedClaim_ReturnsItsReplies_AndSurvivesARelease()
     {
         var store = NewStore();
@@ -67,6 +153,23 @@ public abstract class ClaimStoreContract : StoreContract<IRpcClaimStore>
         Assert.Equal(5, claim.Replies[0].Payload.Span[0]);
         Assert.True(claim.Replies[1].IsEnd);
         AssertSameReply(sent[1], claim.Replies[1]);
+    }
+
+    [Fact]
+    public async Task CompletingWithoutAClaim_StillServesLaterDeliveries()
+    {
+        var store = NewStore();
+        var id = CorrelationId.NewId();
+
+        await store.CompleteClaimAsync(id, "a", [], Ttl, default);
+        var empty = await store.TryClaimAsync(id, "b", Ttl, default);
+        Assert.Equal(RpcClaimState.Completed, empty.State);
+        Assert.Equal("a", empty.Holder);
+        Assert.Empty(empty.Replies);
+
+        var late = CorrelationId.NewId();
+        await store.CompleteClaimAsync(late, "a", [Reply(late, 0, [1], isEnd: true)], Ttl, default);
+        Assert.Single((await store.TryClaimAsync(late, "c", Ttl, default)).Replies);
     }
 
     [Fact]
@@ -225,6 +328,14 @@ public abstract class ClaimStoreContract : StoreContract<IRpcClaimStore>
         await Assert.ThrowsAsync<ArgumentOutOfRangeException>("timeToLive", async () => await store.CancelAsync("svc", id, 1, TimeSpan.Zero, default));
         await Assert.ThrowsAsync<ArgumentNullException>("onCancel", async () => await store.SubscribeCancellationsAsync("svc", null!, default));
         await Assert.ThrowsAsync<ArgumentOutOfRangeException>("conditions", async () => await store.TryClaimAsync(id, "h", Ttl, new RpcClaimConditions(-1, null), default));
+    }
+
+    [Fact]
+    public async Task CancelledToken_SendsNothing()
+    {
+        var store = NewStore();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => store.TryClaimAsync(CorrelationId.NewId(), "a", Ttl, Cancelled).AsTask());
+        Assert.Equal(0, await CountAsync(store));
     }
 
     /// <summary>Bad arguments throw at once (not in the returned task), and nothing is written.</summary>

@@ -11,7 +11,9 @@ namespace TypedRpc.Tests.Shared;
 /// What every <see cref="IRpcOwnershipStore"/> must do with owner records and stored replies,
 /// written once and run against each store (in memory, redis-server and Garnet).
 /// </summary>
-public abstract class OwnershipStoreContract : StoreContract<IRpcOwnershipStore>
+/// <typeparam name="TStore">The store under test.</typeparam>
+/// <param name="kind">The kind of store the contract runs on.</param>
+public abstract class OwnershipStoreContract<TStore>(StoreKind<TStore> kind) : StoreContract<TStore>(kind) where TStore : class, IRpcOwnershipStore, IRpcClaimStore
 {
     [Fact]
     public async Task Owner_IsRegisteredReplacedAndReleasedOnlyByItsInstance()
@@ -36,6 +38,20 @@ public abstract class OwnershipStoreContract : StoreContract<IRpcOwnershipStore>
         await store.ReleaseOwnerAsync(id, "ab", default);
         Assert.Null(await store.GetOwnerAsync(id, default));
         Assert.Equal(0, await CountAsync(store));
+    }
+
+    [Fact]
+    public async Task Owner_WithUnicodeIdsAndAnEmptyAddress_RoundTrips()
+    {
+        var store = NewStore();
+        var id = CorrelationId.NewId();
+        var owner = new RpcOwner("实例-ü-1", default);
+        await store.RegisterOwnerAsync(id, owner, Ttl, default);
+        Assert.Equal(owner, await store.GetOwnerAsync(id, default));
+
+        var other = new RpcOwner("x", new RpcReplyAddress("tópico", 0));
+        await store.RegisterOwnerAsync(id, other, Ttl, default);
+        Assert.Equal(other, await store.GetOwnerAsync(id, default));
     }
 
     [Fact]
@@ -73,6 +89,55 @@ public abstract class OwnershipStoreContract : StoreContract<IRpcOwnershipStore>
     }
 
     [Fact]
+    public async Task Replies_KeepEveryField()
+    {
+        var store = NewStore();
+        var id = CorrelationId.NewId();
+        var large = new byte[200_000];
+        Random.Shared.NextBytes(large);
+        var sent = new[]
+        {
+            Reply(id, 0, large),
+            Reply(id, 1, [], detail: ""),
+            new RpcReply { Id = id, Sequence = 2, IsEnd = true, Status = RpcStatusCode.Internal, Detail = "boom – ü 🚀" },
+        };
+        foreach (var reply in sent)
+        {
+            await store.StoreReplyAsync(reply, Ttl, null, default);
+        }
+
+        var stored = await store.GetRepliesAsync(id, default);
+        Assert.Equal(sent.Length, stored.Count);
+        for (var i = 0; i < sent.Length; i++)
+        {
+            AssertSameReply(sent[i], stored[i]);
+        }
+    }
+
+    [Fact]
+    public async Task OwnersAndReplies_ExpireAfterTheirTimeToLive()
+    {
+        var store = NewStore();
+        var id = CorrelationId.NewId();
+
+        // Long enough that a stalled test machine cannot expire the owner before it is counted;
+        // the replies outlive it by as much again.
+        var ownerTtl = TimeSpan.FromMilliseconds(1_500);
+        await store.RegisterOwnerAsync(id, Owner("a"), ownerTtl, default);
+        await store.StoreReplyAsync(Reply(id, 0), ownerTtl * 2, null, default);
+        Assert.Equal(2, await CountAsync(store));
+
+        await ElapseAsync(ownerTtl + ExpiryMargin);
+        Assert.Null(await store.GetOwnerAsync(id, default));
+        Assert.Single(await store.GetRepliesAsync(id, default));
+        Assert.Equal(1, await CountAsync(store));
+
+        await ElapseAsync(ownerTtl);
+        Assert.Empty(await store.GetRepliesAsync(id, default));
+        Assert.Equal(0, await CountAsync(store));
+    }
+
+    [Fact]
     public async Task StoringAReply_RenewsTheCallsTimeToLive()
     {
         var store = NewStore();
@@ -107,6 +172,14 @@ public abstract class OwnershipStoreContract : StoreContract<IRpcOwnershipStore>
         await store.StoreReplyAsync(RpcReply.Error(id, new RpcStatus(RpcStatusCode.DeadlineExceeded, "late")), Ttl, null, default);
         await store.StoreReplyAsync(RpcReply.Error(id, new RpcStatus(RpcStatusCode.Internal, "other")), Ttl, null, default);
         Assert.Equal(RpcStatusCode.OK, Assert.Single(await store.GetRepliesAsync(id, default)).Status);
+    }
+
+    [Fact]
+    public async Task CancelledToken_SendsNothing()
+    {
+        var store = NewStore();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => store.RegisterOwnerAsync(CorrelationId.NewId(), Owner("a"), Ttl, Cancelled).AsTask());
+        Assert.Equal(0, await CountAsync(store));
     }
 
     /// <summary>Bad arguments throw at once (not in the returned task), and nothing is written.</summary>

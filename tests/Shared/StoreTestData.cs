@@ -6,7 +6,7 @@ using Xunit;
 
 namespace TypedRpc.Tests.Shared;
 
-/// <summary>Owners and replies for the store contract tests.</summary>
+/// <summary>Owners and replies for the tests of both projects: the store contracts and each store's own tests.</summary>
 internal static class StoreTestData
 {
     public static readonly TimeSpan Ttl = TimeSpan.FromMinutes(1);

@@ -4,7 +4,7 @@ using System.Threading.Tasks;
 using TypedRpc.Ownership;
 using TypedRpc.Redis;
 using Xunit;
-using static TypedRpc.IntegrationTests.Support.TestData;
+using static TypedRpc.Tests.Shared.StoreTestData;
 
 namespace TypedRpc.IntegrationTests.Redis;
 

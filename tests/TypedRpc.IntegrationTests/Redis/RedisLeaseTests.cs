@@ -2,7 +2,7 @@ using System;
 using System.Threading.Tasks;
 using TypedRpc.Redis;
 using Xunit;
-using static TypedRpc.IntegrationTests.Support.TestData;
+using static TypedRpc.Tests.Shared.StoreTestData;
 
 namespace TypedRpc.IntegrationTests.Redis;
 

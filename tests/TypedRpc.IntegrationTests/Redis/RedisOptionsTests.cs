@@ -7,7 +7,7 @@ using TypedRpc.InMemory;
 using TypedRpc.Ownership;
 using TypedRpc.Redis;
 using Xunit;
-using static TypedRpc.IntegrationTests.Support.TestData;
+using static TypedRpc.Tests.Shared.StoreTestData;
 
 namespace TypedRpc.IntegrationTests.Redis;
 

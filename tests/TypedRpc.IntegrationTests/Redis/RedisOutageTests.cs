@@ -10,6 +10,7 @@ using TypedRpc.Redis;
 using Xunit;
 using Xunit.Abstractions;
 using static TypedRpc.IntegrationTests.Support.TestData;
+using static TypedRpc.Tests.Shared.StoreTestData;
 
 namespace TypedRpc.IntegrationTests.Redis;
 

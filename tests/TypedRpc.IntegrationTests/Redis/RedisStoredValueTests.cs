@@ -4,7 +4,7 @@ using System.Threading.Tasks;
 using TypedRpc.Redis.Codec;
 using TypedRpc.Transport;
 using Xunit;
-using static TypedRpc.IntegrationTests.Support.TestData;
+using static TypedRpc.Tests.Shared.StoreTestData;
 
 namespace TypedRpc.IntegrationTests.Redis;
 
@@ -62,7 +62,7 @@ public sealed class RedisStoredValueTests(RedisServerFixture redis)
     {
         var id = CorrelationId.NewId();
         var good = RpcReplyCodec.Encode(Reply(id, 300, [7, 8], detail: "d"));
-        RedisOwnershipStoreTests.AssertSameReply(Reply(id, 300, [7, 8], detail: "d"), RpcReplyCodec.Decode(good, "k", id));
+        AssertSameReply(Reply(id, 300, [7, 8], detail: "d"), RpcReplyCodec.Decode(good, "k", id));
 
         Assert.Throws<InvalidDataException>(() => RpcReplyCodec.Decode([], "k", id));
         Assert.Throws<InvalidDataException>(() => RpcReplyCodec.Decode(good[..^1], "k", id));
@@ -91,10 +91,10 @@ public sealed class RedisStoredValueTests(RedisServerFixture redis)
     {
         var id = CorrelationId.NewId();
         var reply = new RpcReply { Id = id, Sequence = int.MaxValue, Status = (RpcStatusCode)(-1), IsEnd = true };
-        RedisOwnershipStoreTests.AssertSameReply(reply, RpcReplyCodec.Decode(RpcReplyCodec.Encode(reply), "k", id));
+        AssertSameReply(reply, RpcReplyCodec.Decode(RpcReplyCodec.Encode(reply), "k", id));
 
         var negative = new RpcReply { Id = id, Sequence = -5 };
-        RedisOwnershipStoreTests.AssertSameReply(negative, RpcReplyCodec.Decode(RpcReplyCodec.Encode(negative), "k", id));
+        AssertSameReply(negative, RpcReplyCodec.Decode(RpcReplyCodec.Encode(negative), "k", id));
 
         var list = RpcReplyCodec.DecodeList(RpcReplyCodec.EncodeList([reply, negative]), "k", id);
         Assert.Equal(2, list.Length);

@@ -56,6 +56,13 @@ internal sealed class RedisAdmin : IAsyncDisposable
 
     public async Task<long> PttlAsync(string key) => (long)await ExecuteAsync("PTTL", key);
 
+    /// <summary>How many connections are subscribed to <paramref name="channel"/> (PUBSUB NUMSUB).</summary>
+    public async Task<long> SubscribersAsync(string channel)
+    {
+        var result = (RedisResult[]?)await ExecuteAsync("PUBSUB", "NUMSUB", channel) ?? throw new InvalidOperationException("PUBSUB NUMSUB returned nil.");
+        return (long)result[1];
+    }
+
     /// <summary>The number of calls of one command since the server started (INFO commandstats).</summary>
     public async Task<long> CommandCallsAsync(string command)
     {

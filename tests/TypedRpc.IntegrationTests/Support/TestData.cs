@@ -1,61 +1,24 @@
 using System;
-using System.Diagnostics;
 using System.Threading.Tasks;
-using TypedRpc.Ownership;
-using TypedRpc.Transport;
+using TypedRpc.Tests.Shared;
 
 namespace TypedRpc.IntegrationTests.Support;
 
+/// <summary>How the integration tests wait: what they wait for crosses a network (a Redis server).</summary>
 internal static class TestData
 {
-    /// <summary>How long a test waits for something that should happen within milliseconds.</summary>
-    public static readonly TimeSpan WaitLimit = TimeSpan.FromSeconds(5);
+    /// <summary>How often a test polls for something that should happen within milliseconds.</summary>
+    public static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(10);
 
-    public static readonly TimeSpan Ttl = TimeSpan.FromMinutes(1);
+    /// <summary>How long a test gives messages that should not arrive the time they would take if they did.</summary>
+    public static readonly TimeSpan SettleTime = TimeSpan.FromMilliseconds(150);
 
-    public static RpcOwner Owner(string instanceId, int partition = 3) => new(instanceId, new RpcReplyAddress("replies." + instanceId, partition));
+    /// <summary>Polls until <paramref name="condition"/> holds, failing after <see cref="Waits.WaitLimit"/>.</summary>
+    public static Task Eventually(Func<bool> condition, string what) => Waits.Eventually(condition, what, PollInterval);
 
-    public static RpcReply Reply(CorrelationId id, int sequence, byte[]? payload = null, bool isEnd = false, RpcStatusCode status = RpcStatusCode.OK, string? detail = null) => new()
-    {
-        Id = id,
-        Sequence = sequence,
-        IsEnd = isEnd,
-        Status = status,
-        Detail = detail,
-        HasValue = payload is not null,
-        Payload = payload ?? ReadOnlyMemory<byte>.Empty,
-    };
-
-    /// <summary>Polls until <paramref name="condition"/> holds, failing after <see cref="WaitLimit"/>.</summary>
-    public static async Task Eventually(Func<bool> condition, string what)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!condition())
-        {
-            if (clock.Elapsed > WaitLimit)
-            {
-                throw new TimeoutException($"Timed out waiting for {what}.");
-            }
-
-            await Task.Delay(10);
-        }
-    }
-
-    /// <summary>Polls until <paramref name="condition"/> holds, failing after <see cref="WaitLimit"/>.</summary>
-    public static async Task Eventually(Func<Task<bool>> condition, string what)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            if (clock.Elapsed > WaitLimit)
-            {
-                throw new TimeoutException($"Timed out waiting for {what}.");
-            }
-
-            await Task.Delay(10);
-        }
-    }
+    /// <summary>Polls until <paramref name="condition"/> holds, failing after <see cref="Waits.WaitLimit"/>.</summary>
+    public static Task Eventually(Func<Task<bool>> condition, string what) => Waits.Eventually(condition, what, PollInterval);
 
     /// <summary>Gives messages that should not arrive the time they would take if they did.</summary>
-    public static Task Settle() => Task.Delay(150);
+    public static Task Settle() => Task.Delay(SettleTime);
 }

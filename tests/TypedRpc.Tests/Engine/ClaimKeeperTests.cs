@@ -7,6 +7,7 @@ using TypedRpc.InMemory;
 using TypedRpc.Ownership;
 using TypedRpc.Server;
 using TypedRpc.Tests.InMemory;
+using TypedRpc.Tests.Shared;
 using TypedRpc.Transport;
 using Xunit;
 
@@ -130,7 +131,7 @@ public sealed class ClaimKeeperTests
         var keeper = Keeper();
         var request = Request();
         await _store.TryClaimAsync(request.Id, "server-b/1", TimeToLive, default);
-        await _store.CompleteClaimAsync(request.Id, "server-b/1", [InMemoryTestData.Reply(request.Id, 0, [7], isEnd: true)], TimeSpan.FromMinutes(1), default);
+        await _store.CompleteClaimAsync(request.Id, "server-b/1", [StoreTestData.Reply(request.Id, 0, [7], isEnd: true)], TimeSpan.FromMinutes(1), default);
 
         var result = await keeper.ClaimAsync(request, keeper.NextHolder(), waited: false, expired: true);
 
@@ -306,7 +307,7 @@ public sealed class ClaimKeeperTests
         var request = Request();
         var held = await RunAsync(keeper, request);
 
-        await held.CompleteAsync([InMemoryTestData.Reply(request.Id, 0, [1], isEnd: true)]);
+        await held.CompleteAsync([StoreTestData.Reply(request.Id, 0, [1], isEnd: true)]);
 
         Assert.Equal(0, keeper.HeldCount);
         var claim = await _store.TryClaimAsync(request.Id, "probe", TimeToLive, default);
@@ -322,7 +323,7 @@ public sealed class ClaimKeeperTests
         var held = await RunAsync(keeper, request);
         _store.Faults.Unavailable = true;
 
-        await held.CompleteAsync([InMemoryTestData.Reply(request.Id, 0, [1], isEnd: true)]); // does not throw
+        await held.CompleteAsync([StoreTestData.Reply(request.Id, 0, [1], isEnd: true)]); // does not throw
         held.EndRun();
 
         Assert.Equal(HeldClaim.CompletionPending, held.State);
@@ -344,7 +345,7 @@ public sealed class ClaimKeeperTests
         var keeper = Keeper(o => o.ResultTimeToLive = TimeSpan.FromMilliseconds(1));
         var held = await RunAsync(keeper, Request());
         _store.Faults.Unavailable = true;
-        await held.CompleteAsync([InMemoryTestData.Reply(held.Id, 0, isEnd: true)]);
+        await held.CompleteAsync([StoreTestData.Reply(held.Id, 0, isEnd: true)]);
         held.EndRun();
         await Task.Delay(20);
 
@@ -362,7 +363,7 @@ public sealed class ClaimKeeperTests
         _clock.Advance(TimeToLive + TimeSpan.FromSeconds(1)); // this one stalled past its claim
         await _store.TryClaimAsync(request.Id, "server-b/1", TimeToLive, default);
 
-        await held.CompleteAsync([InMemoryTestData.Reply(request.Id, 0, [1], isEnd: true)]);
+        await held.CompleteAsync([StoreTestData.Reply(request.Id, 0, [1], isEnd: true)]);
 
         Assert.Equal(0, keeper.HeldCount);
         var claim = await _store.TryClaimAsync(request.Id, "probe", TimeToLive, default);
@@ -378,7 +379,7 @@ public sealed class ClaimKeeperTests
         await keeper.StartAsync(CancellationToken.None);
         var held = await RunAsync(keeper, request);
         _store.Faults.Unavailable = true;
-        await held.CompleteAsync([InMemoryTestData.Reply(request.Id, 0, isEnd: true)]);
+        await held.CompleteAsync([StoreTestData.Reply(request.Id, 0, isEnd: true)]);
         held.EndRun();
         _store.Faults.Unavailable = false;
 

@@ -1,46 +1,18 @@
 using System;
-using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Tasks;
 using TypedRpc.InMemory;
 using TypedRpc.Ownership;
 using TypedRpc.Transport;
 using Xunit;
-using static TypedRpc.Tests.InMemory.InMemoryTestData;
+using static TypedRpc.Tests.Shared.StoreTestData;
+using static TypedRpc.Tests.Shared.Waits;
 
 namespace TypedRpc.Tests.InMemory;
 
+/// <summary>What only the in-memory store does: sweeping expired entries, and the faults tests ask of it.</summary>
 public sealed class InMemoryOwnershipStoreTests
 {
-    private static readonly TimeSpan Ttl = TimeSpan.FromMinutes(1);
-
-    private static RpcOwner Owner(string instanceId) => new(instanceId, new RpcReplyAddress("replies." + instanceId));
-
-    [Fact]
-    public async Task Entries_ExpireAfterTheirTimeToLive()
-    {
-        var clock = new ManualTimeProvider();
-        var store = new InMemoryOwnershipStore(clock);
-        var id = CorrelationId.NewId();
-        await store.RegisterOwnerAsync(id, Owner("a"), TimeSpan.FromSeconds(10), default);
-        await store.StoreReplyAsync(Reply(id, 0), TimeSpan.FromSeconds(20), null, default);
-        await store.TryClaimAsync(id, "server", TimeSpan.FromSeconds(30), default);
-        Assert.Equal(3, store.Count);
-
-        clock.Advance(TimeSpan.FromSeconds(10));
-        Assert.Null(await store.GetOwnerAsync(id, default));
-        Assert.Single(await store.GetRepliesAsync(id, default));
-        Assert.Equal(2, store.Count);
-
-        clock.Advance(TimeSpan.FromSeconds(10));
-        Assert.Empty(await store.GetRepliesAsync(id, default));
-        Assert.Equal(RpcClaimState.Running, (await store.TryClaimAsync(id, "other", Ttl, default)).State);
-        Assert.Equal(1, store.Count);
-
-        clock.Advance(TimeSpan.FromSeconds(10));
-        Assert.Equal(0, store.Count);
-    }
-
     [Fact]
     public async Task ExpiredEntries_AreSweptWithoutBeingTouched()
     {
@@ -60,68 +32,6 @@ public sealed class InMemoryOwnershipStoreTests
         // Read the raw size before Count (which sweeps too): the writes alone removed the 1,000 expired ones.
         Assert.Equal(1100, store.StoredEntryCount);
         Assert.Equal(1100, store.Count);
-    }
-
-    [Fact]
-    public async Task OfAThousandConcurrentClaims_ExactlyOneIsClaimed()
-    {
-        var store = new InMemoryOwnershipStore();
-        var id = CorrelationId.NewId();
-        var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var claims = new Task<RpcClaim>[1000];
-        for (var i = 0; i < claims.Length; i++)
-        {
-            var instance = "server-" + i;
-            claims[i] = Task.Run(async () =>
-            {
-                await start.Task;
-                return await store.TryClaimAsync(id, instance, Ttl, default);
-            });
-        }
-
-        start.SetResult();
-        var results = await Task.WhenAll(claims);
-
-        RpcClaim? winner = null;
-        foreach (var result in results)
-        {
-            if (result.State == RpcClaimState.Claimed)
-            {
-                Assert.Null(winner);
-                winner = result;
-            }
-        }
-
-        Assert.NotNull(winner);
-        foreach (var result in results)
-        {
-            if (!ReferenceEquals(result, winner))
-            {
-                Assert.Equal(RpcClaimState.Running, result.State);
-                Assert.Equal(winner.Holder, result.Holder);
-            }
-        }
-    }
-
-    [Fact]
-    public async Task ExpiredClaims_CanBeClaimedAgain_RunningOrCompleted()
-    {
-        var clock = new ManualTimeProvider();
-        var store = new InMemoryOwnershipStore(clock);
-        var id = CorrelationId.NewId();
-        await store.TryClaimAsync(id, "dead", TimeSpan.FromSeconds(5), default);
-
-        clock.Advance(TimeSpan.FromSeconds(4));
-        Assert.Equal(RpcClaimState.Running, (await store.TryClaimAsync(id, "b", Ttl, default)).State);
-
-        clock.Advance(TimeSpan.FromSeconds(1));
-        Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(id, "b", Ttl, default)).State);
-
-        await store.CompleteClaimAsync(id, "b", [Reply(id, 0, isEnd: true)], TimeSpan.FromSeconds(5), default);
-        Assert.Equal(RpcClaimState.Completed, (await store.TryClaimAsync(id, "c", Ttl, default)).State);
-
-        clock.Advance(TimeSpan.FromSeconds(5));
-        Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(id, "c", Ttl, default)).State);
     }
 
     [Fact]

@@ -1,7 +1,7 @@
 using System;
-using System.Diagnostics;
 using System.Threading;
 using System.Threading.Tasks;
+using TypedRpc.Tests.Shared;
 using TypedRpc.Transport;
 
 namespace TypedRpc.Tests.InMemory;
@@ -20,8 +20,11 @@ internal static class InMemoryTestData
         }
     }
 
-    /// <summary>How long a test waits for something that should happen at once; only reached when a test fails.</summary>
-    public static readonly TimeSpan WaitLimit = TimeSpan.FromSeconds(5);
+    /// <summary>How often a test polls: deliveries in memory take microseconds.</summary>
+    public static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(2);
+
+    /// <summary>How long a test waits for what should not happen: in memory it would take far less.</summary>
+    public static readonly TimeSpan SettleTime = TimeSpan.FromMilliseconds(50);
 
     public static readonly RpcServiceDescriptor Service = new("inmem-test", typeof(InMemoryTestData), null, 0, []);
 
@@ -38,30 +41,9 @@ internal static class InMemoryTestData
         Payload = payload ?? [1, 2, 3],
     };
 
-    public static RpcReply Reply(CorrelationId id, int sequence, byte[]? payload = null, bool isEnd = false) => new()
-    {
-        Id = id,
-        Sequence = sequence,
-        IsEnd = isEnd,
-        HasValue = payload is not null,
-        Payload = payload ?? ReadOnlyMemory<byte>.Empty,
-    };
-
-    /// <summary>Waits until <paramref name="condition"/> holds, polling briefly; fails the test after <see cref="WaitLimit"/>.</summary>
-    public static async Task Eventually(Func<bool> condition, string what)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!condition())
-        {
-            if (clock.Elapsed > WaitLimit)
-            {
-                throw new TimeoutException($"Timed out waiting for: {what}.");
-            }
-
-            await Task.Delay(2);
-        }
-    }
+    /// <summary>Waits until <paramref name="condition"/> holds, polling every <see cref="PollInterval"/>; fails the test after <see cref="Waits.WaitLimit"/>.</summary>
+    public static Task Eventually(Func<bool> condition, string what) => Waits.Eventually(condition, what, PollInterval);
 
     /// <summary>A short pause to let anything that should NOT happen show itself before asserting it did not.</summary>
-    public static Task Settle() => Task.Delay(50);
+    public static Task Settle() => Task.Delay(SettleTime);
 }

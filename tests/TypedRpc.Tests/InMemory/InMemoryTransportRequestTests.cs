@@ -7,6 +7,8 @@ using TypedRpc.InMemory;
 using TypedRpc.Transport;
 using Xunit;
 using static TypedRpc.Tests.InMemory.InMemoryTestData;
+using static TypedRpc.Tests.Shared.StoreTestData;
+using static TypedRpc.Tests.Shared.Waits;
 
 namespace TypedRpc.Tests.InMemory;
 
