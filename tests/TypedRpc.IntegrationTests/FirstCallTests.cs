@@ -6,6 +6,7 @@ using System.Threading.Tasks;
 using Microsoft.Extensions.DependencyInjection;
 using TypedRpc.IntegrationTests.Redis;
 using TypedRpc.Kafka;
+using TypedRpc.Tests.Shared;
 using TypedRpc.Transport;
 using Xunit;
 using Xunit.Abstractions;
@@ -66,7 +67,7 @@ public sealed class FirstCallTests(KafkaFixture kafka, RedisServerFixture redis,
         // The mock creates any topic a metadata request names, so a missing topic cannot be staged
         // there; a broker that never answers takes the same path (the lookup gives up, start goes on).
         var options = new KafkaTransportOptions { BootstrapServers = "127.0.0.1:9", ClientGroup = KafkaFixture.Unique("it") };
-        var logger = new Support.CapturingLogger<KafkaRpcTransport>();
+        var logger = new CapturingLogger<KafkaRpcTransport>();
         await using var transport = new KafkaRpcTransport(options, leases: null, logger);
 
         var watch = Stopwatch.StartNew();

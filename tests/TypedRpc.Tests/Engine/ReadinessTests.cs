@@ -8,6 +8,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using TypedRpc.Hosting;
 using TypedRpc.InMemory;
+using TypedRpc.Tests.Shared;
 using TypedRpc.Tests.Support;
 using Xunit;
 

@@ -2,7 +2,7 @@ using System;
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 
-namespace TypedRpc.Tests.Support;
+namespace TypedRpc.Tests.Shared;
 
 /// <summary>Keeps every log entry (event id and formatted message) so a test can look for one.</summary>
 public sealed class CapturingLogger<T> : ILogger<T>
