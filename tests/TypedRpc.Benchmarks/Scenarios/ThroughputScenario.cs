@@ -56,6 +56,8 @@ public sealed class ThroughputScenario : IScenario
         }
 
         await Task.Delay(500); // the JIT's background compilations
+        var cpu = new CpuMeter(cluster.Redis.Port);
+        await cpu.MeasureIdleAsync(TimeSpan.FromSeconds(size == RunSize.Full ? 2 : 0.5));
 
         var contenders = new (string Label, Func<Task> Call)[]
         {
@@ -69,6 +71,8 @@ public sealed class ThroughputScenario : IScenario
             var completed = new int[contenders.Length];
             var failed = new int[contenders.Length];
             var seconds = new double[contenders.Length];
+            var cpuSeconds = new double[contenders.Length];
+            var redisSeconds = new double[contenders.Length];
             var latencies = new List<double>[contenders.Length];
             for (var c = 0; c < contenders.Length; c++)
             {
@@ -80,7 +84,11 @@ public sealed class ThroughputScenario : IScenario
                 for (var k = 0; k < contenders.Length; k++)
                 {
                     var c = (round + k) % contenders.Length;
+                    var cpuBefore = cpu.Now();
+                    var redisBefore = cpu.Redis();
                     var outcome = await Load.RunAsync(perRound, inFlight, contenders[c].Call);
+                    cpuSeconds[c] += cpu.Now() - cpuBefore;
+                    redisSeconds[c] += cpu.Redis() - redisBefore;
                     completed[c] += outcome.Completed;
                     failed[c] += outcome.Failed;
                     seconds[c] += outcome.Seconds;
@@ -104,7 +112,10 @@ public sealed class ThroughputScenario : IScenario
             {
                 var stats = Stats.Of(latencies[c]);
                 result.Row($"{contenders[c].Label}, {inFlight} in flight").Add("calls", completed[c]).Add("failed", failed[c])
-                    .Add("calls/s", rate[c]).Add("÷ raw", rate[c] / rate[2]).Add("p50 ms", stats.P50).Add("p99 ms", stats.P99);
+                    .Add("calls/s", rate[c]).Add("÷ raw", rate[c] / rate[2]).Add("p50 ms", stats.P50).Add("p99 ms", stats.P99)
+                    .Add("CPU µs/call", cpuSeconds[c] * 1e6 / completed[c])
+                    .Add("above idle", (cpuSeconds[c] - cpu.IdlePerSecond * seconds[c]) * 1e6 / completed[c])
+                    .Add("redis-server µs/call", redisSeconds[c] * 1e6 / completed[c]);
             }
 
             result.Claim($"calls/s ÷ raw, Redis on, {inFlight} in flight", rate[0] / rate[2], TargetKind.AtLeast, 0.85);
@@ -117,6 +128,7 @@ public sealed class ThroughputScenario : IScenario
         }
 
         result.Notes.Add($"{rounds} interleaved rounds × {perRound:N0} calls per contender and level; one client and one server instance per contender (TypedRpc servers allow 512 requests at once, so the engine's concurrency limit is not what is measured).");
+        result.Notes.Add($"CPU µs/call: CPU time of this process (clients, servers, the mock broker) {(cpu.CountsRedis ? "and redis-server " : "")}over a contender's rounds ÷ its calls; above idle: less what the same processes used per second with no calls ({cpu.IdlePerSecond:0.00} CPU-s/s: every instance's Kafka clients poll the mock), times the rounds' duration.");
         result.Notes.Add("Raw: a producer and a reader thread that completes waiters by correlation id on the client; a server thread that consumes and produces each reply straight back. Same client settings as TypedRpc's transport.");
         return result;
     }
