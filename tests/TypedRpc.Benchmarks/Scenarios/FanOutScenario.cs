@@ -28,24 +28,21 @@ public sealed class FanOutScenario : IScenario
         var result = new ScenarioResult(Name, Title);
         await using var cluster = await BenchCluster.StartAsync();
         using var counters = new ReplyCounters();
-
-        progress.Report("starting the server cluster (2 instances)");
-        var deployment = cluster.NewDeployment("fan", requestPartitions: 8, replyPartitions: 16);
-        var serverSettings = new InstanceSettings();
-        await Task.WhenAll(deployment.StartAsync(false, true, serverSettings), deployment.StartAsync(false, true, serverSettings));
+        var cpu = new CpuMeter(cluster.Redis.Port);
+        var idleWindow = TimeSpan.FromSeconds(size == RunSize.Full ? 1 : 0.2);
 
         var rates = new Dictionary<(ReplyRouting, int), double>();
+        var marginalCpu = new Dictionary<(ReplyRouting, int), double>();
         foreach (var n in counts)
         {
-            // Two passes per N, the second in reverse order, summed: one pass per contender, in a
-            // fixed order, left broadcast at 8 instances at 903 calls/s in one full run and 1,767 in
-            // the next, and always last on a request topic that grows from contender to contender.
+            // Two passes per N, the second in reverse order, summed: one pass per contender in a
+            // fixed order swung broadcast at 8 instances 2x between runs.
             var totals = s_routings.ToDictionary(r => r, _ => new Totals());
             for (var pass = 0; pass < passes; pass++)
             {
                 foreach (var routing in pass % 2 == 0 ? s_routings : s_routings.Reverse())
                 {
-                    await MeasureAsync(deployment, counters, routing, n, calls, inFlight, totals[routing], progress);
+                    await MeasureAsync(cluster, counters, cpu, idleWindow, routing, n, calls, inFlight, totals[routing], progress);
                 }
             }
 
@@ -55,9 +52,13 @@ public sealed class FanOutScenario : IScenario
                 var rate = total.Completed / total.Seconds;
                 rates[(routing, n)] = rate;
                 var perReply = (double)total.Records / total.Completed;
+                var cpuPerThousand = total.CpuSeconds * 1_000 / total.Completed;
+                var aboveIdlePerThousand = (total.CpuSeconds - total.IdleCpuSeconds) * 1_000 / total.Completed;
+                marginalCpu[(routing, n)] = aboveIdlePerThousand;
                 var stats = Stats.Of(total.Latencies);
                 result.Row($"N={n}, {Label(routing)}").Add("calls", total.Completed).Add("failed", total.Failed).Add("records/reply", perReply)
-                    .Add("forwarded", total.Forwarded).Add("calls/s", rate).Add("p50 ms", stats.P50).Add("p99 ms", stats.P99);
+                    .Add("forwarded", total.Forwarded).Add("calls/s", rate).Add("p50 ms", stats.P50).Add("p99 ms", stats.P99)
+                    .Add("CPU s/1k calls", cpuPerThousand).Add("above idle", aboveIdlePerThousand);
                 if (routing == ReplyRouting.LeasedPartitions)
                 {
                     result.Claim($"records per reply, leases, N={n}", perReply, TargetKind.AtMost, 1.0);
@@ -66,30 +67,38 @@ public sealed class FanOutScenario : IScenario
         }
 
         var top = counts[^1];
-        result.Claim($"calls/s leases ÷ broadcast, N={top}", rates[(ReplyRouting.LeasedPartitions, top)] / rates[(ReplyRouting.Broadcast, top)], TargetKind.AtLeast, 3.0);
+        result.Claim($"CPU per call above idle, leases ÷ broadcast, N={top}", marginalCpu[(ReplyRouting.LeasedPartitions, top)] / marginalCpu[(ReplyRouting.Broadcast, top)], TargetKind.AtMost, 1 / 3d);
+        result.Claim($"calls/s leases ÷ broadcast, N={top}", rates[(ReplyRouting.LeasedPartitions, top)] / rates[(ReplyRouting.Broadcast, top)], TargetKind.AtLeast, 2.0);
         result.Claim($"calls/s consumer group ÷ broadcast, N={top}", rates[(ReplyRouting.ConsumerGroup, top)] / rates[(ReplyRouting.Broadcast, top)], TargetKind.Info, double.NaN);
-        result.Notes.Add($"{passes} passes × {calls:N0} calls per contender (the second pass in reverse order, summed), {inFlight} in flight in all, spread evenly over the N client instances; 2 server instances; Redis ownership and claims on; reply topic of 16 partitions; a fresh client group (and reply topic) per contender.");
+        result.Notes.Add($"{passes} passes × {calls:N0} calls per contender (the second pass in reverse order, summed), {inFlight} in flight in all, spread evenly over the N client instances. Each contender and N gets a deployment of its own — request topic, reply topic (16 partitions) and 2 server instances, started for it and stopped after — so no contender reads a topic another filled; Redis ownership and claims on.");
         result.Notes.Add("records/reply: reply records read from Kafka by all client instances together (the engine's delivered-direct + forwarded + ignored + stored counters) ÷ calls completed. forwarded: records read by an instance that did not own them and handed over through Redis.");
-        result.Notes.Add("Contenders run one after another (an idle consumer polls the mock every millisecond, so keeping the others running would tax whoever is measured).");
+        result.Notes.Add($"CPU s/1k calls: CPU time of this process (clients, servers, the mock broker) {(cpu.CountsRedis ? "and redis-server " : "")}while the calls ran, per 1,000 calls. above idle: less what the same running instances used with no calls ({idleWindow.TotalSeconds:0.#} s measured before each load; every instance's Kafka clients poll the mock), times the load's duration: the cost each call adds, which is what leased partitions save.");
         return result;
     }
 
     // One pass of one contender: only its instances run while it is measured — an idle consumer
     // still polls the mock every millisecond and would tax whoever is being measured.
-    private static async Task MeasureAsync(Deployment deployment, ReplyCounters counters, ReplyRouting routing, int n, int calls, int inFlight, Totals total, IProgress<string> progress)
+    private static async Task MeasureAsync(BenchCluster cluster, ReplyCounters counters, CpuMeter cpu, TimeSpan idleWindow, ReplyRouting routing, int n, int calls, int inFlight, Totals total, IProgress<string> progress)
     {
-        var settings = new InstanceSettings { Routing = routing, ClientGroup = deployment.NewClientGroup(routing.ToString().ToLowerInvariant()) };
-        var clients = new List<BenchInstance>();
+        var deployment = cluster.NewDeployment("fan-" + routing.ToString().ToLowerInvariant(), requestPartitions: 8, replyPartitions: 16);
+        var settings = new InstanceSettings { Routing = routing };
+        var instances = new List<BenchInstance>();
         try
         {
-            clients.AddRange(await Task.WhenAll(Enumerable.Range(0, n).Select(_ => deployment.StartAsync(true, false, settings))));
-            progress.Report($"N={n} {routing}: {n} client(s) started, warming up");
+            var serverSettings = new InstanceSettings();
+            instances.AddRange(await Task.WhenAll(deployment.StartAsync(false, true, serverSettings), deployment.StartAsync(false, true, serverSettings)));
+            var clients = await Task.WhenAll(Enumerable.Range(0, n).Select(_ => deployment.StartAsync(true, false, settings)));
+            instances.AddRange(clients);
+            progress.Report($"N={n} {routing}: 2 servers and {n} client(s) started, warming up");
             await Task.WhenAll(clients.Select(c => Load.WarmUpAsync(() => c.Client.QuoteAsync(BenchService.Sample), TimeSpan.FromSeconds(60), 20)));
+            await cpu.MeasureIdleAsync(idleWindow);
             counters.Reset();
 
             // The same total load for every contender: calls and calls in flight spread over the N instances.
             var perInstance = calls / n;
+            var cpuBefore = cpu.Now();
             var outcomes = await Task.WhenAll(clients.Select(c => Load.RunAsync(perInstance, Math.Max(1, inFlight / n), () => c.Client.QuoteAsync(BenchService.Sample))));
+            var cpuUsed = cpu.Now() - cpuBefore;
             // Records a non-owner reads after its owner finished still count; let them land.
             await Task.Delay(300);
             var completed = outcomes.Sum(o => o.Completed);
@@ -99,12 +108,14 @@ public sealed class FanOutScenario : IScenario
             total.Seconds += seconds;
             total.Records += counters.RecordsConsumed;
             total.Forwarded += counters.ForwardedOut;
+            total.CpuSeconds += cpuUsed;
+            total.IdleCpuSeconds += cpu.IdlePerSecond * seconds;
             total.Latencies.AddRange(outcomes.SelectMany(o => o.LatenciesMs));
-            progress.Report($"N={n} {routing}: {completed / seconds:0} calls/s, {(double)counters.RecordsConsumed / completed:0.00} records per reply, {outcomes.Sum(o => o.Failed)} failed");
+            progress.Report($"N={n} {routing}: {completed / seconds:0} calls/s, {(double)counters.RecordsConsumed / completed:0.00} records per reply, {cpuUsed * 1e6 / completed:0} µs CPU per call, {outcomes.Sum(o => o.Failed)} failed");
         }
         finally
         {
-            await Task.WhenAll(clients.Select(c => c.StopAsync().AsTask()));
+            await Task.WhenAll(instances.Select(c => c.StopAsync().AsTask()));
         }
     }
 
@@ -122,6 +133,8 @@ public sealed class FanOutScenario : IScenario
         public double Seconds;
         public long Records;
         public long Forwarded;
+        public double CpuSeconds;
+        public double IdleCpuSeconds;
         public List<double> Latencies { get; } = new();
     }
 }
