@@ -1,6 +1,7 @@
 using System;
 using System.Buffers.Binary;
 using System.Collections.Generic;
+using System.Runtime.InteropServices;
 using System.Text;
 using Confluent.Kafka;
 using TypedRpc.Transport;
@@ -72,7 +73,7 @@ internal static class KafkaHeaders
         return new Message<byte[]?, byte[]?>
         {
             Key = request.Key is not null ? Encoding.UTF8.GetBytes(request.Key) : request.Id.ToByteArray(),
-            Value = request.Payload.ToArray(),
+            Value = WholeArray(request.Payload),
             Headers = headers,
         };
     }
@@ -96,10 +97,17 @@ internal static class KafkaHeaders
         {
             Key = reply.Id.ToByteArray(),
             // A null value means "no value" (an acknowledgement or an end message); an empty array would be a value.
-            Value = reply.HasValue ? reply.Payload.ToArray() : null,
+            Value = reply.HasValue ? WholeArray(reply.Payload) : null,
             Headers = headers,
         };
     }
+
+    // librdkafka copies a value while it is produced, before ProduceAsync returns, so a payload that
+    // is a whole array (a reply value always is) goes as it is instead of being copied once more.
+    private static byte[] WholeArray(ReadOnlyMemory<byte> payload) =>
+        MemoryMarshal.TryGetArray(payload, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
+            ? segment.Array
+            : payload.ToArray();
 
     /// <summary>The size the broker sees: key, value and headers.</summary>
     public static int Size(Message<byte[]?, byte[]?> message)

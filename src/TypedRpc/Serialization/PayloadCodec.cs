@@ -15,6 +15,9 @@ internal static class PayloadCodec
     [ThreadStatic]
     private static Utf8JsonWriter? t_writer;
 
+    [ThreadStatic]
+    private static PooledBufferWriter? t_buffer;
+
     public static PooledBufferWriter EncodeArguments<TArgs>(in TArgs args, IRpcSerializer serializer)
         where TArgs : struct, IRpcArguments
     {
@@ -44,12 +47,17 @@ internal static class PayloadCodec
     /// </summary>
     public static byte[] EncodeValue<T>(T value, IRpcSerializer serializer)
     {
-        using var buffer = new PooledBufferWriter();
+        // The value leaves as an array of its own, so the buffer it is written into is this thread's
+        // to reuse (taken out while in use, like the writer).
+        var buffer = t_buffer ?? new PooledBufferWriter(initialCapacity: 0);
+        t_buffer = null;
+        buffer.Restart();
         var writer = RentWriter(buffer);
         try
         {
             serializer.Serialize(writer, value);
             writer.Flush();
+            return buffer.ToArray();
         }
         catch (Exception ex) when (NonFiniteNumbers.IsRefusal(ex))
         {
@@ -61,9 +69,9 @@ internal static class PayloadCodec
         finally
         {
             ReturnWriter(writer);
+            buffer.Dispose();
+            t_buffer = buffer;
         }
-
-        return buffer.ToArray();
     }
 
     private static Utf8JsonWriter RentWriter(PooledBufferWriter buffer)

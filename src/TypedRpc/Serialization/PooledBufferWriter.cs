@@ -9,7 +9,17 @@ internal sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
     private byte[] _buffer;
     private int _written;
 
-    public PooledBufferWriter(int initialCapacity = 256) => _buffer = ArrayPool<byte>.Shared.Rent(initialCapacity);
+    public PooledBufferWriter(int initialCapacity = 256) => _buffer = initialCapacity > 0 ? ArrayPool<byte>.Shared.Rent(initialCapacity) : Array.Empty<byte>();
+
+    /// <summary>Starts writing again after <see cref="Dispose"/>, with a pooled array of <paramref name="initialCapacity"/> bytes or more.</summary>
+    public void Restart(int initialCapacity = 256)
+    {
+        _written = 0;
+        if (_buffer.Length == 0)
+        {
+            _buffer = ArrayPool<byte>.Shared.Rent(initialCapacity);
+        }
+    }
 
     public ReadOnlyMemory<byte> WrittenMemory => _buffer.AsMemory(0, _written);
 
