@@ -69,7 +69,8 @@ public static class TypedRpcBuilderExtensions
             typeof(TImpl),
             static sp => sp.GetRequiredService<TImpl>(),
             sp => create(sp, null),
-            static sp => ServerActivation.ThrowIfUnresolvable(typeof(TImpl), sp)));
+            static sp => ServerActivation.ThrowIfUnresolvable(typeof(TImpl), sp),
+            CreateNeedsServices: typeof(TImpl).GetConstructors() is not [{ } only] || only.GetParameters().Length > 0));
         return builder;
     }
 

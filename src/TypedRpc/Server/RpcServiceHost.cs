@@ -311,14 +311,16 @@ internal sealed class RpcServiceHost
         var started = Stopwatch.GetTimestamp();
         using var activity = RpcTracing.StartServer(request, method);
         var call = new ServerCall(request, method, _transport, _serializer, _options.MaxCachedStreamReplies, _stopping.Token, held);
-        var scope = _services.CreateAsyncScope();
+        // A scope per request only when something is resolved from it: a server class the application
+        // registered, or one whose constructor takes services (an empty scope still costs ~120 bytes).
+        AsyncServiceScope? scope = _resolve is not null || _registration.CreateNeedsServices ? _services.CreateAsyncScope() : null;
         IRpcServiceBinding? binding = null;
         try
         {
             Exception? failure = null;
             try
             {
-                binding = (_resolve ?? _registration.Create)(scope.ServiceProvider);
+                binding = (_resolve ?? _registration.Create)(scope?.ServiceProvider ?? _services);
                 await binding.DispatchAsync(call).ConfigureAwait(false);
                 if (!call.Ended)
                 {
@@ -349,7 +351,10 @@ internal sealed class RpcServiceHost
                 }
             }
 
-            await scope.DisposeAsync().ConfigureAwait(false);
+            if (scope is { } requestScope)
+            {
+                await requestScope.DisposeAsync().ConfigureAwait(false);
+            }
             // The descriptor's name is made once; the request's would be concatenated per call.
             RpcMetrics.RecordServer(method.FullName, call.FinalStatus, started);
             RpcTracing.End(activity, call.FinalStatus);

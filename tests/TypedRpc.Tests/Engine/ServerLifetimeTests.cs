@@ -48,6 +48,20 @@ public sealed class LifetimeService(LifetimeProbe probe, ScopedDependency scoped
     }
 }
 
+/// <summary>A server class whose constructor takes nothing: made and disposed per request without a scope.</summary>
+public sealed class PlainLifetimeService : LifetimeServiceBase, IDisposable
+{
+    private static int s_next;
+
+    private readonly int _number = Interlocked.Increment(ref s_next);
+
+    public static ConcurrentDictionary<int, bool> Disposed { get; } = new();
+
+    public override Task<string> WhoAsync(RpcServerCallContext context) => Task.FromResult(_number.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    public void Dispose() => Disposed[_number] = true;
+}
+
 /// <summary>How a server class is made per request, and how a lifetime the application chose is kept.</summary>
 public sealed class ServerLifetimeTests
 {
@@ -68,6 +82,26 @@ public sealed class ServerLifetimeTests
             // Disposed once the request is done: the server class by the host, the dependency by the scope.
             await WaitUntilAsync(() => probe.Disposed.ContainsKey(int.Parse(answer[0])) && probe.ScopedDisposed.ContainsKey(int.Parse(answer[1])));
         }
+    }
+
+    [Fact]
+    public async Task AServerClassWhoseConstructorTakesNothing_IsStillNewPerRequest_AndDisposedAfterwards()
+    {
+        IServiceCollection services = new ServiceCollection();
+        services.AddTypedRpc(o =>
+        {
+            o.EnableOwnership = false;
+            o.EnableClaims = false;
+        }).UseInMemoryTransport().AddClient<ILifetimeService>().AddServer<PlainLifetimeService>();
+        await using var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateScopes = true });
+        await provider.GetRequiredService<TypedRpcRuntime>().StartAsync(CancellationToken.None);
+        var client = provider.GetRequiredService<ILifetimeService>();
+
+        var first = int.Parse(await client.WhoAsync(), System.Globalization.CultureInfo.InvariantCulture);
+        var second = int.Parse(await client.WhoAsync(), System.Globalization.CultureInfo.InvariantCulture);
+
+        Assert.NotEqual(first, second);
+        await WaitUntilAsync(() => PlainLifetimeService.Disposed.ContainsKey(first) && PlainLifetimeService.Disposed.ContainsKey(second));
     }
 
     [Fact]
