@@ -330,7 +330,7 @@ internal sealed class CallInvoker
         where TArgs : struct, IRpcArguments
     {
         // Encoding is the caller's code (serializers, argument types): its errors are the caller's.
-        PooledBufferWriter payload;
+        byte[] payload;
         try
         {
             payload = PayloadCodec.EncodeArguments(args, _serializer);
@@ -343,13 +343,13 @@ internal sealed class CallInvoker
 
         if (options.IdempotencyKey is not null && call.Fingerprint is null)
         {
-            call.Fingerprint = RequestFingerprint.Of(method, payload.WrittenMemory.Span);
+            call.Fingerprint = RequestFingerprint.Of(method, payload);
         }
 
         _ = SendAsync(call, method, args.Key, payload, deadlineUnixMs, options, activity);
     }
 
-    private async Task SendAsync(PendingCall call, RpcMethodDescriptor method, string? key, PooledBufferWriter payload, long deadlineUnixMs, RpcCallOptions options, Activity? activity)
+    private async Task SendAsync(PendingCall call, RpcMethodDescriptor method, string? key, byte[] payload, long deadlineUnixMs, RpcCallOptions options, Activity? activity)
     {
         // The client span (or the caller's own, when nobody listens to TypedRpc) travels with the request.
         var trace = activity ?? Activity.Current;
@@ -379,9 +379,10 @@ internal sealed class CallInvoker
                 ReplyTo = _client.ReplyAddress,
                 Owner = _options.InstanceId,
                 DeadlineUnixMs = deadlineUnixMs,
-                Payload = payload.WrittenMemory,
+                Payload = payload,
                 Key = key,
-                Headers = options.Headers,
+                // The request is the transport's once sent: the caller's dictionary may change later.
+                Headers = options.Headers is { Count: > 0 } headers ? new Dictionary<string, string>(headers, StringComparer.Ordinal) : null,
                 TraceParent = trace?.IdFormat == ActivityIdFormat.W3C ? trace.Id : null,
                 TraceState = trace?.TraceStateString,
                 Fingerprint = call.Fingerprint,
@@ -404,10 +405,6 @@ internal sealed class CallInvoker
             Log.SendFailed(_logger, ex, call.Id, method.FullName);
             // A transport's RpcException is a verdict on the call (say, too large): keep its status.
             call.TryEnd(CallState.Failed, ex is RpcException rpc ? rpc.Status : new RpcStatus(RpcStatusCode.Unavailable, "The call could not be sent: " + ex.Message));
-        }
-        finally
-        {
-            payload.Dispose();
         }
     }
 

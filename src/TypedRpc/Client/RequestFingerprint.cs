@@ -37,7 +37,7 @@ internal static class RequestFingerprint
     public static string Of<TArgs>(RpcMethodDescriptor method, TArgs args, CorrelationId id, IRpcSerializer serializer)
         where TArgs : struct, IRpcArguments
     {
-        PooledBufferWriter payload;
+        byte[] payload;
         try
         {
             payload = PayloadCodec.EncodeArguments(args, serializer);
@@ -47,9 +47,6 @@ internal static class RequestFingerprint
             throw new RpcException(new RpcStatus(RpcStatusCode.InvalidArgument, "The arguments could not be serialized: " + ex.Message), id.ToString(), ex);
         }
 
-        using (payload)
-        {
-            return Of(method, payload.WrittenMemory.Span);
-        }
+        return Of(method, payload);
     }
 }

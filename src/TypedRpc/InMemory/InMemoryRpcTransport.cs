@@ -13,7 +13,7 @@ namespace TypedRpc.InMemory;
 /// testing your own services without Kafka.
 /// </summary>
 /// <remarks>
-/// Requests are delivered at least once, as over a broker. Messages are copied on send; handlers
+/// Requests are delivered at least once, as over a broker. Messages are delivered as sent (not copied); handlers
 /// never run on the sender's stack nor see its <see cref="ExecutionContext"/> (no
 /// <c>Activity.Current</c> or <see cref="AsyncLocal{T}"/> leaks across), and their exceptions never
 /// escape. Every member is thread-safe.
@@ -118,7 +118,10 @@ public sealed class InMemoryRpcTransport : IRpcTransport, IAsyncDisposable
     internal bool CanDeliver => !_isDown && !_disposed;
 
     /// <inheritdoc />
-    /// <remarks>The payload and headers are copied. With no member subscribed, the request waits in the service's queue.</remarks>
+    /// <remarks>
+    /// The request itself is delivered, not a copy (a sent request is the transport's: see
+    /// <see cref="IRpcTransport"/>). With no member subscribed, it waits in the service's queue.
+    /// </remarks>
     /// <exception cref="ArgumentNullException"><paramref name="service"/> or <paramref name="request"/> is null.</exception>
     /// <exception cref="InvalidOperationException">(In the task.) The transport <see cref="IsDown"/>.</exception>
     /// <exception cref="ObjectDisposedException">(In the task.) The transport is disposed.</exception>
@@ -131,14 +134,13 @@ public sealed class InMemoryRpcTransport : IRpcTransport, IAsyncDisposable
             return failed;
         }
 
-        var copy = InMemoryCopies.Copy(request);
         Interlocked.Increment(ref _requestsSent);
-        GetGroup(service.ServiceName).Enqueue(copy, Faults.DuplicateEveryRequest ? 2 : 1);
+        GetGroup(service.ServiceName).Enqueue(request, Faults.DuplicateEveryRequest ? 2 : 1);
         return ValueTask.CompletedTask;
     }
 
     /// <inheritdoc />
-    /// <remarks>The payload is copied. With no subscription holding the address, the reply is kept for the next one.</remarks>
+    /// <remarks>The reply itself is delivered, not a copy. With no subscription holding the address, it is kept for the next one.</remarks>
     /// <exception cref="ArgumentException"><paramref name="address"/> is empty.</exception>
     /// <exception cref="ArgumentNullException"><paramref name="reply"/> is null.</exception>
     /// <exception cref="InvalidOperationException">(In the task.) The transport <see cref="IsDown"/>.</exception>
@@ -156,9 +158,8 @@ public sealed class InMemoryRpcTransport : IRpcTransport, IAsyncDisposable
             return failed;
         }
 
-        var copy = InMemoryCopies.Copy(reply);
         Interlocked.Increment(ref _repliesSent);
-        GetMailbox(address).Post(copy);
+        GetMailbox(address).Post(reply);
         return ValueTask.CompletedTask;
     }
 

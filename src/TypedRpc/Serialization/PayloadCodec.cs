@@ -18,40 +18,37 @@ internal static class PayloadCodec
     [ThreadStatic]
     private static PooledBufferWriter? t_buffer;
 
-    public static PooledBufferWriter EncodeArguments<TArgs>(in TArgs args, IRpcSerializer serializer)
+    /// <summary>
+    /// Encodes a call's arguments into an array of its own: the request is the transport's once
+    /// sent (<see cref="Transport.IRpcTransport"/>), so its payload must never be written again.
+    /// </summary>
+    public static byte[] EncodeArguments<TArgs>(in TArgs args, IRpcSerializer serializer)
         where TArgs : struct, IRpcArguments
     {
-        var buffer = new PooledBufferWriter();
+        var buffer = RentBuffer();
         var writer = RentWriter(buffer);
         try
         {
             args.WriteTo(writer, serializer);
             writer.Flush();
-            return buffer;
-        }
-        catch
-        {
-            buffer.Dispose();
-            throw;
+            return buffer.ToArray();
         }
         finally
         {
             ReturnWriter(writer);
+            ReturnBuffer(buffer);
         }
     }
 
     /// <summary>
-    /// Encodes a reply value or stream item. A NaN or an infinity in it fails the call with
-    /// <see cref="RpcStatusCode.Internal"/> and a detail that says so (the handler's result cannot be
-    /// sent; the host logs it as a handler failure); any other failure is thrown as it is.
+    /// Encodes a reply value or stream item into an array of its own. A NaN or an infinity in it
+    /// fails the call with <see cref="RpcStatusCode.Internal"/> and a detail that says so (the
+    /// handler's result cannot be sent; the host logs it as a handler failure); any other failure
+    /// is thrown as it is.
     /// </summary>
     public static byte[] EncodeValue<T>(T value, IRpcSerializer serializer)
     {
-        // The value leaves as an array of its own, so the buffer it is written into is this thread's
-        // to reuse (taken out while in use, like the writer).
-        var buffer = t_buffer ?? new PooledBufferWriter(initialCapacity: 0);
-        t_buffer = null;
-        buffer.Restart();
+        var buffer = RentBuffer();
         var writer = RentWriter(buffer);
         try
         {
@@ -69,9 +66,24 @@ internal static class PayloadCodec
         finally
         {
             ReturnWriter(writer);
-            buffer.Dispose();
-            t_buffer = buffer;
+            ReturnBuffer(buffer);
         }
+    }
+
+    // The payload leaves as an array of its own, so the buffer it is written into is this thread's
+    // to reuse (taken out while in use, like the writer).
+    private static PooledBufferWriter RentBuffer()
+    {
+        var buffer = t_buffer ?? new PooledBufferWriter(initialCapacity: 0);
+        t_buffer = null;
+        buffer.Restart();
+        return buffer;
+    }
+
+    private static void ReturnBuffer(PooledBufferWriter buffer)
+    {
+        buffer.Dispose();
+        t_buffer = buffer;
     }
 
     private static Utf8JsonWriter RentWriter(PooledBufferWriter buffer)

@@ -31,6 +31,12 @@ public delegate ValueTask RpcReplyHandler(RpcReply reply, CancellationToken canc
 /// Delivery is at least once: a request may be delivered again (after a crash or a rebalance),
 /// which the engine handles with claims. A record the transport cannot decode at all is the
 /// transport's to dead-letter or log; it must never stop delivery.
+/// <para>
+/// A request or reply handed to a send is the transport's from then on, payload and headers
+/// included: the sender never changes it again, so a transport may keep it and deliver it as it
+/// is (the in-memory transport does; a broker transport serializes it). Payloads the engine sends
+/// are arrays of their own for this reason, and a receiver must not change what it is delivered.
+/// </para>
 /// </remarks>
 public interface IRpcTransport
 {

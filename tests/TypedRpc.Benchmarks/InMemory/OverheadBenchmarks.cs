@@ -30,4 +30,7 @@ public class OverheadBenchmarks
 
     [Benchmark(Baseline = true, Description = "MassTransit")]
     public Task<QuoteReply> MassTransit() => _massTransit!.CallAsync();
+
+    [Benchmark(Description = "Direct (no RPC)")]
+    public Task<QuoteReply> Direct() => DirectCall.CallAsync();
 }

@@ -188,19 +188,20 @@ public sealed class InMemoryTransportReplyTests
     }
 
     [Fact]
-    public async Task SendReply_CopiesThePayload()
+    public async Task SendReply_DeliversTheReplyItself()
     {
+        // A sent reply is the transport's (IRpcTransport): delivered as it is, not copied.
         await using var transport = new InMemoryRpcTransport();
-        var buffer = new byte[] { 7, 8, 9 };
         var address = new RpcReplyAddress("replies.copy");
         var id = CorrelationId.NewId();
-        await transport.SendReplyAsync(address, new RpcReply { Id = id, Sequence = 3, IsEnd = true, HasValue = true, Status = RpcStatusCode.OK, Detail = "d", Payload = buffer }, default);
-        buffer[0] = 0;
+        var sent = new RpcReply { Id = id, Sequence = 3, IsEnd = true, HasValue = true, Status = RpcStatusCode.OK, Detail = "d", Payload = new byte[] { 7, 8, 9 } };
+        await transport.SendReplyAsync(address, sent, default);
 
         var received = new TaskCompletionSource<RpcReply>(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var subscription = await transport.SubscribeRepliesAsync("copy", (reply, _) => { received.TrySetResult(reply); return default; }, default);
         var got = await received.Task.WaitAsync(WaitLimit);
 
+        Assert.Same(sent, got);
         Assert.Equal(new byte[] { 7, 8, 9 }, got.Payload.ToArray());
         Assert.Equal(id, got.Id);
         Assert.Equal(3, got.Sequence);
