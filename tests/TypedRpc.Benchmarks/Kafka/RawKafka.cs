@@ -58,13 +58,16 @@ internal sealed class RawServer : IDisposable
     private readonly IProducer<byte[]?, byte[]?> _producer;
     private readonly IConsumer<byte[]?, byte[]?> _consumer;
     private readonly string _replyTopic;
+    private readonly RawClaims? _claims;
     private readonly Thread _thread;
     private volatile bool _stop;
     private long _failures;
 
-    public RawServer(string bootstrap, string requestTopic, int partitions, string replyTopic)
+    /// <param name="claims">When given, each request is claimed in Redis before its reply is produced, and the claim completed after.</param>
+    public RawServer(string bootstrap, string requestTopic, int partitions, string replyTopic, RawClaims? claims = null)
     {
         _replyTopic = replyTopic;
+        _claims = claims;
         _producer = new ProducerBuilder<byte[]?, byte[]?>(RawKafkaConfig.Producer(bootstrap)).SetLogHandler((_, _) => { }).Build();
         _consumer = new ConsumerBuilder<byte[]?, byte[]?>(RawKafkaConfig.Consumer(bootstrap, "raw-server-" + requestTopic)).SetLogHandler((_, _) => { }).Build();
         var assignment = new TopicPartitionOffset[partitions];
@@ -107,6 +110,11 @@ internal sealed class RawServer : IDisposable
             }
 
             var headers = record.Message.Headers;
+            if (_claims is not null && !_claims.TryClaim(headers.GetLastBytes(RawKafkaConfig.IdHeader)))
+            {
+                continue;
+            }
+
             var partition = BinaryPrimitives.ReadInt32BigEndian(headers.GetLastBytes(RawKafkaConfig.ReplyPartitionHeader));
             var reply = new Message<byte[]?, byte[]?>
             {
@@ -115,6 +123,7 @@ internal sealed class RawServer : IDisposable
                 Headers = new Headers { { RawKafkaConfig.IdHeader, headers.GetLastBytes(RawKafkaConfig.IdHeader) } },
             };
             _producer.Produce(new TopicPartition(_replyTopic, partition), reply, onDelivered);
+            _claims?.Complete(headers.GetLastBytes(RawKafkaConfig.IdHeader));
         }
     }
 
@@ -127,6 +136,24 @@ internal sealed class RawServer : IDisposable
         // Close() can block for long when the broker is gone; an Assign-only consumer has nothing to leave.
         _consumer.Dispose();
     }
+}
+
+/// <summary>
+/// The least a server can do in Redis for each request to run once: claim it (SET NX with a time
+/// to live) before running, and mark it completed with its reply while the reply goes out —
+/// straight StackExchange.Redis commands, no scripts, no engine.
+/// </summary>
+internal sealed class RawClaims(StackExchange.Redis.IDatabase database)
+{
+    private static readonly TimeSpan Ttl = TimeSpan.FromSeconds(30);
+
+    public bool TryClaim(byte[] id) =>
+        database.StringSet(Key(id), "running", Ttl, StackExchange.Redis.When.NotExists);
+
+    public void Complete(byte[] id) =>
+        database.StringSet(Key(id), RawKafkaConfig.ReplyBytes, Ttl, StackExchange.Redis.When.Exists, StackExchange.Redis.CommandFlags.FireAndForget);
+
+    private static StackExchange.Redis.RedisKey Key(byte[] id) => "raw-claim:" + Convert.ToHexString(id);
 }
 
 /// <summary>

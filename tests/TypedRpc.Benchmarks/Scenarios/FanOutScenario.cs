@@ -33,6 +33,7 @@ public sealed class FanOutScenario : IScenario
 
         var rates = new Dictionary<(ReplyRouting, int), double>();
         var marginalCpu = new Dictionary<(ReplyRouting, int), double>();
+        var recordsPerReply = new Dictionary<(ReplyRouting, int), double>();
         foreach (var n in counts)
         {
             // Two passes per N, the second in reverse order, summed: one pass per contender in a
@@ -55,6 +56,7 @@ public sealed class FanOutScenario : IScenario
                 var cpuPerThousand = total.CpuSeconds * 1_000 / total.Completed;
                 var aboveIdlePerThousand = (total.CpuSeconds - total.IdleCpuSeconds) * 1_000 / total.Completed;
                 marginalCpu[(routing, n)] = aboveIdlePerThousand;
+                recordsPerReply[(routing, n)] = perReply;
                 var stats = Stats.Of(total.Latencies);
                 result.Row($"N={n}, {Label(routing)}").Add("calls", total.Completed).Add("failed", total.Failed).Add("records/reply", perReply)
                     .Add("forwarded", total.Forwarded).Add("calls/s", rate).Add("p50 ms", stats.P50).Add("p99 ms", stats.P99)
@@ -69,6 +71,15 @@ public sealed class FanOutScenario : IScenario
         var top = counts[^1];
         result.Claim($"CPU per call above idle, leases ÷ broadcast, N={top}", marginalCpu[(ReplyRouting.LeasedPartitions, top)] / marginalCpu[(ReplyRouting.Broadcast, top)], TargetKind.AtMost, 1 / 3d);
         result.Claim($"calls/s leases ÷ broadcast, N={top}", rates[(ReplyRouting.LeasedPartitions, top)] / rates[(ReplyRouting.Broadcast, top)], TargetKind.AtLeast, 2.0);
+        // What broadcast's extra records cost: each instance reads every reply and ignores those not
+        // its own. Broadcast's CPU per call is leases' plus (N − 1) such records, so it reaches 3×
+        // leases' only where (N − 1) records cost twice a whole call.
+        var leases = marginalCpu[(ReplyRouting.LeasedPartitions, top)];
+        var perRecord = (marginalCpu[(ReplyRouting.Broadcast, top)] - leases)
+            / (recordsPerReply[(ReplyRouting.Broadcast, top)] - recordsPerReply[(ReplyRouting.LeasedPartitions, top)]);
+        result.Claim($"CPU per extra reply record read, broadcast, N={top}", perRecord * 1_000, TargetKind.Info, double.NaN, " µs");
+        result.Claim($"CPU per call above idle, leases, N={top}", leases * 1_000, TargetKind.Info, double.NaN, " µs");
+        result.Claim("N at which broadcast's CPU per call reaches 3× leases'", perRecord > 0 ? 1 + 2 * leases / perRecord : double.PositiveInfinity, TargetKind.Info, double.NaN);
         result.Claim($"calls/s consumer group ÷ broadcast, N={top}", rates[(ReplyRouting.ConsumerGroup, top)] / rates[(ReplyRouting.Broadcast, top)], TargetKind.Info, double.NaN);
         result.Notes.Add($"{passes} passes × {calls:N0} calls per contender (the second pass in reverse order, summed), {inFlight} in flight in all, spread evenly over the N client instances. Each contender and N gets a deployment of its own — request topic, reply topic (16 partitions) and 2 server instances, started for it and stopped after — so no contender reads a topic another filled; Redis ownership and claims on.");
         result.Notes.Add("records/reply: reply records read from Kafka by all client instances together (the engine's delivered-direct + forwarded + ignored + stored counters) ÷ calls completed. forwarded: records read by an instance that did not own them and handed over through Redis.");
