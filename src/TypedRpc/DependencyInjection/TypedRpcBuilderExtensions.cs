@@ -70,7 +70,7 @@ public static class TypedRpcBuilderExtensions
             static sp => sp.GetRequiredService<TImpl>(),
             sp => create(sp, null),
             static sp => ServerActivation.ThrowIfUnresolvable(typeof(TImpl), sp),
-            CreateNeedsServices: typeof(TImpl).GetConstructors() is not [{ } only] || only.GetParameters().Length > 0));
+            CreateNeedsServices: ServerActivation.NeedsServices(typeof(TImpl))));
         return builder;
     }
 

@@ -1,10 +1,11 @@
 using System;
 using System.Diagnostics.CodeAnalysis;
+using System.Reflection;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace TypedRpc.Server;
 
-/// <summary>Checks, at start, that a server class <c>AddServer</c> creates per request can be created.</summary>
+/// <summary>How <c>AddServer</c> makes a server class it creates per request: whether that takes services, and a check at start that it can.</summary>
 internal static class ServerActivation
 {
     /// <summary>
@@ -22,14 +23,13 @@ internal static class ServerActivation
             return;
         }
 
-        var constructors = type.GetConstructors();
-        if (constructors.Length != 1)
+        // With several constructors ActivatorUtilities picks among them by what it can resolve, request by request.
+        if (SingleConstructor(type) is not { } constructor)
         {
-            // ActivatorUtilities picks among several by what it can resolve, request by request.
             return;
         }
 
-        foreach (var parameter in constructors[0].GetParameters())
+        foreach (var parameter in constructor.GetParameters())
         {
             if (parameter.HasDefaultValue
                 || parameter.IsDefined(typeof(FromKeyedServicesAttribute), inherit: false)
@@ -43,4 +43,11 @@ internal static class ServerActivation
                 + "which is not registered in the service collection. Register it, or register the server class yourself with a factory.");
         }
     }
+
+    /// <summary>Whether making <paramref name="type"/> may take services: unless its only constructor takes nothing.</summary>
+    public static bool NeedsServices([DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] Type type) =>
+        SingleConstructor(type) is not { } constructor || constructor.GetParameters().Length > 0;
+
+    private static ConstructorInfo? SingleConstructor([DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] Type type) =>
+        type.GetConstructors() is [{ } only] ? only : null;
 }
