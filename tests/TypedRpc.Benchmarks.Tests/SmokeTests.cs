@@ -85,10 +85,11 @@ public sealed class RoundtripSmokeTests(ITestOutputHelper output)
     public async Task Roundtrip_EveryContenderCompletesEveryCall()
     {
         var result = await Smoke.RunAsync(new RoundtripScenario(), output);
-        Assert.Equal(3, result.Rows.Count);
+        Assert.Equal(4, result.Rows.Count);
         Assert.All(result.Rows, r => Assert.Equal(20, r["calls"]));
         Assert.All(result.Rows, r => Assert.True(r["p50 ms"] > 0 && r["p50 ms"] <= r["p99 ms"]));
         Assert.Equal(1.0, Smoke.Figure(result, "raw Confluent.Kafka", "p50 ratio"));
+        Assert.Contains(result.Claims, c => c.Name == "p50 raw + Redis claim ÷ raw" && c.Value > 0);
     }
 }
 
@@ -101,7 +102,10 @@ public sealed class ThroughputSmokeTests(ITestOutputHelper output)
         Assert.Equal(6, result.Rows.Count);
         Assert.All(result.Rows, r => Assert.Equal(200, r["calls"]));
         Assert.All(result.Rows, r => Assert.Equal(0, r["failed"]));
-        Assert.Equal(4, result.Claims.Count);
+        // Per level: calls/s ÷ raw with and without Redis, CPU per call raw ÷ TypedRpc, and (when
+        // redis-server's CPU can be read) the ratio its CPU alone allows.
+        Assert.Equal(2, result.Claims.Count(c => c.Name.StartsWith("calls/s ÷ raw, Redis on", StringComparison.Ordinal)));
+        Assert.Equal(2, result.Claims.Count(c => c.Name.StartsWith("CPU per call above idle, raw ÷ TypedRpc", StringComparison.Ordinal)));
     }
 }
 
@@ -135,23 +139,37 @@ public sealed class MembershipSmokeTests(ITestOutputHelper output)
         var result = await Smoke.RunAsync(new MembershipScenario(), output);
         foreach (var routing in new[] { "leased partitions", "broadcast" })
         {
-            foreach (var phase in new[] { "steady", "join", "graceful leave", "crash" })
+            foreach (var phase in new[] { "steady", "join (A, B, C)", "graceful leave", "crash" })
             {
                 Assert.True(Smoke.Figure(result, $"{routing}, {phase}", "calls") > 0, $"{routing}, {phase}: no calls measured");
             }
         }
 
         Assert.Contains(result.Claims, c => c.Name == "calls lost, leased partitions");
+        Assert.Contains(result.Claims, c => c.Name == "crash adopted within, leases" && c.Value > 0);
     }
 }
 
 public sealed class OverheadSmokeTests(ITestOutputHelper output)
 {
     [Fact]
-    public async Task Overhead_MeasuresBothContenders()
+    public async Task Overhead_MeasuresEveryContender()
     {
         var result = await Smoke.RunAsync(new OverheadScenario(), output);
+        Assert.Equal(3, result.Rows.Count);
         Assert.All(result.Rows, r => Assert.True(r["bytes/call"] > 0 && r["ns/call"] > 0));
+    }
+}
+
+public sealed class StoreSmokeTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task Store_MeasuresEveryOperation()
+    {
+        var result = await Smoke.RunAsync(new StoreScenario(), output);
+        Assert.Equal(5, result.Rows.Count);
+        Assert.All(result.Rows, r => Assert.Equal(200, r["ops"]));
+        Assert.All(result.Rows, r => Assert.True(r["client CPU µs/op"] > 0, $"{r.Label}: no CPU measured"));
     }
 }
 

@@ -15,6 +15,7 @@ public static class Catalog
         new OverheadScenario(),
         new WaitersScenario(),
         new GeneratorScenario(),
+        new StoreScenario(),
     };
 
     public static IReadOnlyList<string> Names

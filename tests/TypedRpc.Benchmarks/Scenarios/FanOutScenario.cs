@@ -77,9 +77,16 @@ public sealed class FanOutScenario : IScenario
         var leases = marginalCpu[(ReplyRouting.LeasedPartitions, top)];
         var perRecord = (marginalCpu[(ReplyRouting.Broadcast, top)] - leases)
             / (recordsPerReply[(ReplyRouting.Broadcast, top)] - recordsPerReply[(ReplyRouting.LeasedPartitions, top)]);
-        result.Claim($"CPU per extra reply record read, broadcast, N={top}", perRecord * 1_000, TargetKind.Info, double.NaN, " µs");
         result.Claim($"CPU per call above idle, leases, N={top}", leases * 1_000, TargetKind.Info, double.NaN, " µs");
-        result.Claim("N at which broadcast's CPU per call reaches 3× leases'", perRecord > 0 ? 1 + 2 * leases / perRecord : double.PositiveInfinity, TargetKind.Info, double.NaN);
+        if (perRecord > 0)
+        {
+            result.Claim($"CPU per extra reply record read, broadcast, N={top}", perRecord * 1_000, TargetKind.Info, double.NaN, " µs");
+            result.Claim("N at which broadcast's CPU per call reaches 3× leases'", 1 + 2 * leases / perRecord, TargetKind.Info, double.NaN);
+        }
+        else
+        {
+            result.Notes.Add($"At N={top} broadcast's extra reply records cost no CPU this run could tell from leases' (broadcast {marginalCpu[(ReplyRouting.Broadcast, top)]:0.000} ms per call above idle, leases {leases:0.000}).");
+        }
         result.Claim($"calls/s consumer group ÷ broadcast, N={top}", rates[(ReplyRouting.ConsumerGroup, top)] / rates[(ReplyRouting.Broadcast, top)], TargetKind.Info, double.NaN);
         result.Notes.Add($"{passes} passes × {calls:N0} calls per contender (the second pass in reverse order, summed), {inFlight} in flight in all, spread evenly over the N client instances. Each contender and N gets a deployment of its own — request topic, reply topic (16 partitions) and 2 server instances, started for it and stopped after — so no contender reads a topic another filled; Redis ownership and claims on.");
         result.Notes.Add("records/reply: reply records read from Kafka by all client instances together (the engine's delivered-direct + forwarded + ignored + stored counters) ÷ calls completed. forwarded: records read by an instance that did not own them and handed over through Redis.");

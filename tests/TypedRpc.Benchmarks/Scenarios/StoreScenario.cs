@@ -1,0 +1,112 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
+using StackExchange.Redis;
+using TypedRpc.Benchmarks.Infrastructure;
+using TypedRpc.Benchmarks.Kafka;
+using TypedRpc.DevServices;
+using TypedRpc.Ownership;
+using TypedRpc.Redis;
+using TypedRpc.Transport;
+
+namespace TypedRpc.Benchmarks.Scenarios;
+
+/// <summary>
+/// 8. Where Redis's share of a call goes: each store operation a call makes (owner record, claim,
+/// claim completion), alone, with 64 in flight against a local redis-server — CPU in this process
+/// (the store and StackExchange.Redis), CPU in redis-server, latency — beside a PING and a plain SET
+/// on the same connection.
+/// </summary>
+public sealed class StoreScenario : IScenario
+{
+    private const int InFlight = 64;
+
+    public string Name => "store";
+
+    public string Title => "a call's store operations alone: CPU in the client and in redis-server";
+
+    public async Task<ScenarioResult> RunAsync(RunSize size, IProgress<string> progress, CancellationToken cancellationToken)
+    {
+        var (operations, rounds) = size == RunSize.Full ? (10_000, 3) : (200, 1);
+        var result = new ScenarioResult(Name, Title);
+        await using var redis = await LocalRedisServer.StartAsync(cancellationToken: cancellationToken);
+        using var connection = await ConnectionMultiplexer.ConnectAsync(redis.Configuration);
+        var database = connection.GetDatabase();
+        await using var store = new RedisOwnershipStore(new RedisOwnershipStoreOptions { Configuration = redis.Configuration, Namespace = "bstore" });
+        var ttl = TimeSpan.FromSeconds(30);
+        var owner = new RpcOwner("instance-1", new RpcReplyAddress("replies", 3));
+        var conditions = new RpcClaimConditions(DateTimeOffset.UtcNow.AddMinutes(1).ToUnixTimeMilliseconds(), null);
+        Task Complete()
+        {
+            var id = CorrelationId.NewId();
+            var reply = new RpcReply { Id = id, Status = RpcStatusCode.OK, IsEnd = true, HasValue = true, Payload = RawKafkaConfig.ReplyBytes };
+            return store.CompleteClaimAsync(id, "holder-1", [reply], ttl, CancellationToken.None).AsTask();
+        }
+
+        var contenders = new (string Label, Func<Task> Op)[]
+        {
+            ("PING", () => database.PingAsync()),
+            ("SET (plain, 50 bytes)", () => database.StringSetAsync("bstore:set:" + Guid.NewGuid().ToString("N"), RawKafkaConfig.ReplyBytes, ttl)),
+            ("owner record", () => store.RegisterOwnerAsync(CorrelationId.NewId(), owner, ttl, CancellationToken.None).AsTask()),
+            ("claim", () => store.TryClaimAsync(CorrelationId.NewId(), "holder-1", ttl, conditions, CancellationToken.None).AsTask()),
+            ("claim completion", Complete),
+        };
+
+        progress.Report("warming up");
+        foreach (var (_, op) in contenders)
+        {
+            await Load.RunAsync(Math.Min(operations, 2_000), InFlight, op);
+        }
+
+        var cpu = new CpuMeter(redis.Port);
+        await cpu.MeasureIdleAsync(TimeSpan.FromSeconds(size == RunSize.Full ? 1 : 0.2));
+        var own = new double[contenders.Length];
+        var server = new double[contenders.Length];
+        var seconds = new double[contenders.Length];
+        var completed = new int[contenders.Length];
+        var latencies = new List<double>[contenders.Length];
+        for (var c = 0; c < contenders.Length; c++)
+        {
+            latencies[c] = new List<double>();
+        }
+
+        for (var round = 0; round < rounds; round++)
+        {
+            for (var k = 0; k < contenders.Length; k++)
+            {
+                var c = (round + k) % contenders.Length;
+                var ownBefore = CpuMeter.Own();
+                var serverBefore = cpu.Redis();
+                var outcome = await Load.RunAsync(operations, InFlight, contenders[c].Op);
+                own[c] += CpuMeter.Own() - ownBefore;
+                server[c] += cpu.Redis() - serverBefore;
+                seconds[c] += outcome.Seconds;
+                completed[c] += outcome.Completed;
+                latencies[c].AddRange(outcome.LatenciesMs);
+                if (outcome.Failed > 0)
+                {
+                    throw new InvalidOperationException($"{contenders[c].Label}: {outcome.Failed} operations failed, e.g. {outcome.Errors[0]}");
+                }
+            }
+
+            progress.Report($"round {round + 1}/{rounds}");
+        }
+
+        double Client(int c) => own[c] * 1e6 / completed[c];
+        double Server(int c) => server[c] * 1e6 / completed[c];
+        for (var c = 0; c < contenders.Length; c++)
+        {
+            var stats = Stats.Of(latencies[c]);
+            result.Row(contenders[c].Label).Add("ops", completed[c]).Add("ops/s", completed[c] / seconds[c]).Add("p50 ms", stats.P50).Add("p99 ms", stats.P99)
+                .Add("client CPU µs/op", Client(c)).Add("redis-server CPU µs/op", Server(c));
+        }
+
+        result.Claim("client CPU per call's store operations (owner record + claim + completion)", Client(2) + Client(3) + Client(4), TargetKind.Info, double.NaN, " µs");
+        result.Claim("redis-server CPU per call's store operations", Server(2) + Server(3) + Server(4), TargetKind.Info, double.NaN, " µs");
+        result.Claim("client CPU per store operation ÷ per PING (mean of the three)", (Client(2) + Client(3) + Client(4)) / 3 / Client(0), TargetKind.Info, double.NaN);
+        result.Notes.Add($"{rounds} interleaved rounds × {operations:N0} operations per contender, {InFlight} in flight, one connection (StackExchange.Redis {typeof(ConnectionMultiplexer).Assembly.GetName().Version}) to a local redis-server; each operation on a new id. Client CPU: this process's CPU over the rounds ÷ operations (the idle process used {cpu.IdlePerSecond:0.000} CPU-s/s, not subtracted); redis-server CPU from /proc.");
+        result.Notes.Add("owner record: RedisOwnershipStore.RegisterOwnerAsync (a SET with a time to live); claim: TryClaimAsync (one script); claim completion: CompleteClaimAsync with one ~50-byte reply (one script). A call with Redis on makes all three (the owner record alongside its request, the claim before its handler, the completion alongside its reply).");
+        return result;
+    }
+}
