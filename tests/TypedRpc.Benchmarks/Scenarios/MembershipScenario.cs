@@ -136,7 +136,13 @@ public sealed class MembershipScenario : IScenario
                 var crashed = leased ? await HeldByAsync(a, InstanceId(b), cancellationToken) : Array.Empty<int>();
                 var tCrash = Stopwatch.GetTimestamp();
                 var adoption = leased ? WatchAdoptionAsync(a, InstanceId(b), crashed, tCrash, cancellationToken) : Task.FromResult(new Adoption(double.NaN, double.NaN));
-                await b.CrashAsync();
+                // Bounded: librdkafka's teardown of a consumer-group member killed without Close
+                // can spin against the mock (seen once in six full runs); the run goes on without it.
+                if (!await FinishesWithinAsync(Task.Run(b.CrashAsync), CrashWait))
+                {
+                    result.Notes.Add($"{FanOutScenario.Label(routing)}: the crash's Kafka teardown did not finish within {CrashWait.TotalSeconds:0} s; the run went on without it.");
+                }
+
                 loads[b].Stop.Cancel();
                 var crashMs = Stats.Ms(tCrash, Stopwatch.GetTimestamp());
                 await Task.Delay(window);
@@ -217,8 +223,11 @@ public sealed class MembershipScenario : IScenario
                 // What the crash left of B in this process (its waiters and Redis connection) goes too.
                 try
                 {
-                    await b.Runtime.StopAsync(CancellationToken.None);
-                    await b.Provider.DisposeAsync();
+                    await FinishesWithinAsync(Task.Run(async () =>
+                    {
+                        await b.Runtime.StopAsync(CancellationToken.None);
+                        await b.Provider.DisposeAsync();
+                    }), CrashWait);
                 }
                 catch (Exception ex) when (ex is ObjectDisposedException or InvalidOperationException)
                 {
@@ -327,5 +336,20 @@ public sealed class MembershipScenario : IScenario
         public long Count => Interlocked.Read(ref _count);
 
         public void Dispose() => _listener.Dispose();
+    }
+
+    private static readonly TimeSpan CrashWait = TimeSpan.FromSeconds(15);
+
+    /// <summary>Whether <paramref name="task"/> finished within <paramref name="limit"/> (its exception, if any, is thrown).</summary>
+    private static async Task<bool> FinishesWithinAsync(Task task, TimeSpan limit)
+    {
+        if (await Task.WhenAny(task, Task.Delay(limit)) != task)
+        {
+            _ = task.ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
+            return false;
+        }
+
+        await task;
+        return true;
     }
 }
