@@ -22,6 +22,8 @@ internal static class KafkaHeaders
     public const string Owner = "trpc-owner";
     public const string Deadline = "trpc-deadline";
     public const string Fingerprint = "trpc-fp";
+    public const string OwnerUntil = "trpc-own-until";
+    public const string OwnerRecorded = "trpc-owned";
     public const string Status = "trpc-status";
     public const string Detail = "trpc-detail";
     public const string Sequence = "trpc-seq";
@@ -50,6 +52,11 @@ internal static class KafkaHeaders
         if (request.Fingerprint is not null)
         {
             headers.Add(Fingerprint, Convert.FromHexString(request.Fingerprint));
+        }
+
+        if (request.OwnerRecordUntilUnixMs > 0)
+        {
+            headers.Add(OwnerUntil, Int64(request.OwnerRecordUntilUnixMs));
         }
 
         if (request.TraceParent is not null)
@@ -88,6 +95,11 @@ internal static class KafkaHeaders
             { Sequence, Int32(reply.Sequence) },
             { End, reply.IsEnd ? s_true : s_false },
         };
+        if (reply.OwnerRecorded)
+        {
+            headers.Add(OwnerRecorded, s_true);
+        }
+
         if (!string.IsNullOrEmpty(reply.Detail))
         {
             headers.Add(Detail, Encoding.UTF8.GetBytes(Truncate(reply.Detail, 4_000)));
@@ -156,6 +168,7 @@ internal static class KafkaHeaders
         }
 
         var fingerprint = ReadFingerprint(h, ref problem);
+        var ownerUntil = ReadOwnerUntil(h);
         var traceParent = h.TryGetValue(TraceParent, out var tp) && TryText(tp, out var tpText) ? tpText : null;
         var traceState = h.TryGetValue(TraceState, out var ts) && TryText(ts, out var tsText) ? tsText : null;
         if (problem is null && application is { Count: > MaxApplicationHeaders })
@@ -183,6 +196,7 @@ internal static class KafkaHeaders
             TraceParent = traceParent,
             TraceState = traceState,
             Fingerprint = fingerprint,
+            OwnerRecordUntilUnixMs = ownerUntil,
             DecodeError = problem,
         };
     }
@@ -229,6 +243,18 @@ internal static class KafkaHeaders
 
         problem ??= $"malformed {Fingerprint} (expected 16 bytes)";
         return null;
+    }
+
+    // Optional: a malformed or out-of-range one is dropped (the caller then keeps recording its owner itself).
+    private static long ReadOwnerUntil(Dictionary<string, byte[]> h)
+    {
+        if (!h.TryGetValue(OwnerUntil, out var bytes) || bytes.Length != 8)
+        {
+            return 0;
+        }
+
+        var until = BinaryPrimitives.ReadInt64BigEndian(bytes);
+        return until > 0 && until <= DateTimeOffset.MaxValue.ToUnixTimeMilliseconds() ? until : 0;
     }
 
     /// <summary>
@@ -291,6 +317,8 @@ internal static class KafkaHeaders
             Detail = detail,
             Sequence = BinaryPrimitives.ReadInt32BigEndian(h[Sequence]),
             IsEnd = h[End][0] == 1,
+            // Optional: anything but the single byte 1 reads as "not recorded".
+            OwnerRecorded = h.TryGetValue(OwnerRecorded, out var owned) && owned is [1],
             HasValue = record.Message.Value is not null,
             Payload = record.Message.Value ?? default(ReadOnlyMemory<byte>),
         };

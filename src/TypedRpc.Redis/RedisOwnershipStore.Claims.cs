@@ -29,9 +29,14 @@ public sealed partial class RedisOwnershipStore
         TryClaimAsync(id, holder, timeToLive, default, cancellationToken);
 
     /// <inheritdoc />
+    /// <remarks>Always: the claim script writes the owner record (<c>ns:own:{id}</c>, in the claim's slot).</remarks>
+    public bool RecordsOwners => true;
+
+    /// <inheritdoc />
     /// <remarks>
     /// The same script, reading the request's cancel marker (<c>ns:cancel:{id}</c>, in the claim's
-    /// slot) and the fingerprint field <c>f</c> of the claim first.
+    /// slot) and the fingerprint field <c>f</c> of the claim first; a claim taken writes the
+    /// conditions' owner record (<c>SET NX PX</c>) in the same script.
     /// </remarks>
     /// <exception cref="ArgumentException"><paramref name="id"/> is empty, or <paramref name="holder"/> is null or empty.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeToLive"/> is not positive, or the conditions' deadline is negative.</exception>
@@ -121,7 +126,9 @@ public sealed partial class RedisOwnershipStore
         var key = _keys.Claim(id);
         RedisValue deadline = conditions.RequestDeadlineUnixMs == 0 ? RedisValue.EmptyString : conditions.RequestDeadlineUnixMs;
         RedisValue fingerprint = conditions.Fingerprint ?? RedisValue.EmptyString;
-        var result = await EvaluateAsync("TryClaim", RedisScripts.TryClaim, [key, _keys.Cancel(id)], [instanceId, ttl, deadline, fingerprint], cancellationToken).ConfigureAwait(false);
+        RedisValue owner = conditions.Owner is { } record ? RpcOwnerCodec.Encode(record) : RedisValue.EmptyString;
+        RedisValue ownerTtl = conditions.Owner is not null ? Milliseconds(conditions.OwnerTimeToLive) : RedisValue.EmptyString;
+        var result = await EvaluateAsync("TryClaim", RedisScripts.TryClaim, [key, _keys.Cancel(id), _keys.Owner(id)], [instanceId, ttl, deadline, fingerprint, owner, ownerTtl], cancellationToken).ConfigureAwait(false);
         var parts = (RedisResult[]?)result;
         if (parts is { Length: 1 } && (int)parts[0] == 4)
         {

@@ -44,9 +44,11 @@ internal static class RedisScripts
         """);
 
     /// <summary>
-    /// Claims a request, or reports its state. KEYS[1] claim, KEYS[2] cancel marker; ARGV[1]
-    /// holder, ARGV[2] ttl ms, ARGV[3] the request's deadline ('' for no cancel check), ARGV[4]
-    /// its fingerprint ('' for none). Returns {4} when the caller cancelled this request (the
+    /// Claims a request, or reports its state. KEYS[1] claim, KEYS[2] cancel marker, KEYS[3] owner
+    /// record; ARGV[1] holder, ARGV[2] ttl ms, ARGV[3] the request's deadline ('' for no cancel
+    /// check), ARGV[4] its fingerprint ('' for none), ARGV[5] the caller's encoded owner record to
+    /// write when claimed and none exists ('' for none), ARGV[6] that record's ttl ms. Returns {4}
+    /// when the caller cancelled this request (the
     /// marker holds its deadline), {3, holder} when the claim was made with another fingerprint,
     /// {0, holder} when claimed now (or already held by ARGV[1]: a retried claim, renewed), {1,
     /// holder} while another holder runs it, {2, holder or nil, replies} once completed.
@@ -68,6 +70,9 @@ internal static class RedisScripts
             redis.call('HSET', KEYS[1], 'f', ARGV[4])
           end
           redis.call('PEXPIRE', KEYS[1], ARGV[2])
+          if ARGV[5] ~= '' then
+            redis.call('SET', KEYS[3], ARGV[5], 'PX', ARGV[6], 'NX')
+          end
           return {0, ARGV[1]}
         end
         return {1, claim[1]}

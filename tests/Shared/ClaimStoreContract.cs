@@ -283,6 +283,60 @@ public abstract class ClaimStoreContract<TStore>(StoreKind<TStore> kind) : Store
         Assert.Equal(RpcClaimState.Completed, (await store.TryClaimAsync(id, "h3", Ttl, default)).State);
     }
 
+    /// <summary>
+    /// A claim taken writes the caller's owner record given with it — with its own time to live,
+    /// never over a record already there — and a claim not taken (running elsewhere, completed,
+    /// cancelled) writes none.
+    /// </summary>
+    [Fact]
+    public async Task AClaimTaken_WritesTheCallersOwnerRecord_OnlyWhereNoneExists()
+    {
+        var store = NewStore();
+        Assert.True(store.RecordsOwners);
+        var ownerTtl = TimeSpan.FromMilliseconds(1_500);
+        var conditions = new RpcClaimConditions(0, null) { Owner = Owner("caller"), OwnerTimeToLive = ownerTtl };
+
+        var id = CorrelationId.NewId();
+        Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(id, "h1", Ttl, conditions, default)).State);
+        Assert.Equal(Owner("caller"), await store.GetOwnerAsync(id, default));
+
+        // A record written earlier (a caller that recorded itself, a takeover) stays as it is.
+        var recorded = CorrelationId.NewId();
+        await store.RegisterOwnerAsync(recorded, Owner("first"), Ttl, default);
+        Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(recorded, "h1", Ttl, conditions, default)).State);
+        Assert.Equal(Owner("first"), await store.GetOwnerAsync(recorded, default));
+
+        // Running elsewhere, completed or cancelled: the claim is not taken, nothing is written.
+        var running = CorrelationId.NewId();
+        Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(running, "h1", Ttl, default)).State);
+        Assert.Equal(RpcClaimState.Running, (await store.TryClaimAsync(running, "h2", Ttl, conditions, default)).State);
+        Assert.Null(await store.GetOwnerAsync(running, default));
+        Assert.True(await store.CompleteClaimAsync(running, "h1", [Reply(running, 0, [1], isEnd: true)], Ttl, default));
+        Assert.Equal(RpcClaimState.Completed, (await store.TryClaimAsync(running, "h2", Ttl, conditions, default)).State);
+        Assert.Null(await store.GetOwnerAsync(running, default));
+        var cancelled = CorrelationId.NewId();
+        var deadline = DateTimeOffset.UtcNow.AddSeconds(30).ToUnixTimeMilliseconds();
+        await store.CancelAsync("svc", cancelled, deadline, Ttl, default);
+        Assert.Equal(RpcClaimState.Cancelled, (await store.TryClaimAsync(cancelled, "h1", Ttl, conditions with { RequestDeadlineUnixMs = deadline }, default)).State);
+        Assert.Null(await store.GetOwnerAsync(cancelled, default));
+
+        // The record lives for its own time to live, not the claim's.
+        await ElapseAsync(ownerTtl + ExpiryMargin);
+        Assert.Null(await store.GetOwnerAsync(id, default));
+        Assert.Equal(RpcClaimState.Claimed, (await store.TryClaimAsync(id, "h1", Ttl, default)).State);
+    }
+
+    /// <summary>An owner record given with a claim must name an instance and have a positive time to live.</summary>
+    [Fact]
+    public async Task AnOwnerRecordGivenWithAClaim_IsChecked()
+    {
+        var store = NewStore(unconnected: true);
+        var id = CorrelationId.NewId();
+        Assert.Throws<ArgumentOutOfRangeException>("conditions", () => { _ = store.TryClaimAsync(id, "h", Ttl, new RpcClaimConditions(0, null) { Owner = Owner("a") }, default); });
+        Assert.Throws<ArgumentException>("conditions", () => { _ = store.TryClaimAsync(id, "h", Ttl, new RpcClaimConditions(0, null) { Owner = new RpcOwner("", default), OwnerTimeToLive = Ttl }, default); });
+        Assert.Equal(0, await CountAsync(store));
+    }
+
     /// <summary>A cancel reaches every subscriber of its service, and only those.</summary>
     [Fact]
     public async Task Cancel_ReachesTheServicesSubscribers()

@@ -167,7 +167,7 @@ public sealed class StoreSmokeTests(ITestOutputHelper output)
     public async Task Store_MeasuresEveryOperation()
     {
         var result = await Smoke.RunAsync(new StoreScenario(), output);
-        Assert.Equal(5, result.Rows.Count);
+        Assert.Equal(6, result.Rows.Count);
         Assert.All(result.Rows, r => Assert.Equal(200, r["ops"]));
         Assert.All(result.Rows, r => Assert.True(r["client CPU µs/op"] > 0, $"{r.Label}: no CPU measured"));
     }

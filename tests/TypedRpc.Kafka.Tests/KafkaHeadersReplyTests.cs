@@ -14,17 +14,18 @@ public sealed class KafkaHeadersReplyTests
     [Fact]
     public void Encode_WritesEveryHeaderInItsWireForm()
     {
-        var reply = new RpcReply { Id = Id, Status = RpcStatusCode.NotFound, Detail = "no such sku", Sequence = 258, IsEnd = true };
+        var reply = new RpcReply { Id = Id, Status = RpcStatusCode.NotFound, Detail = "no such sku", Sequence = 258, IsEnd = true, OwnerRecorded = true };
 
         var message = KafkaHeaders.EncodeReply(reply);
         var headers = ByName(message.Headers);
 
-        Assert.Equal(new[] { "trpc-v", "trpc-id", "trpc-status", "trpc-seq", "trpc-end", "trpc-detail" }, message.Headers.Select(h => h.Key).ToArray());
+        Assert.Equal(new[] { "trpc-v", "trpc-id", "trpc-status", "trpc-seq", "trpc-end", "trpc-owned", "trpc-detail" }, message.Headers.Select(h => h.Key).ToArray());
         Assert.Equal(new byte[] { 1 }, headers["trpc-v"]);
         Assert.Equal(IdHex, Convert.ToHexStringLower(headers["trpc-id"]));
         Assert.Equal(new byte[] { 5 }, headers["trpc-status"]);
         Assert.Equal(new byte[] { 0, 0, 1, 2 }, headers["trpc-seq"]);
         Assert.Equal(new byte[] { 1 }, headers["trpc-end"]);
+        Assert.Equal(new byte[] { 1 }, headers["trpc-owned"]);
         Assert.Equal("no such sku", Encoding.UTF8.GetString(headers["trpc-detail"]));
         Assert.Equal(IdHex, Convert.ToHexStringLower(message.Key!));
         Assert.Null(message.Value);
@@ -61,10 +62,10 @@ public sealed class KafkaHeadersReplyTests
     }
 
     [Theory]
-    [InlineData(RpcStatusCode.OK, 0, false, true)]
-    [InlineData(RpcStatusCode.Cancelled, 7, true, false)]
-    [InlineData(RpcStatusCode.Unauthenticated, int.MaxValue, true, false)]
-    public void RoundTrip_KeepsEveryField(RpcStatusCode status, int sequence, bool end, bool hasValue)
+    [InlineData(RpcStatusCode.OK, 0, false, true, true)]
+    [InlineData(RpcStatusCode.Cancelled, 7, true, false, false)]
+    [InlineData(RpcStatusCode.Unauthenticated, int.MaxValue, true, false, true)]
+    public void RoundTrip_KeepsEveryField(RpcStatusCode status, int sequence, bool end, bool hasValue, bool ownerRecorded)
     {
         var sent = new RpcReply
         {
@@ -75,6 +76,7 @@ public sealed class KafkaHeadersReplyTests
             IsEnd = end,
             HasValue = hasValue,
             Payload = hasValue ? Utf8("{\"price\":1.5}") : default,
+            OwnerRecorded = ownerRecorded,
         };
 
         var received = KafkaHeaders.DecodeReply(Consumed(KafkaHeaders.EncodeReply(sent)), Unlimited, out var reason);
@@ -87,7 +89,23 @@ public sealed class KafkaHeadersReplyTests
         Assert.Equal(sequence, received.Sequence);
         Assert.Equal(end, received.IsEnd);
         Assert.Equal(hasValue, received.HasValue);
+        Assert.Equal(ownerRecorded, received.OwnerRecorded);
         Assert.Equal(hasValue ? "{\"price\":1.5}" : string.Empty, Encoding.UTF8.GetString(received.Payload.Span));
+    }
+
+    /// <summary>trpc-owned is optional: anything but the single byte 1 reads as "not recorded", and the reply stands.</summary>
+    [Theory]
+    [InlineData(new byte[] { })]
+    [InlineData(new byte[] { 0 })]
+    [InlineData(new byte[] { 2 })]
+    [InlineData(new byte[] { 1, 1 })]
+    public void Decode_AnythingButOneInTrpcOwned_IsNotRecorded(byte[] value)
+    {
+        var reply = Decode(Reply().With(KafkaHeaders.OwnerRecorded, value), value: Utf8("1"));
+
+        Assert.Equal(RpcStatusCode.OK, reply.Status);
+        Assert.False(reply.OwnerRecorded);
+        Assert.True(Decode(Reply().With(KafkaHeaders.OwnerRecorded, [1]), value: Utf8("1")).OwnerRecorded);
     }
 
     [Fact]

@@ -28,6 +28,7 @@ public sealed class KafkaHeadersRequestTests
         TraceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
         TraceState = "k=v",
         Fingerprint = "00112233445566778899aabbccddeeff",
+        OwnerRecordUntilUnixMs = Deadline + 60_000,
     };
 
     [Fact]
@@ -37,7 +38,7 @@ public sealed class KafkaHeadersRequestTests
         var headers = ByName(message.Headers);
 
         Assert.Equal(
-            new[] { "trpc-v", "trpc-id", "trpc-method", "trpc-reply", "trpc-owner", "trpc-deadline", "trpc-fp", "traceparent", "tracestate", "tenant", "x-empty" },
+            new[] { "trpc-v", "trpc-id", "trpc-method", "trpc-reply", "trpc-owner", "trpc-deadline", "trpc-fp", "trpc-own-until", "traceparent", "tracestate", "tenant", "x-empty" },
             message.Headers.Select(h => h.Key).ToArray());
         Assert.Equal(new byte[] { 1 }, headers["trpc-v"]);
         Assert.Equal(IdHex, Convert.ToHexStringLower(headers["trpc-id"]));
@@ -46,6 +47,7 @@ public sealed class KafkaHeadersRequestTests
         Assert.Equal("caller-1", Encoding.UTF8.GetString(headers["trpc-owner"]));
         Assert.Equal(new byte[] { 0x00, 0x00, 0x01, 0x8B, 0xCF, 0xE5, 0x68, 0x7B }, headers["trpc-deadline"]);
         Assert.Equal("00112233445566778899aabbccddeeff", Convert.ToHexStringLower(headers["trpc-fp"]));
+        Assert.Equal(new byte[] { 0x00, 0x00, 0x01, 0x8B, 0xCF, 0xE6, 0x52, 0xDB }, headers["trpc-own-until"]);
         Assert.Equal("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", Encoding.UTF8.GetString(headers["traceparent"]));
         Assert.Equal("k=v", Encoding.UTF8.GetString(headers["tracestate"]));
         Assert.Equal("t-1", Encoding.UTF8.GetString(headers["tenant"]));
@@ -97,6 +99,23 @@ public sealed class KafkaHeadersRequestTests
         Assert.Equal(sent.TraceParent, received.TraceParent);
         Assert.Equal("k=v", received.TraceState);
         Assert.Equal("00112233445566778899aabbccddeeff", received.Fingerprint);
+        Assert.Equal(Deadline + 60_000, received.OwnerRecordUntilUnixMs);
+    }
+
+    /// <summary>trpc-own-until is optional: a malformed one is dropped (the server then writes no owner record) and the request stands.</summary>
+    [Theory]
+    [InlineData(new byte[] { 1, 2, 3, 4, 5, 6, 7 })]
+    [InlineData(new byte[] { 0, 0, 0, 0, 0, 0, 0, 0, 0 })]
+    [InlineData(new byte[] { 0, 0, 0, 0, 0, 0, 0, 0 })]
+    [InlineData(new byte[] { 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF })]
+    [InlineData(new byte[] { 0x00, 0x00, 0xE6, 0x77, 0xD2, 0x1F, 0xDC, 0x00 })]
+    public void Decode_AMalformedOwnerRecordExpiry_IsDropped_AndTheRequestStands(byte[] value)
+    {
+        var request = Decode(Request().With(KafkaHeaders.OwnerUntil, value));
+
+        Assert.Null(request.DecodeError);
+        Assert.Equal(0, request.OwnerRecordUntilUnixMs);
+        Assert.Equal(Deadline, request.DeadlineUnixMs);
     }
 
     [Fact]

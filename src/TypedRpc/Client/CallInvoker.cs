@@ -354,17 +354,25 @@ internal sealed class CallInvoker
         // The client span (or the caller's own, when nobody listens to TypedRpc) travels with the request.
         var trace = activity ?? Activity.Current;
         Task? registering = null;
+        long ownerUntil = 0;
         try
         {
             if (_ownership.Enabled && options.IdempotencyKey is null && call.WaitUntilMs == long.MaxValue)
             {
-                // Nothing can be stored for a new id yet, so there is nothing to look up first: the
-                // owner record is written while the request goes out, which keeps a store round trip
-                // off every call. It is only read when a reply lands on another instance's partition
-                // (rare, and late enough); a reply that beats it to the store is kept as unknown and
-                // found at the deadline. A failed write still fails the call Unavailable — possibly
-                // after the server got the request, as gRPC's UNAVAILABLE allows.
-                registering = _ownership.RegisterAlongsideAsync(call, method);
+                // Nothing can be stored for a new id yet, so there is nothing to look up first. The
+                // request asks the server's claim to write the owner record (before the handler
+                // runs, so before any reply exists); once the service's servers have said they do,
+                // the caller leaves it to them — one store operation fewer per call. Until then it
+                // also writes the record itself, while the request goes out: a reply that beats
+                // that write to the store is kept as unknown and found at the deadline, and a failed
+                // write fails the call Unavailable (possibly after the server got the request, as
+                // gRPC's UNAVAILABLE allows).
+                ownerUntil = _ownership.OwnerRecordUntil(deadlineUnixMs, method);
+                call.AskedServerForOwner = true;
+                if (!_ownership.RecordedByServers(method.Service.ServiceName))
+                {
+                    registering = _ownership.RegisterAlongsideAsync(call, method);
+                }
             }
             else if (_ownership.Enabled && !await _ownership.RegisterAsync(call, method, idempotent: options.IdempotencyKey is not null).ConfigureAwait(false))
             {
@@ -386,6 +394,7 @@ internal sealed class CallInvoker
                 TraceParent = trace?.IdFormat == ActivityIdFormat.W3C ? trace.Id : null,
                 TraceState = trace?.TraceStateString,
                 Fingerprint = call.Fingerprint,
+                OwnerRecordUntilUnixMs = ownerUntil,
             };
             await _transport.SendRequestAsync(method.Service, request, CancellationToken.None).ConfigureAwait(false);
             if (registering is not null)

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Tasks;
@@ -28,6 +29,11 @@ internal sealed class OwnershipTracker
     private readonly ILogger _logger;
     private IRpcReplySubscription? _replies;
     private IAsyncDisposable? _wakeUps;
+
+    // Per service: whether its servers' claims were last seen writing the callers' owner records
+    // (RpcReply.OwnerRecorded). Until a reply says so, and again after one says otherwise (claims
+    // off, another store, an older server), a plain call writes its owner record itself.
+    private readonly ConcurrentDictionary<string, bool> _recordedByServers = new(StringComparer.Ordinal);
 
     /// <param name="store">The ownership store, or <see langword="null"/> to run without one.</param>
     /// <param name="unmatchedHandler">Receives replies no waiter accepted, or <see langword="null"/>.</param>
@@ -112,6 +118,30 @@ internal sealed class OwnershipTracker
             {
                 Log.WakeUpsDeferred(_logger, ex, InstanceId);
             }
+        }
+    }
+
+    /// <summary>
+    /// The expiry (unix ms) of a plain call's owner record when the server's claim writes it: as
+    /// long as the caller may wait (the deadline and the method's one-time extension), plus the
+    /// grace period for late replies and clocks that disagree.
+    /// </summary>
+    public long OwnerRecordUntil(long deadlineUnixMs, RpcMethodDescriptor method) =>
+        deadlineUnixMs + (long)method.ExtendBy.TotalMilliseconds + (long)_options.OwnerGracePeriod.TotalMilliseconds;
+
+    /// <summary>Whether the servers of <paramref name="service"/> were last seen writing their callers' owner records with their claims.</summary>
+    public bool RecordedByServers(string service) => _recordedByServers.TryGetValue(service, out var recorded) && recorded;
+
+    /// <summary>
+    /// Learns from the first reply to a call that left its owner record to the server whether the
+    /// service's servers write it (<see cref="RpcReply.OwnerRecorded"/>).
+    /// </summary>
+    public void LearnFrom(RpcServiceDescriptor service, RpcReply reply)
+    {
+        if (RecordedByServers(service.ServiceName) != reply.OwnerRecorded)
+        {
+            _recordedByServers[service.ServiceName] = reply.OwnerRecorded;
+            Log.OwnerRecordingLearned(_logger, service.ServiceName, reply.OwnerRecorded);
         }
     }
 

@@ -69,6 +69,9 @@ internal abstract class PendingCall : TimerWheel.Entry
     /// <summary>Whether the call holds an in-flight slot to give back.</summary>
     public bool HoldsSlot;
 
+    /// <summary>Whether the call's request asked the server's claim to write its owner record (<see cref="RpcRequest.OwnerRecordUntilUnixMs"/>): its first reply tells whether it did.</summary>
+    public bool AskedServerForOwner;
+
     public CallState State => (CallState)Volatile.Read(ref _state);
 
     public bool IsTerminal => Volatile.Read(ref _state) >= (int)CallState.Completed;

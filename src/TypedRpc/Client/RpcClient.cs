@@ -223,10 +223,19 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable, IRes
 
     private async ValueTask OnReplyAsync(RpcReply reply, CancellationToken cancellationToken)
     {
-        if (_calls.TryGetValue(reply.Id, out var call) && call.TryDeliver(reply))
+        if (_calls.TryGetValue(reply.Id, out var call))
         {
-            RpcMetrics.RepliesDelivered.Add(1, new KeyValuePair<string, object?>("route", "direct"));
-            return;
+            // Learnt before the waiter wakes, so the caller's next call already goes by it.
+            if (call.AskedServerForOwner && reply.Sequence == 0 && call.Method is { } method)
+            {
+                _ownership.LearnFrom(method.Service, reply);
+            }
+
+            if (call.TryDeliver(reply))
+            {
+                RpcMetrics.RepliesDelivered.Add(1, new KeyValuePair<string, object?>("route", "direct"));
+                return;
+            }
         }
 
         await _ownership.HandleUnmatchedAsync(reply, call is null ? UnmatchedReason.UnknownCall : UnmatchedReason.CallEnded).ConfigureAwait(false);

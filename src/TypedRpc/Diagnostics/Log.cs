@@ -125,4 +125,7 @@ internal static partial class Log
 
     [LoggerMessage(44, LogLevel.Information, "Request {CorrelationId} for {Method}: its idempotency key was already used for a different request; answered FailedPrecondition")]
     public static partial void IdempotencyConflict(ILogger logger, CorrelationId correlationId, string method);
+
+    [LoggerMessage(45, LogLevel.Information, "Calls to {Service}: the servers' claims write the callers' owner records: {Recorded} (when true, a plain call no longer writes its own)")]
+    public static partial void OwnerRecordingLearned(ILogger logger, string service, bool recorded);
 }

@@ -11,6 +11,10 @@ namespace TypedRpc.InMemory;
 public sealed partial class InMemoryOwnershipStore
 {
     /// <inheritdoc />
+    /// <remarks>Always: a claim writes its owner record under the same lock.</remarks>
+    public bool RecordsOwners => true;
+
+    /// <inheritdoc />
     /// <remarks>
     /// A running claim answers <see cref="RpcClaimState.Running"/> to every other holder and
     /// <see cref="RpcClaimState.Claimed"/> (renewed) to its own; a completed one answers
@@ -119,6 +123,11 @@ public sealed partial class InMemoryOwnershipStore
             }
 
             _claims[id] = (holder, null, ExpiresAt(now, timeToLive), conditions.Fingerprint ?? (live ? claim.Fingerprint : null));
+            if (conditions.Owner is { } owner && !(_owners.TryGetValue(id, out var recorded) && recorded.ExpiresAt > now))
+            {
+                _owners[id] = (owner, ExpiresAt(now, conditions.OwnerTimeToLive));
+            }
+
             OnWrite(now);
             return new RpcClaim(RpcClaimState.Claimed, holder, Array.Empty<RpcReply>());
         }

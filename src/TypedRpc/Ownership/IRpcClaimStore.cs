@@ -16,6 +16,13 @@ namespace TypedRpc.Ownership;
 public interface IRpcClaimStore
 {
     /// <summary>
+    /// Whether a claim writes the owner record given in <see cref="RpcClaimConditions.Owner"/> into
+    /// the ownership store the callers read (<see cref="IRpcOwnershipStore"/>), so a plain call's
+    /// caller need not write it. The default is <see langword="false"/>: the conditions' owner is ignored.
+    /// </summary>
+    bool RecordsOwners => false;
+
+    /// <summary>
     /// Claims a request for <paramref name="holder"/>, or reports that it is running or has
     /// completed (with its replies). Atomic: of concurrent claims by different holders, exactly one
     /// is <see cref="RpcClaimState.Claimed"/>. A claim by the holder that already holds it is
@@ -41,7 +48,9 @@ public interface IRpcClaimStore
     /// (<see cref="CancelAsync"/> with the same <see cref="RpcClaimConditions.RequestDeadlineUnixMs"/>)
     /// is <see cref="RpcClaimState.Cancelled"/>, and a claim recorded with another
     /// <see cref="RpcClaimConditions.Fingerprint"/> is <see cref="RpcClaimState.Conflict"/> (an
-    /// idempotency key reused for a different request). The fingerprint is kept with the claim.
+    /// idempotency key reused for a different request). The fingerprint is kept with the claim. A
+    /// store that <see cref="RecordsOwners"/> also writes <see cref="RpcClaimConditions.Owner"/>
+    /// when the claim is taken and no owner record exists.
     /// </summary>
     /// <param name="id">The request.</param>
     /// <param name="holder">The claimant.</param>

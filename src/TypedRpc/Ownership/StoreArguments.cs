@@ -72,6 +72,18 @@ internal static class StoreArguments
     {
         Claim(id, holder, timeToLive);
         ArgumentOutOfRangeException.ThrowIfNegative(conditions.RequestDeadlineUnixMs, nameof(conditions));
+        if (conditions.Owner is { } owner)
+        {
+            if (string.IsNullOrEmpty(owner.InstanceId))
+            {
+                throw new ArgumentException("The owner record to write with the claim has no instance id.", nameof(conditions));
+            }
+
+            if (conditions.OwnerTimeToLive <= TimeSpan.Zero)
+            {
+                throw new ArgumentOutOfRangeException(nameof(conditions), conditions.OwnerTimeToLive, "The owner record's time to live must be positive.");
+            }
+        }
     }
 
     /// <summary>CompleteClaim: every reply present and of the claimed request.</summary>

@@ -136,9 +136,10 @@ internal sealed class ClaimKeeper
     {
         RpcClaim claim;
         long sent;
+        bool ownerRecorded;
         try
         {
-            (claim, sent) = await TryClaimAsync(request, holder).ConfigureAwait(false);
+            (claim, sent, ownerRecorded) = await TryClaimAsync(request, holder).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
@@ -168,6 +169,7 @@ internal sealed class ClaimKeeper
                 }
 
                 var held = Hold(request, holder, canFence: true, sent);
+                held.OwnerRecorded = ownerRecorded;
 
                 // Registered first, then looked for among the remembered cancels, while a cancel is
                 // remembered first and then looked for among the held claims: whichever comes second sees the other.
@@ -238,11 +240,24 @@ internal sealed class ClaimKeeper
     /// <summary>
     /// One claim, bounded by the store timeout; after a timeout it is tried once more with the same
     /// holder — the first attempt may have succeeded unseen, and a claim by its own holder is Claimed.
-    /// Also returns when the successful attempt was sent (the claim's time to live counts from later).
+    /// Also returns when the successful attempt was sent (the claim's time to live counts from later),
+    /// and whether a Claimed answer means the caller's owner record was written with it.
     /// </summary>
-    private async Task<(RpcClaim Claim, long Sent)> TryClaimAsync(RpcRequest request, string holder)
+    private async Task<(RpcClaim Claim, long Sent, bool OwnerRecorded)> TryClaimAsync(RpcRequest request, string holder)
     {
         var conditions = new RpcClaimConditions(request.DeadlineUnixMs, request.Fingerprint);
+        if (request.OwnerRecordUntilUnixMs > 0 && _store.RecordsOwners)
+        {
+            // The caller left its owner record to this claim: written before the handler runs,
+            // so it exists before any reply can land on another instance. None for a request
+            // arriving after the record's end (it would expire at once).
+            var left = request.OwnerRecordUntilUnixMs - DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            if (left > 0)
+            {
+                conditions = conditions with { Owner = new RpcOwner(request.Owner, request.ReplyTo), OwnerTimeToLive = TimeSpan.FromMilliseconds(left) };
+            }
+        }
+
         for (var attempt = 1; ; attempt++)
         {
             var sent = Stopwatch.GetTimestamp();
@@ -250,7 +265,7 @@ internal sealed class ClaimKeeper
             {
                 var claim = await _store.TryClaimAsync(request.Id, holder, _options.ClaimTimeToLive, conditions, CancellationToken.None).AsTask()
                     .WaitAsync(_options.StoreOperationTimeout).ConfigureAwait(false);
-                return (claim, sent);
+                return (claim, sent, conditions.Owner is not null);
             }
             catch (TimeoutException) when (attempt < 2)
             {

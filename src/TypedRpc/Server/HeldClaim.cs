@@ -53,6 +53,9 @@ internal sealed class HeldClaim(ClaimKeeper keeper, CorrelationId id, string hol
     /// <summary>The deadline the request carries (unix ms): a cancellation names it, so that one of an earlier request under the same id does not stop this one.</summary>
     public long RequestDeadlineUnixMs { get; init; }
 
+    /// <summary>Whether the claim wrote the caller's owner record: every reply says so (<see cref="RpcReply.OwnerRecorded"/>).</summary>
+    public bool OwnerRecorded { get; set; }
+
     /// <summary>Set when a renewal found another holder on the claim.</summary>
     public volatile bool Lost;
 

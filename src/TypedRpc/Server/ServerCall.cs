@@ -53,16 +53,19 @@ internal sealed class ServerCall : RpcServerCall
 
     public bool CacheOverflowed { get; private set; }
 
+    /// <summary>Whether this delivery's claim wrote the caller's owner record (told to the caller on every reply).</summary>
+    private bool OwnerRecorded => Claim is { OwnerRecorded: true };
+
     public override ValueTask ReplyAsync<T>(T value)
     {
         EnsureNotEnded();
-        return SendAsync(new RpcReply { Id = _request.Id, Status = RpcStatusCode.OK, Sequence = 0, IsEnd = true, HasValue = true, Payload = PayloadCodec.EncodeValue(value, Serializer) });
+        return SendAsync(new RpcReply { Id = _request.Id, Status = RpcStatusCode.OK, Sequence = 0, IsEnd = true, HasValue = true, Payload = PayloadCodec.EncodeValue(value, Serializer), OwnerRecorded = OwnerRecorded });
     }
 
     public override ValueTask ReplyAsync()
     {
         EnsureNotEnded();
-        return SendAsync(new RpcReply { Id = _request.Id, Status = RpcStatusCode.OK, Sequence = 0, IsEnd = true });
+        return SendAsync(new RpcReply { Id = _request.Id, Status = RpcStatusCode.OK, Sequence = 0, IsEnd = true, OwnerRecorded = OwnerRecorded });
     }
 
     public override async ValueTask ReplyStreamAsync<T>(IAsyncEnumerable<T> items)
@@ -74,7 +77,7 @@ internal sealed class ServerCall : RpcServerCall
             await foreach (var item in items.WithCancellation(_context.CancellationToken).ConfigureAwait(false))
             {
                 var payload = PayloadCodec.EncodeValue(item, Serializer);
-                await SendAsync(new RpcReply { Id = _request.Id, Status = RpcStatusCode.OK, Sequence = _sequence, HasValue = true, Payload = payload }).ConfigureAwait(false);
+                await SendAsync(new RpcReply { Id = _request.Id, Status = RpcStatusCode.OK, Sequence = _sequence, HasValue = true, Payload = payload, OwnerRecorded = OwnerRecorded }).ConfigureAwait(false);
             }
 
             // Only a producer that finished on its own completes the stream: one that stopped
@@ -92,7 +95,7 @@ internal sealed class ServerCall : RpcServerCall
             throw new StreamFailedException(ex);
         }
 
-        await SendAsync(new RpcReply { Id = _request.Id, Status = RpcStatusCode.OK, Sequence = _sequence, IsEnd = true }).ConfigureAwait(false);
+        await SendAsync(new RpcReply { Id = _request.Id, Status = RpcStatusCode.OK, Sequence = _sequence, IsEnd = true, OwnerRecorded = OwnerRecorded }).ConfigureAwait(false);
     }
 
     /// <summary>Records that the call ended because its caller cancelled it (no reply sent).</summary>
@@ -105,7 +108,7 @@ internal sealed class ServerCall : RpcServerCall
     /// <param name="status">The status.</param>
     /// <param name="keepWithClaim">Whether the error is the request's outcome, stored with the claim for redeliveries; <see langword="false"/> for an end that says only how this run was cut short.</param>
     public ValueTask SendErrorAsync(RpcStatus status, bool keepWithClaim = true) =>
-        SendAsync(RpcReply.Error(_request.Id, status, _sequence), keepWithClaim);
+        SendAsync(new RpcReply { Id = _request.Id, Status = status.StatusCode, Detail = status.Detail, Sequence = _sequence, IsEnd = true, OwnerRecorded = OwnerRecorded }, keepWithClaim);
 
     private async ValueTask SendAsync(RpcReply reply, bool keepWithClaim = true)
     {

@@ -33,6 +33,13 @@ public sealed class RpcReply
     /// <summary>The value (UTF-8 JSON) when <see cref="HasValue"/>.</summary>
     public ReadOnlyMemory<byte> Payload { get; init; }
 
+    /// <summary>
+    /// <see langword="true"/> when the server's claim wrote the caller's owner record
+    /// (<see cref="RpcRequest.OwnerRecordUntilUnixMs"/>): the caller may leave the record to the
+    /// service's servers from then on.
+    /// </summary>
+    public bool OwnerRecorded { get; init; }
+
     /// <summary>The status as an <see cref="RpcStatus"/>.</summary>
     public RpcStatus ToStatus() => new(Status, Detail);
 

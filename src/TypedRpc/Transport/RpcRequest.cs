@@ -40,6 +40,13 @@ public sealed class RpcRequest
     /// </summary>
     public string? Fingerprint { get; init; }
 
+    /// <summary>
+    /// When the caller leaves its owner record to the server: the record's expiry (unix ms), and the
+    /// server's claim writes the record (<see cref="Owner"/>, <see cref="ReplyTo"/>) as it takes the
+    /// request, before any reply exists; 0 when the caller records it itself.
+    /// </summary>
+    public long OwnerRecordUntilUnixMs { get; init; }
+
     /// <summary>The W3C <c>traceparent</c> of the client span, or <see langword="null"/>.</summary>
     public string? TraceParent { get; init; }
 
