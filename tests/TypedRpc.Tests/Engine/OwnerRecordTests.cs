@@ -9,6 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using TypedRpc.InMemory;
 using TypedRpc.Ownership;
+using TypedRpc.Tests.Support;
 using TypedRpc.Transport;
 using Xunit;
 
@@ -73,7 +74,7 @@ public sealed class OwnerRecordTests : IAsyncLifetime
     [Fact]
     public async Task ServersThatDoNotWriteOwnerRecords_LeaveThemToEveryCall()
     {
-        _store.RecordsOwners = false;
+        _store.SetRecordsOwners(false);
         var instance = await _cluster.StartAsync(decorate: UseRecordingStore);
         for (var i = 1; i <= 4; i++)
         {
@@ -99,14 +100,14 @@ public sealed class OwnerRecordTests : IAsyncLifetime
         // The servers stop writing owner records (say, redeployed with claims in another store):
         // the call already sent on trust has no record (its reply still comes straight back); the
         // next ones write their own.
-        _store.RecordsOwners = false;
+        _store.SetRecordsOwners(false);
         await instance.Client.EchoAsync(3, 0);
         Assert.Single(_store.RegisteredByCallers);
         await instance.Client.EchoAsync(4, 0);
         await instance.Client.EchoAsync(5, 0);
         Assert.Equal(3, _store.RegisteredByCallers.Count);
 
-        _store.RecordsOwners = true;
+        _store.SetRecordsOwners(true);
         await instance.Client.EchoAsync(6, 0);
         Assert.Equal(4, _store.RegisteredByCallers.Count);
         await instance.Client.EchoAsync(7, 0);
@@ -143,57 +144,40 @@ public sealed class OwnerRecordTests : IAsyncLifetime
         Assert.Equal(1, redirect.Redirected);
     }
 
-    private void UseRecordingStore(IServiceCollection services)
-    {
-        services.RemoveAll<IRpcOwnershipStore>();
-        services.RemoveAll<IRpcClaimStore>();
-        services.AddSingleton<IRpcOwnershipStore>(_store);
-        services.AddSingleton<IRpcClaimStore>(_store);
-    }
+    private void UseRecordingStore(IServiceCollection services) => _store.Use(services);
 
     /// <summary>The cluster's store, noting who writes owner records; <see cref="RecordsOwners"/> can be turned off.</summary>
-    private sealed class RecordingStore(InMemoryOwnershipStore inner) : IRpcOwnershipStore, IRpcClaimStore
+    private sealed class RecordingStore(InMemoryOwnershipStore inner) : DelegatingStore(inner)
     {
-        public volatile bool RecordsOwners = true;
+        private volatile bool _recordsOwners = true;
 
         public ConcurrentQueue<CorrelationId> RegisteredByCallers { get; } = new();
 
         public ConcurrentQueue<CorrelationId> ClaimsWithOwner { get; } = new();
 
-        bool IRpcClaimStore.RecordsOwners => RecordsOwners;
+        public override bool RecordsOwners => _recordsOwners;
 
-        public ValueTask RegisterOwnerAsync(CorrelationId id, RpcOwner owner, TimeSpan timeToLive, CancellationToken cancellationToken)
+        public void SetRecordsOwners(bool value) => _recordsOwners = value;
+
+        public override ValueTask RegisterOwnerAsync(CorrelationId id, RpcOwner owner, TimeSpan timeToLive, CancellationToken cancellationToken)
         {
             RegisteredByCallers.Enqueue(id);
-            return inner.RegisterOwnerAsync(id, owner, timeToLive, cancellationToken);
+            return base.RegisterOwnerAsync(id, owner, timeToLive, cancellationToken);
         }
 
-        public ValueTask<RpcClaim> TryClaimAsync(CorrelationId id, string holder, TimeSpan timeToLive, RpcClaimConditions conditions, CancellationToken cancellationToken)
+        public override ValueTask<RpcClaim> TryClaimAsync(CorrelationId id, string holder, TimeSpan timeToLive, RpcClaimConditions conditions, CancellationToken cancellationToken)
         {
             if (conditions.Owner is not null)
             {
                 ClaimsWithOwner.Enqueue(id);
             }
 
-            return inner.TryClaimAsync(id, holder, timeToLive, conditions, cancellationToken);
+            return base.TryClaimAsync(id, holder, timeToLive, conditions, cancellationToken);
         }
-
-        public ValueTask<RpcClaim> TryClaimAsync(CorrelationId id, string holder, TimeSpan timeToLive, CancellationToken cancellationToken) => inner.TryClaimAsync(id, holder, timeToLive, cancellationToken);
-        public ValueTask<RpcOwner?> GetOwnerAsync(CorrelationId id, CancellationToken cancellationToken) => inner.GetOwnerAsync(id, cancellationToken);
-        public ValueTask ReleaseOwnerAsync(CorrelationId id, string instanceId, CancellationToken cancellationToken) => inner.ReleaseOwnerAsync(id, instanceId, cancellationToken);
-        public ValueTask StoreReplyAsync(RpcReply reply, TimeSpan timeToLive, string? notifyInstance, CancellationToken cancellationToken) => inner.StoreReplyAsync(reply, timeToLive, notifyInstance, cancellationToken);
-        public ValueTask<IReadOnlyList<RpcReply>> GetRepliesAsync(CorrelationId id, CancellationToken cancellationToken) => inner.GetRepliesAsync(id, cancellationToken);
-        public ValueTask<bool> RenewClaimAsync(CorrelationId id, string holder, TimeSpan timeToLive, CancellationToken cancellationToken) => inner.RenewClaimAsync(id, holder, timeToLive, cancellationToken);
-        public ValueTask<bool> CompleteClaimAsync(CorrelationId id, string holder, IReadOnlyList<RpcReply> replies, TimeSpan timeToLive, CancellationToken cancellationToken) => inner.CompleteClaimAsync(id, holder, replies, timeToLive, cancellationToken);
-        public ValueTask ReleaseClaimAsync(CorrelationId id, string holder, CancellationToken cancellationToken) => inner.ReleaseClaimAsync(id, holder, cancellationToken);
-        public ValueTask<bool> CancelAsync(string service, CorrelationId id, long requestDeadlineUnixMs, TimeSpan timeToLive, CancellationToken cancellationToken) => inner.CancelAsync(service, id, requestDeadlineUnixMs, timeToLive, cancellationToken);
-        public ValueTask<IAsyncDisposable> SubscribeCancellationsAsync(string service, Func<CorrelationId, long, ValueTask> onCancel, CancellationToken cancellationToken) => inner.SubscribeCancellationsAsync(service, onCancel, cancellationToken);
-        public ValueTask NotifyAsync(string instanceId, CorrelationId id, CancellationToken cancellationToken) => inner.NotifyAsync(instanceId, id, cancellationToken);
-        public ValueTask<IAsyncDisposable> SubscribeWakeUpsAsync(string instanceId, Func<CorrelationId, ValueTask> onWakeUp, CancellationToken cancellationToken) => inner.SubscribeWakeUpsAsync(instanceId, onWakeUp, cancellationToken);
     }
 
     /// <summary>Sends the replies addressed to <see cref="From"/> to <see cref="To"/> instead.</summary>
-    private sealed class RedirectingTransport(IRpcTransport inner) : IRpcTransport
+    private sealed class RedirectingTransport(IRpcTransport inner) : DelegatingTransport(inner)
     {
         private int _redirected;
 
@@ -203,7 +187,7 @@ public sealed class OwnerRecordTests : IAsyncLifetime
 
         public int Redirected => Volatile.Read(ref _redirected);
 
-        public ValueTask SendReplyAsync(RpcReplyAddress address, RpcReply reply, CancellationToken cancellationToken)
+        public override ValueTask SendReplyAsync(RpcReplyAddress address, RpcReply reply, CancellationToken cancellationToken)
         {
             if (address == From)
             {
@@ -211,11 +195,7 @@ public sealed class OwnerRecordTests : IAsyncLifetime
                 address = To;
             }
 
-            return inner.SendReplyAsync(address, reply, cancellationToken);
+            return base.SendReplyAsync(address, reply, cancellationToken);
         }
-
-        public ValueTask SendRequestAsync(RpcServiceDescriptor service, RpcRequest request, CancellationToken cancellationToken) => inner.SendRequestAsync(service, request, cancellationToken);
-        public ValueTask<IAsyncDisposable> SubscribeRequestsAsync(RpcServiceDescriptor service, RpcRequestHandler handler, CancellationToken cancellationToken) => inner.SubscribeRequestsAsync(service, handler, cancellationToken);
-        public ValueTask<IRpcReplySubscription> SubscribeRepliesAsync(string instanceId, RpcReplyHandler handler, CancellationToken cancellationToken) => inner.SubscribeRepliesAsync(instanceId, handler, cancellationToken);
     }
 }

@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using TypedRpc.InMemory;
 using TypedRpc.Ownership;
+using TypedRpc.Tests.Support;
 using TypedRpc.Transport;
 using Xunit;
 
@@ -32,13 +33,7 @@ public sealed class ReviewClaimTests
     {
         await using var cluster = new TestCluster();
         var store = new FlakyStore(cluster.Store) { FailRenewals = true };
-        var node = await cluster.StartAsync(configure: ShortClaims, decorate: s =>
-        {
-            s.RemoveAll<IRpcOwnershipStore>();
-            s.RemoveAll<IRpcClaimStore>();
-            s.AddSingleton<IRpcOwnershipStore>(store);
-            s.AddSingleton<IRpcClaimStore>(store);
-        });
+        var node = await cluster.StartAsync(configure: ShortClaims, decorate: store.Use);
         cluster.Transport.Faults.DuplicateEveryRequest = true;
         _ = Task.Delay(900).ContinueWith(_ => store.FailRenewals = false); // a ~0.9 s blip (1.5 x TTL)
         var key = "blip-" + Guid.NewGuid().ToString("N");
@@ -143,16 +138,12 @@ public sealed class ReviewClaimTests
         Assert.IsType<RpcDeliveryAbandonedException>(thrown);
     }
 
-    private sealed class HandlerObservingTransport(IRpcTransport inner) : IRpcTransport
+    private sealed class HandlerObservingTransport(IRpcTransport inner) : DelegatingTransport(inner)
     {
         public TaskCompletionSource<Exception> Thrown { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public ValueTask SendRequestAsync(RpcServiceDescriptor service, RpcRequest request, CancellationToken cancellationToken) => inner.SendRequestAsync(service, request, cancellationToken);
-
-        public ValueTask SendReplyAsync(RpcReplyAddress address, RpcReply reply, CancellationToken cancellationToken) => inner.SendReplyAsync(address, reply, cancellationToken);
-
-        public ValueTask<IAsyncDisposable> SubscribeRequestsAsync(RpcServiceDescriptor service, RpcRequestHandler handler, CancellationToken cancellationToken) =>
-            inner.SubscribeRequestsAsync(service, async (request, token) =>
+        public override ValueTask<IAsyncDisposable> SubscribeRequestsAsync(RpcServiceDescriptor service, RpcRequestHandler handler, CancellationToken cancellationToken) =>
+            base.SubscribeRequestsAsync(service, async (request, token) =>
             {
                 try
                 {
@@ -164,8 +155,6 @@ public sealed class ReviewClaimTests
                     throw;
                 }
             }, cancellationToken);
-
-        public ValueTask<IRpcReplySubscription> SubscribeRepliesAsync(string instanceId, RpcReplyHandler handler, CancellationToken cancellationToken) => inner.SubscribeRepliesAsync(instanceId, handler, cancellationToken);
     }
 
     // (5) Storing the result failed once: the claim was dropped from renewal while still "running",
@@ -176,13 +165,7 @@ public sealed class ReviewClaimTests
     {
         await using var cluster = new TestCluster();
         var store = new FlakyStore(cluster.Store) { FailCompletions = true };
-        var node = await cluster.StartAsync(configure: ShortClaims, decorate: s =>
-        {
-            s.RemoveAll<IRpcOwnershipStore>();
-            s.RemoveAll<IRpcClaimStore>();
-            s.AddSingleton<IRpcOwnershipStore>(store);
-            s.AddSingleton<IRpcClaimStore>(store);
-        });
+        var node = await cluster.StartAsync(configure: ShortClaims, decorate: store.Use);
         cluster.Transport.Faults.DuplicateEveryRequest = true;
         _ = Task.Delay(1_500).ContinueWith(_ => store.FailCompletions = false); // 2.5 x the claim's time to live
         var key = "complete-" + Guid.NewGuid().ToString("N");
@@ -197,13 +180,11 @@ public sealed class ReviewClaimTests
         Assert.Equal(RpcClaimState.Completed, claim.State);
     }
 
-    private sealed class FlakyTransport(IRpcTransport inner) : IRpcTransport
+    private sealed class FlakyTransport(IRpcTransport inner) : DelegatingTransport(inner)
     {
         public volatile bool FailFirstEnd;
 
-        public ValueTask SendRequestAsync(RpcServiceDescriptor service, RpcRequest request, CancellationToken cancellationToken) => inner.SendRequestAsync(service, request, cancellationToken);
-
-        public ValueTask SendReplyAsync(RpcReplyAddress address, RpcReply reply, CancellationToken cancellationToken)
+        public override ValueTask SendReplyAsync(RpcReplyAddress address, RpcReply reply, CancellationToken cancellationToken)
         {
             if (reply.IsEnd && FailFirstEnd)
             {
@@ -211,33 +192,22 @@ public sealed class ReviewClaimTests
                 throw new InvalidOperationException("broker blip");
             }
 
-            return inner.SendReplyAsync(address, reply, cancellationToken);
+            return base.SendReplyAsync(address, reply, cancellationToken);
         }
-
-        public ValueTask<IAsyncDisposable> SubscribeRequestsAsync(RpcServiceDescriptor service, RpcRequestHandler handler, CancellationToken cancellationToken) => inner.SubscribeRequestsAsync(service, handler, cancellationToken);
-
-        public ValueTask<IRpcReplySubscription> SubscribeRepliesAsync(string instanceId, RpcReplyHandler handler, CancellationToken cancellationToken) => inner.SubscribeRepliesAsync(instanceId, handler, cancellationToken);
     }
 
-    private sealed class FlakyStore(InMemoryOwnershipStore inner) : IRpcOwnershipStore, IRpcClaimStore
+    private sealed class FlakyStore(InMemoryOwnershipStore inner) : DelegatingStore(inner)
     {
         public volatile bool FailRenewals;
-
-        public ValueTask<bool> RenewClaimAsync(CorrelationId id, string holder, TimeSpan timeToLive, CancellationToken cancellationToken) =>
-            FailRenewals ? throw new TimeoutException("redis blip") : inner.RenewClaimAsync(id, holder, timeToLive, cancellationToken);
-
-        public ValueTask RegisterOwnerAsync(CorrelationId id, RpcOwner owner, TimeSpan timeToLive, CancellationToken cancellationToken) => inner.RegisterOwnerAsync(id, owner, timeToLive, cancellationToken);
-        public ValueTask<RpcOwner?> GetOwnerAsync(CorrelationId id, CancellationToken cancellationToken) => inner.GetOwnerAsync(id, cancellationToken);
-        public ValueTask ReleaseOwnerAsync(CorrelationId id, string instanceId, CancellationToken cancellationToken) => inner.ReleaseOwnerAsync(id, instanceId, cancellationToken);
-        public ValueTask StoreReplyAsync(RpcReply reply, TimeSpan timeToLive, string? notifyInstance, CancellationToken cancellationToken) => inner.StoreReplyAsync(reply, timeToLive, notifyInstance, cancellationToken);
-        public ValueTask<IReadOnlyList<RpcReply>> GetRepliesAsync(CorrelationId id, CancellationToken cancellationToken) => inner.GetRepliesAsync(id, cancellationToken);
-        public ValueTask<RpcClaim> TryClaimAsync(CorrelationId id, string holder, TimeSpan timeToLive, CancellationToken cancellationToken) => inner.TryClaimAsync(id, holder, timeToLive, cancellationToken);
         public volatile bool FailCompletions;
         private int _failedCompletions;
 
         public int FailedCompletions => Volatile.Read(ref _failedCompletions);
 
-        public ValueTask<bool> CompleteClaimAsync(CorrelationId id, string holder, IReadOnlyList<RpcReply> replies, TimeSpan timeToLive, CancellationToken cancellationToken)
+        public override ValueTask<bool> RenewClaimAsync(CorrelationId id, string holder, TimeSpan timeToLive, CancellationToken cancellationToken) =>
+            FailRenewals ? throw new TimeoutException("redis blip") : base.RenewClaimAsync(id, holder, timeToLive, cancellationToken);
+
+        public override ValueTask<bool> CompleteClaimAsync(CorrelationId id, string holder, IReadOnlyList<RpcReply> replies, TimeSpan timeToLive, CancellationToken cancellationToken)
         {
             if (FailCompletions)
             {
@@ -245,10 +215,7 @@ public sealed class ReviewClaimTests
                 throw new TimeoutException("redis blip");
             }
 
-            return inner.CompleteClaimAsync(id, holder, replies, timeToLive, cancellationToken);
+            return base.CompleteClaimAsync(id, holder, replies, timeToLive, cancellationToken);
         }
-        public ValueTask ReleaseClaimAsync(CorrelationId id, string holder, CancellationToken cancellationToken) => inner.ReleaseClaimAsync(id, holder, cancellationToken);
-        public ValueTask NotifyAsync(string instanceId, CorrelationId id, CancellationToken cancellationToken) => inner.NotifyAsync(instanceId, id, cancellationToken);
-        public ValueTask<IAsyncDisposable> SubscribeWakeUpsAsync(string instanceId, Func<CorrelationId, ValueTask> onWakeUp, CancellationToken cancellationToken) => inner.SubscribeWakeUpsAsync(instanceId, onWakeUp, cancellationToken);
     }
 }

@@ -6,6 +6,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Extensions.DependencyInjection;
 using TypedRpc.InMemory;
+using TypedRpc.Tests.Support;
 using TypedRpc.Transport;
 using Xunit;
 
@@ -57,7 +58,7 @@ public sealed class SentMessageTests
     }
 
     /// <summary>Forwards every send, keeping what each message held when it was sent.</summary>
-    private sealed class SnapshotTransport(InMemoryRpcTransport inner) : IRpcTransport
+    private sealed class SnapshotTransport(InMemoryRpcTransport inner) : DelegatingTransport(inner)
     {
         private readonly ConcurrentQueue<(object Message, string Sent)> _sent = new();
         private int _requests;
@@ -69,25 +70,19 @@ public sealed class SentMessageTests
 
         public IEnumerable<string> Changed() => _sent.Where(s => Describe(s.Message) != s.Sent).Select(s => $"{s.Sent} -> {Describe(s.Message)}");
 
-        public ValueTask SendRequestAsync(RpcServiceDescriptor service, RpcRequest request, CancellationToken cancellationToken)
+        public override ValueTask SendRequestAsync(RpcServiceDescriptor service, RpcRequest request, CancellationToken cancellationToken)
         {
             Interlocked.Increment(ref _requests);
             _sent.Enqueue((request, Describe(request)));
-            return inner.SendRequestAsync(service, request, cancellationToken);
+            return base.SendRequestAsync(service, request, cancellationToken);
         }
 
-        public ValueTask SendReplyAsync(RpcReplyAddress address, RpcReply reply, CancellationToken cancellationToken)
+        public override ValueTask SendReplyAsync(RpcReplyAddress address, RpcReply reply, CancellationToken cancellationToken)
         {
             Interlocked.Increment(ref _replies);
             _sent.Enqueue((reply, Describe(reply)));
-            return inner.SendReplyAsync(address, reply, cancellationToken);
+            return base.SendReplyAsync(address, reply, cancellationToken);
         }
-
-        public ValueTask<IAsyncDisposable> SubscribeRequestsAsync(RpcServiceDescriptor service, RpcRequestHandler handler, CancellationToken cancellationToken) =>
-            inner.SubscribeRequestsAsync(service, handler, cancellationToken);
-
-        public ValueTask<IRpcReplySubscription> SubscribeRepliesAsync(string instanceId, RpcReplyHandler handler, CancellationToken cancellationToken) =>
-            inner.SubscribeRepliesAsync(instanceId, handler, cancellationToken);
 
         private static string Describe(object message) => message switch
         {

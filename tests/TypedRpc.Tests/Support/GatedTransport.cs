@@ -14,7 +14,7 @@ namespace TypedRpc.Tests.Support;
 /// <see cref="HoldAssignments"/> a request subscription is assigned (as a Kafka member is by its
 /// group) only when the test completes <see cref="Assignment"/> for its service.
 /// </summary>
-public sealed class GatedTransport(InMemoryRpcTransport inner) : IRpcTransport
+public sealed class GatedTransport(InMemoryRpcTransport inner) : DelegatingTransport(inner)
 {
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _assignments = new();
 
@@ -29,12 +29,6 @@ public sealed class GatedTransport(InMemoryRpcTransport inner) : IRpcTransport
     /// <summary>Completed by the test to let preparations finish; completed from the start unless replaced.</summary>
     public Task PrepareGate { get; set; } = Task.CompletedTask;
 
-    public ValueTask SendRequestAsync(RpcServiceDescriptor service, RpcRequest request, CancellationToken cancellationToken) =>
-        inner.SendRequestAsync(service, request, cancellationToken);
-
-    public ValueTask SendReplyAsync(RpcReplyAddress address, RpcReply reply, CancellationToken cancellationToken) =>
-        inner.SendReplyAsync(address, reply, cancellationToken);
-
     /// <summary>Whether new request subscriptions wait for <see cref="Assignment"/> to be assigned.</summary>
     public bool HoldAssignments { get; set; }
 
@@ -42,23 +36,20 @@ public sealed class GatedTransport(InMemoryRpcTransport inner) : IRpcTransport
     public TaskCompletionSource Assignment(string service) =>
         _assignments.GetOrAdd(service, static _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
 
-    public async ValueTask<IAsyncDisposable> SubscribeRequestsAsync(RpcServiceDescriptor service, RpcRequestHandler handler, CancellationToken cancellationToken)
+    public override async ValueTask<IAsyncDisposable> SubscribeRequestsAsync(RpcServiceDescriptor service, RpcRequestHandler handler, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _subscriptions);
-        var subscription = await inner.SubscribeRequestsAsync(service, handler, cancellationToken);
+        var subscription = await base.SubscribeRequestsAsync(service, handler, cancellationToken);
         return HoldAssignments ? new HeldSubscription(subscription, Assignment(service.ServiceName).Task) : subscription;
     }
 
-    public ValueTask<IRpcReplySubscription> SubscribeRepliesAsync(string instanceId, RpcReplyHandler handler, CancellationToken cancellationToken) =>
-        inner.SubscribeRepliesAsync(instanceId, handler, cancellationToken);
-
-    public async ValueTask PrepareToSendAsync(IReadOnlyList<RpcServiceDescriptor> services, CancellationToken cancellationToken)
+    public override async ValueTask PrepareToSendAsync(IReadOnlyList<RpcServiceDescriptor> services, CancellationToken cancellationToken)
     {
         Prepared.Enqueue(services);
         await PrepareGate.WaitAsync(cancellationToken);
     }
 
-    public ValueTask PrepareToReplyAsync(IReadOnlyList<RpcServiceDescriptor> services, CancellationToken cancellationToken)
+    public override ValueTask PrepareToReplyAsync(IReadOnlyList<RpcServiceDescriptor> services, CancellationToken cancellationToken)
     {
         PreparedToReply.Enqueue((services, Volatile.Read(ref _subscriptions)));
         return ValueTask.CompletedTask;
