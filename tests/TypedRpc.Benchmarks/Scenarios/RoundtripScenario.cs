@@ -61,33 +61,19 @@ public sealed class RoundtripScenario : IScenario
             ("raw Confluent.Kafka", () => { rawClient.PingPong(TimeSpan.FromSeconds(10)); return Task.CompletedTask; }),
             ("raw Confluent.Kafka + Redis claim", () => { claimClient.PingPong(TimeSpan.FromSeconds(10)); return Task.CompletedTask; }),
         };
-        var samples = new List<double>[contenders.Length];
+        var totals = await Load.RunInterleavedAsync(Array.ConvertAll(contenders, c => c.Call), rounds, perRound, inFlight: 1, roundDone: r => progress.Report($"round {r}/{rounds}"));
         for (var c = 0; c < contenders.Length; c++)
         {
-            samples[c] = new List<double>(rounds * perRound);
-        }
-
-        for (var round = 0; round < rounds; round++)
-        {
-            // Rotate the order each round so no contender always runs first or last.
-            for (var k = 0; k < contenders.Length; k++)
+            if (totals[c].Failed > 0)
             {
-                var c = (round + k) % contenders.Length;
-                for (var i = 0; i < perRound; i++)
-                {
-                    var t0 = Stopwatch.GetTimestamp();
-                    await contenders[c].Call();
-                    samples[c].Add(Stats.Ms(t0, Stopwatch.GetTimestamp()));
-                }
+                throw new InvalidOperationException($"{contenders[c].Label}: {totals[c].Failed} calls failed, e.g. {totals[c].Errors[0]}");
             }
-
-            progress.Report($"round {round + 1}/{rounds}");
         }
 
         var stats = new Stats[contenders.Length];
         for (var c = 0; c < contenders.Length; c++)
         {
-            stats[c] = Stats.Of(samples[c]);
+            stats[c] = Stats.Of(totals[c].LatenciesMs);
         }
 
         for (var c = 0; c < contenders.Length; c++)

@@ -64,44 +64,22 @@ public sealed class StoreScenario : IScenario
 
         var cpu = new CpuMeter(redis.Port);
         await cpu.MeasureIdleAsync(TimeSpan.FromSeconds(size == RunSize.Full ? 1 : 0.2));
-        var own = new double[contenders.Length];
-        var server = new double[contenders.Length];
-        var seconds = new double[contenders.Length];
-        var completed = new int[contenders.Length];
-        var latencies = new List<double>[contenders.Length];
+        var ops = Array.ConvertAll(contenders, c => c.Op);
+        var totals = await Load.RunInterleavedAsync(ops, rounds, operations, InFlight, CpuMeter.Own, cpu.Redis, r => progress.Report($"round {r}/{rounds}"));
         for (var c = 0; c < contenders.Length; c++)
         {
-            latencies[c] = new List<double>();
-        }
-
-        for (var round = 0; round < rounds; round++)
-        {
-            for (var k = 0; k < contenders.Length; k++)
+            if (totals[c].Failed > 0)
             {
-                var c = (round + k) % contenders.Length;
-                var ownBefore = CpuMeter.Own();
-                var serverBefore = cpu.Redis();
-                var outcome = await Load.RunAsync(operations, InFlight, contenders[c].Op);
-                own[c] += CpuMeter.Own() - ownBefore;
-                server[c] += cpu.Redis() - serverBefore;
-                seconds[c] += outcome.Seconds;
-                completed[c] += outcome.Completed;
-                latencies[c].AddRange(outcome.LatenciesMs);
-                if (outcome.Failed > 0)
-                {
-                    throw new InvalidOperationException($"{contenders[c].Label}: {outcome.Failed} operations failed, e.g. {outcome.Errors[0]}");
-                }
+                throw new InvalidOperationException($"{contenders[c].Label}: {totals[c].Failed} operations failed, e.g. {totals[c].Errors[0]}");
             }
-
-            progress.Report($"round {round + 1}/{rounds}");
         }
 
-        double Client(int c) => own[c] * 1e6 / completed[c];
-        double Server(int c) => server[c] * 1e6 / completed[c];
+        double Client(int c) => totals[c].CpuSeconds * 1e6 / totals[c].Completed;
+        double Server(int c) => totals[c].RedisSeconds * 1e6 / totals[c].Completed;
         for (var c = 0; c < contenders.Length; c++)
         {
-            var stats = Stats.Of(latencies[c]);
-            result.Row(contenders[c].Label).Add("ops", completed[c]).Add("ops/s", completed[c] / seconds[c]).Add("p50 ms", stats.P50).Add("p99 ms", stats.P99)
+            var stats = Stats.Of(totals[c].LatenciesMs);
+            result.Row(contenders[c].Label).Add("ops", totals[c].Completed).Add("ops/s", totals[c].CallsPerSecond).Add("p50 ms", stats.P50).Add("p99 ms", stats.P99)
                 .Add("client CPU µs/op", Client(c)).Add("redis-server CPU µs/op", Server(c));
         }
 

@@ -68,54 +68,31 @@ public sealed class ThroughputScenario : IScenario
 
         foreach (var inFlight in levels)
         {
-            var completed = new int[contenders.Length];
-            var failed = new int[contenders.Length];
-            var seconds = new double[contenders.Length];
-            var cpuSeconds = new double[contenders.Length];
-            var redisSeconds = new double[contenders.Length];
-            var latencies = new List<double>[contenders.Length];
+            var totals = await Load.RunInterleavedAsync(
+                Array.ConvertAll(contenders, c => c.Call), rounds, perRound, inFlight, cpu.Now, cpu.Redis, r => progress.Report($"{inFlight} in flight: round {r}/{rounds}"));
             for (var c = 0; c < contenders.Length; c++)
             {
-                latencies[c] = new List<double>();
-            }
-
-            for (var round = 0; round < rounds; round++)
-            {
-                for (var k = 0; k < contenders.Length; k++)
+                if (totals[c].Failed > 0)
                 {
-                    var c = (round + k) % contenders.Length;
-                    var cpuBefore = cpu.Now();
-                    var redisBefore = cpu.Redis();
-                    var outcome = await Load.RunAsync(perRound, inFlight, contenders[c].Call);
-                    cpuSeconds[c] += cpu.Now() - cpuBefore;
-                    redisSeconds[c] += cpu.Redis() - redisBefore;
-                    completed[c] += outcome.Completed;
-                    failed[c] += outcome.Failed;
-                    seconds[c] += outcome.Seconds;
-                    latencies[c].AddRange(outcome.LatenciesMs);
-                    if (outcome.Failed > 0)
-                    {
-                        progress.Report($"{contenders[c].Label}: {outcome.Failed} failed, e.g. {outcome.Errors[0]}");
-                    }
+                    progress.Report($"{contenders[c].Label}: {totals[c].Failed} failed, e.g. {totals[c].Errors[0]}");
                 }
-
-                progress.Report($"{inFlight} in flight: round {round + 1}/{rounds}");
             }
 
             var rate = new double[contenders.Length];
             for (var c = 0; c < contenders.Length; c++)
             {
-                rate[c] = completed[c] / seconds[c];
+                rate[c] = totals[c].CallsPerSecond;
             }
 
             for (var c = 0; c < contenders.Length; c++)
             {
-                var stats = Stats.Of(latencies[c]);
-                result.Row($"{contenders[c].Label}, {inFlight} in flight").Add("calls", completed[c]).Add("failed", failed[c])
+                var t = totals[c];
+                var stats = Stats.Of(t.LatenciesMs);
+                result.Row($"{contenders[c].Label}, {inFlight} in flight").Add("calls", t.Completed).Add("failed", t.Failed)
                     .Add("calls/s", rate[c]).Add("÷ raw", rate[c] / rate[2]).Add("p50 ms", stats.P50).Add("p99 ms", stats.P99)
-                    .Add("CPU µs/call", cpuSeconds[c] * 1e6 / completed[c])
-                    .Add("above idle", (cpuSeconds[c] - cpu.IdlePerSecond * seconds[c]) * 1e6 / completed[c])
-                    .Add("redis-server µs/call", redisSeconds[c] * 1e6 / completed[c]);
+                    .Add("CPU µs/call", t.CpuSeconds * 1e6 / t.Completed)
+                    .Add("above idle", (t.CpuSeconds - cpu.IdlePerSecond * t.Seconds) * 1e6 / t.Completed)
+                    .Add("redis-server µs/call", t.RedisSeconds * 1e6 / t.Completed);
             }
 
             result.Claim($"calls/s ÷ raw, Redis on, {inFlight} in flight", rate[0] / rate[2], TargetKind.AtLeast, 0.85);
@@ -124,11 +101,11 @@ public sealed class ThroughputScenario : IScenario
             // The box is CPU-bound (the broker, clients, servers and redis-server share its cores), so
             // calls/s ÷ raw follows CPU per call raw ÷ TypedRpc; and redis-server's own CPU per call
             // caps what any client of it could reach here, engine or not.
-            double AboveIdle(int c) => (cpuSeconds[c] - cpu.IdlePerSecond * seconds[c]) / completed[c];
+            double AboveIdle(int c) => (totals[c].CpuSeconds - cpu.IdlePerSecond * totals[c].Seconds) / totals[c].Completed;
             result.Claim($"CPU per call above idle, raw ÷ TypedRpc (Redis on), {inFlight} in flight", AboveIdle(2) / AboveIdle(0), TargetKind.Info, double.NaN);
             if (cpu.CountsRedis)
             {
-                var redisPerCall = redisSeconds[0] / completed[0];
+                var redisPerCall = totals[0].RedisSeconds / totals[0].Completed;
                 result.Claim($"calls/s ÷ raw reachable with redis-server's CPU alone, {inFlight} in flight", AboveIdle(2) / (AboveIdle(2) + redisPerCall), TargetKind.Info, double.NaN);
             }
         }
