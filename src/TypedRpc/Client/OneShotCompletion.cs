@@ -12,7 +12,8 @@ namespace TypedRpc.Client;
 /// 48: no version (the source is never reset), no stored exception (outcomes are values), and the
 /// caller's execution or scheduling context only when one must be captured — then it travels in a
 /// small object of its own. Continuations always run asynchronously (on the thread pool, or on the
-/// captured context), never on the thread that ends the call (a reply consumer or the timer wheel).
+/// captured context), never on the thread that ends the call (a reply consumer or the timer wheel);
+/// the call itself is the thread-pool work item that runs a waiting continuation.
 /// </summary>
 internal struct OneShotCompletion
 {
@@ -70,18 +71,32 @@ internal struct OneShotCompletion
         Dispatch(continuation, state);
     }
 
-    /// <summary>Marks the source completed and runs the stored continuation, if any. Call once, after the result is in place.</summary>
-    public void Complete()
+    /// <summary>
+    /// Marks the source completed, or — when a continuation waits — queues <paramref name="owner"/>
+    /// to the thread pool to run it (<see cref="RunContinuation"/>). Call once, after the result is
+    /// in place. Queuing the owner (the call itself) allocates nothing, where queuing the delegate
+    /// would allocate a work item per call; until the owner runs, the source still reads pending,
+    /// and only the continuation it runs reads the result.
+    /// </summary>
+    public void Complete(IThreadPoolWorkItem owner)
     {
-        var continuation = Interlocked.Exchange(ref _continuation, s_completed);
+        var continuation = Interlocked.CompareExchange(ref _continuation, s_completed, null);
         if (continuation is null || ReferenceEquals(continuation, s_completed))
         {
             return;
         }
 
+        ThreadPool.UnsafeQueueUserWorkItem(owner, preferLocal: true);
+    }
+
+    /// <summary>Runs the continuation <see cref="Complete"/> queued the owner for, marking the source completed first. The owner's thread-pool run calls it.</summary>
+    public void RunContinuation()
+    {
+        var continuation = Volatile.Read(ref _continuation)!;
         var state = _state;
         _state = null;
-        Dispatch(continuation, state);
+        Volatile.Write(ref _continuation, s_completed);
+        continuation(state);
     }
 
     private static void Dispatch(Action<object?> continuation, object? state) =>

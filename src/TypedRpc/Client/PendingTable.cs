@@ -182,9 +182,11 @@ internal sealed class PendingTable
 
             Slots[hole] = null;
             _count--;
-            if (Slots.Length > MinCapacity && _count * 8 < Slots.Length)
+            if (Slots.Length > MinCapacity && _count * 32 < Slots.Length)
             {
-                // A burst is over: give the memory back.
+                // A burst is over: give the memory back. Only once the stripe is down to a
+                // thirty-second of its slots, so that draining it (a million deadlines coming due)
+                // reallocates it a few times rather than at every halving.
                 Resize(Math.Max(MinCapacity, (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(1, _count * 4))));
             }
         }

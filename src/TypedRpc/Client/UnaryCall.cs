@@ -13,7 +13,7 @@ namespace TypedRpc.Client;
 /// It is its own awaitable (an <see cref="IValueTaskSource{TResult}"/> awaited once), so a waiting
 /// call costs this object and its table entry — no task, no async state machine.
 /// </summary>
-internal class UnaryCall : PendingCall, IValueTaskSource<CallOutcome>
+internal class UnaryCall : PendingCall, IValueTaskSource<CallOutcome>, IThreadPoolWorkItem
 {
     // The reply the call completed with, or a LocalEnd: null while waiting. One reference rather
     // than the whole outcome (state, reply, status) — the state is the call's own.
@@ -119,8 +119,11 @@ internal class UnaryCall : PendingCall, IValueTaskSource<CallOutcome>
             joiners.TrySetResult(Outcome);
         }
 
-        _core.Complete();
+        _core.Complete(this);
     }
+
+    /// <summary>Runs the caller's continuation on the thread pool once the call has ended (queued by <see cref="OneShotCompletion.Complete"/>).</summary>
+    void IThreadPoolWorkItem.Execute() => _core.RunContinuation();
 
     ValueTaskSourceStatus IValueTaskSource<CallOutcome>.GetStatus(short token) => CoreStatus();
 
