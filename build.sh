@@ -209,7 +209,7 @@ cmd_bench() {
 }
 
 # The libraries in dependency order (a project's references are listed before it).
-PUBLIC_API_PROJECTS=(TypedRpc.Abstractions TypedRpc TypedRpc.Redis TypedRpc.Kafka TypedRpc.AspNetCore TypedRpc.DevServices)
+PUBLIC_API_PROJECTS=(TypedRpc.Abstractions TypedRpc TypedRpc.Redis TypedRpc.Kafka TypedRpc.AspNetCore TypedRpc.DevServices TypedRpc.Mqtt)
 
 # After an intended change to a library's public surface: lists every public symbol of each library
 # that PublicAPI.Shipped.txt does not, in PublicAPI.Unshipped.txt (review the diff, then commit it).

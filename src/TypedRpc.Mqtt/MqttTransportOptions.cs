@@ -1,0 +1,68 @@
+using System;
+
+namespace TypedRpc.Mqtt;
+
+/// <summary>Settings of the MQTT 5 transport (configuration section <c>TypedRpc:Mqtt</c>), validated on start.</summary>
+public sealed class MqttTransportOptions
+{
+    /// <summary>The configuration section the settings are read from.</summary>
+    public const string SectionName = "TypedRpc:Mqtt";
+
+    /// <summary>The broker, <c>host:port</c> (port 1883 when left out, 8883 with <see cref="UseTls"/>). Required.</summary>
+    public string Server { get; set; } = string.Empty;
+
+    /// <summary>The caller cluster's name: its instances' reply topics are made from it (<see cref="ReplyTopic"/>).</summary>
+    public string ClientGroup { get; set; } = "default";
+
+    /// <summary>
+    /// The topic a method's requests are published to; <c>{service}</c> and <c>{method}</c> are
+    /// replaced by the contract's service name and the method's wire name. Servers subscribe to
+    /// the same pattern with <c>+</c> for the method.
+    /// </summary>
+    public string RequestTopic { get; set; } = "{service}/requests/{method}";
+
+    /// <summary>
+    /// A caller instance's reply topic; <c>{clientGroup}</c> and <c>{instanceId}</c> are replaced.
+    /// Each instance subscribes to its own, so a reply reaches the waiting instance directly.
+    /// </summary>
+    public string ReplyTopic { get; set; } = "{clientGroup}/replies/{instanceId}";
+
+    /// <summary>
+    /// The shared subscription's group name is this prefix and the service name
+    /// (<c>$share/{prefix}{service}/…</c>): the servers of one service share its requests.
+    /// </summary>
+    public string ServerGroupPrefix { get; set; } = "trpc.";
+
+    /// <summary>The user name the broker authenticates, or <see langword="null"/> for none.</summary>
+    public string? Username { get; set; }
+
+    /// <summary>The password, with <see cref="Username"/>.</summary>
+    public string? Password { get; set; }
+
+    /// <summary>Whether to connect over TLS.</summary>
+    public bool UseTls { get; set; }
+
+    /// <summary>A PEM file of the certificate authority the broker's certificate must chain to (with <see cref="UseTls"/>); none: the system's trusted roots.</summary>
+    public string? CaCertificateFile { get; set; }
+
+    /// <summary>A PEM file of this client's certificate, for brokers that authenticate clients by certificate (with <see cref="ClientKeyFile"/>).</summary>
+    public string? ClientCertificateFile { get; set; }
+
+    /// <summary>The PEM file of the private key of <see cref="ClientCertificateFile"/>.</summary>
+    public string? ClientKeyFile { get; set; }
+
+    /// <summary>How long the broker keeps an instance's session (its subscriptions and unacknowledged messages) after it disconnects.</summary>
+    public TimeSpan SessionExpiry { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>The MQTT keep-alive: the broker drops a connection silent for 1.5 times this.</summary>
+    public TimeSpan KeepAlive { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>How long a connection attempt may take.</summary>
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The largest message sent or accepted, in bytes (topic, payload, correlation data and properties).</summary>
+    public int MaxMessageBytes { get; set; } = 1_000_000;
+
+    /// <summary>How many requests a server instance takes from the broker before acknowledging any (MQTT 5 Receive Maximum).</summary>
+    public int ReceiveMaximum { get; set; } = 256;
+}
