@@ -113,6 +113,8 @@ public sealed class LocalMosquitto : IAsyncDisposable
             return;
         }
 
+        // A process that exited by itself (a failed start) is still held: release it first.
+        await StopAsync().ConfigureAwait(false);
         var info = new ProcessStartInfo(Executable)
         {
             RedirectStandardOutput = true,
