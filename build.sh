@@ -15,16 +15,30 @@ cd "$ROOT"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 CONFIGURATION="${CONFIGURATION:-Release}"
 
-# Debian packages the tests and the demo need: redis-server. (The native Kafka client comes with the
-# Confluent.Kafka package; a system librdkafka is neither needed nor used: README "Prerequisites".)
-APT_PACKAGES=(redis-server)
+# Debian packages the tests need: redis-server, and mosquitto (the MQTT broker of the MQTT transport's
+# tests). Each package's name is also the name of the executable it installs. (The native Kafka client
+# comes with the Confluent.Kafka package; a system librdkafka is neither needed nor used: README
+# "Prerequisites".)
+APT_PACKAGES=(redis-server mosquitto)
 
 log() { printf '==> %s\n' "$*" >&2; }
+
+# Whether executable $1 is on PATH or in a system directory a user's PATH may lack (Debian installs
+# mosquitto in /usr/sbin); the tests' LocalRedisServer and LocalMosquitto look in the same places.
+has_executable() {
+  command -v "$1" >/dev/null 2>&1 && return 0
+  local dir
+  for dir in /usr/sbin /usr/bin /usr/local/sbin /usr/local/bin; do
+    [ -x "$dir/$1" ] && return 0
+  done
+  return 1
+}
 
 ensure_apt_packages() {
   local missing=()
   for pkg in "${APT_PACKAGES[@]}"; do
-    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+    # Installed through dpkg, or by other means (built from source, a container image's own copy).
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" && ! has_executable "$pkg"; then
       missing+=("$pkg")
     fi
   done
@@ -40,6 +54,9 @@ ensure_apt_packages() {
   fi
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 || log "apt-get update failed; trying the install anyway"
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+  for pkg in "${missing[@]}"; do
+    has_executable "$pkg" || { log "$pkg was installed but no $pkg executable was found"; return 1; }
+  done
 }
 
 ensure_dotnet() {
