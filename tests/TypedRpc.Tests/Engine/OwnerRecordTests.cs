@@ -59,7 +59,8 @@ public sealed class OwnerRecordTests : IAsyncLifetime
             Assert.Equal(instance.RpcClient.ReplyAddress, owner.ReplyAddress);
         }
 
-        // Streams and calls with a MaxWait or an idempotency key record their owner before the send, as before.
+        // A stream is a plain call too: its claim records its owner. A call with an idempotency key
+        // looks the key's record up and records its owner itself before the send, as before.
         await foreach (var _ in instance.Client.StreamAsync(2, -1, 0))
         {
         }
