@@ -19,13 +19,9 @@ namespace TypedRpc.DevServices;
 /// </summary>
 public sealed class LocalMosquitto : IAsyncDisposable
 {
-    /// <summary>Where the executable is looked for after the directories of <c>PATH</c>: Debian installs it in /usr/sbin, which a user's PATH often lacks.</summary>
-    internal static readonly string[] KnownDirectories = ["/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin"];
-
     private readonly string _directory;
     private readonly string _configFile;
-    private readonly StringBuilder _output = new();
-    private Process? _process;
+    private ServerProcess? _process;
     private int _disposed;
 
     private LocalMosquitto(string executable, int port)
@@ -55,7 +51,7 @@ public sealed class LocalMosquitto : IAsyncDisposable
     /// <returns>The running broker.</returns>
     /// <exception cref="InvalidOperationException">mosquitto is not installed, or did not start.</exception>
     public static Task<LocalMosquitto> StartAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
-        StartAsync(Locate(Environment.GetEnvironmentVariable("PATH"), KnownDirectories), timeout, cancellationToken);
+        StartAsync(Locate(Environment.GetEnvironmentVariable("PATH"), ServerProcess.SystemDirectories), timeout, cancellationToken);
 
     /// <summary>Starts the given executable as the broker (tests give it one that fails).</summary>
     internal static async Task<LocalMosquitto> StartAsync(string executable, TimeSpan? timeout, CancellationToken cancellationToken)
@@ -76,29 +72,9 @@ public sealed class LocalMosquitto : IAsyncDisposable
 
     /// <summary>Finds the mosquitto executable in the directories of <paramref name="pathVariable"/>, then in <paramref name="directories"/>.</summary>
     /// <exception cref="InvalidOperationException">It is in none of them.</exception>
-    internal static string Locate(string? pathVariable, IReadOnlyList<string> directories)
-    {
-        foreach (var directory in (pathVariable ?? string.Empty).Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
-        {
-            var candidate = Path.Combine(directory, "mosquitto");
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        foreach (var directory in directories)
-        {
-            var candidate = Path.Combine(directory, "mosquitto");
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        throw new InvalidOperationException(
+    internal static string Locate(string? pathVariable, IReadOnlyList<string> directories) =>
+        ServerProcess.Find("mosquitto", pathVariable, directories) ?? throw new InvalidOperationException(
             $"mosquitto was not found on PATH (nor in {string.Join(", ", directories)}); install it with: sudo apt-get install -y mosquitto");
-    }
 
     /// <summary>Starts the broker again on the same port after <see cref="StopAsync"/>, with no sessions or retained messages (it keeps nothing on disk).</summary>
     /// <param name="timeout">How long to wait for it to accept a connection (default 10 s).</param>
@@ -115,26 +91,11 @@ public sealed class LocalMosquitto : IAsyncDisposable
 
         // A process that exited by itself (a failed start) is still held: release it first.
         await StopAsync().ConfigureAwait(false);
-        var info = new ProcessStartInfo(Executable)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = _directory,
-        };
+        var info = new ProcessStartInfo(Executable) { WorkingDirectory = _directory };
         info.ArgumentList.Add("-c");
         info.ArgumentList.Add(_configFile);
 
-        lock (_output)
-        {
-            _output.Clear();
-        }
-
-        var process = Process.Start(info) ?? throw new InvalidOperationException($"{Executable} did not start.");
-        process.OutputDataReceived += (_, e) => Append(e.Data);
-        process.ErrorDataReceived += (_, e) => Append(e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        var process = ServerProcess.Start(info);
         _process = process;
 
         var until = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
@@ -145,7 +106,7 @@ public sealed class LocalMosquitto : IAsyncDisposable
             {
                 // The exit can come before the last lines of its output are read.
                 await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
-                throw new InvalidOperationException($"mosquitto ({Executable}) exited with code {process.ExitCode}: {Output()}");
+                throw new InvalidOperationException($"mosquitto ({Executable}) exited with code {process.ExitCode}: {process.Output}");
             }
 
             if (await ConnectsAsync(Port, cancellationToken).ConfigureAwait(false))
@@ -156,7 +117,7 @@ public sealed class LocalMosquitto : IAsyncDisposable
             if (DateTime.UtcNow > until)
             {
                 await StopAsync().ConfigureAwait(false);
-                throw new InvalidOperationException($"mosquitto ({Executable}) on port {Port} did not accept an MQTT connection in time: {Output()}");
+                throw new InvalidOperationException($"mosquitto ({Executable}) on port {Port} did not accept an MQTT connection in time: {process.Output}");
             }
 
             await Task.Delay(20, cancellationToken).ConfigureAwait(false);
@@ -167,29 +128,9 @@ public sealed class LocalMosquitto : IAsyncDisposable
     /// <returns>A task that completes when the process has exited.</returns>
     public async Task StopAsync()
     {
-        var process = Interlocked.Exchange(ref _process, null);
-        if (process is null)
+        if (Interlocked.Exchange(ref _process, null) is { } process)
         {
-            return;
-        }
-
-        try
-        {
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true);
-            }
-
-            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-            await process.WaitForExitAsync(cts.Token).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is InvalidOperationException or OperationCanceledException)
-        {
-            // Already gone, or refusing to die: nothing more to do for a dev broker.
-        }
-        finally
-        {
-            process.Dispose();
+            await process.KillAsync().ConfigureAwait(false);
         }
     }
 
@@ -239,30 +180,6 @@ public sealed class LocalMosquitto : IAsyncDisposable
         # broker limit would disconnect the client that exceeds it instead of failing the one call.
 
         """);
-
-    private void Append(string? line)
-    {
-        if (line is null)
-        {
-            return;
-        }
-
-        lock (_output)
-        {
-            if (_output.Length < 8_192)
-            {
-                _output.AppendLine(line);
-            }
-        }
-    }
-
-    private string Output()
-    {
-        lock (_output)
-        {
-            return _output.Length == 0 ? "(no output)" : _output.ToString().Trim();
-        }
-    }
 
     /// <summary>
     /// An MQTT 5 CONNECT (clean start, no client id: the broker assigns one) answered by a successful

@@ -16,8 +16,7 @@ namespace TypedRpc.DevServices;
 /// </summary>
 public sealed class LocalRedisServer : IAsyncDisposable
 {
-    private Process? _process;
-    private readonly StringBuilder _output = new();
+    private ServerProcess? _process;
 
     private LocalRedisServer(string executable, int port)
     {
@@ -44,7 +43,7 @@ public sealed class LocalRedisServer : IAsyncDisposable
     /// <exception cref="InvalidOperationException">redis-server is not installed, or did not start.</exception>
     public static async Task<LocalRedisServer> StartAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
-        var executable = FindExecutable() ?? throw new InvalidOperationException(
+        var executable = ServerProcess.Find("redis-server", Environment.GetEnvironmentVariable("PATH"), ServerProcess.SystemDirectories) ?? throw new InvalidOperationException(
             "redis-server was not found on PATH (nor in /usr/bin, /usr/sbin, /usr/local/bin); install it with: sudo apt-get install -y redis-server");
         var server = new LocalRedisServer(executable, LoopbackPort.Free());
         try
@@ -71,27 +70,13 @@ public sealed class LocalRedisServer : IAsyncDisposable
             return;
         }
 
-        var info = new ProcessStartInfo(Executable)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
+        var info = new ProcessStartInfo(Executable);
         foreach (var argument in new[] { "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no", "--daemonize", "no", "--loglevel", "warning", "--dir", Path.GetTempPath() })
         {
             info.ArgumentList.Add(argument);
         }
 
-        lock (_output)
-        {
-            _output.Clear();
-        }
-
-        var process = Process.Start(info) ?? throw new InvalidOperationException("redis-server did not start.");
-        process.OutputDataReceived += (_, e) => Append(e.Data);
-        process.ErrorDataReceived += (_, e) => Append(e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        var process = ServerProcess.Start(info);
         _process = process;
 
         var until = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
@@ -100,7 +85,7 @@ public sealed class LocalRedisServer : IAsyncDisposable
             cancellationToken.ThrowIfCancellationRequested();
             if (process.HasExited)
             {
-                throw new InvalidOperationException($"redis-server exited with code {process.ExitCode}: {Output()}");
+                throw new InvalidOperationException($"redis-server exited with code {process.ExitCode}: {process.Output}");
             }
 
             if (await PingAsync(Port, cancellationToken).ConfigureAwait(false))
@@ -110,7 +95,7 @@ public sealed class LocalRedisServer : IAsyncDisposable
 
             if (DateTime.UtcNow > until)
             {
-                throw new InvalidOperationException($"redis-server on port {Port} did not answer PING in time: {Output()}");
+                throw new InvalidOperationException($"redis-server on port {Port} did not answer PING in time: {process.Output}");
             }
 
             await Task.Delay(20, cancellationToken).ConfigureAwait(false);
@@ -121,59 +106,14 @@ public sealed class LocalRedisServer : IAsyncDisposable
     /// <returns>A task that completes when the process has exited.</returns>
     public async Task StopAsync()
     {
-        var process = _process;
-        if (process is null)
+        if (Interlocked.Exchange(ref _process, null) is { } process)
         {
-            return;
-        }
-
-        _process = null;
-        try
-        {
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true);
-            }
-
-            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-            await process.WaitForExitAsync(cts.Token).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is InvalidOperationException or OperationCanceledException)
-        {
-            // Already gone, or refusing to die: nothing more to do for a dev server.
-        }
-        finally
-        {
-            process.Dispose();
+            await process.KillAsync().ConfigureAwait(false);
         }
     }
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
-
-    private void Append(string? line)
-    {
-        if (line is null)
-        {
-            return;
-        }
-
-        lock (_output)
-        {
-            if (_output.Length < 8_192)
-            {
-                _output.AppendLine(line);
-            }
-        }
-    }
-
-    private string Output()
-    {
-        lock (_output)
-        {
-            return _output.Length == 0 ? "(no output)" : _output.ToString().Trim();
-        }
-    }
 
     private static async Task<bool> PingAsync(int port, CancellationToken cancellationToken)
     {
@@ -193,30 +133,5 @@ public sealed class LocalRedisServer : IAsyncDisposable
         {
             return false;
         }
-    }
-
-
-    private static string? FindExecutable()
-    {
-        var path = Environment.GetEnvironmentVariable("PATH") ?? string.Empty;
-        foreach (var directory in path.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
-        {
-            var candidate = Path.Combine(directory, "redis-server");
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        foreach (var directory in new[] { "/usr/bin", "/usr/sbin", "/usr/local/bin" })
-        {
-            var candidate = Path.Combine(directory, "redis-server");
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        return null;
     }
 }
