@@ -53,19 +53,29 @@ internal sealed class ServerCall : RpcServerCall
 
     public bool CacheOverflowed { get; private set; }
 
-    /// <summary>Whether this delivery's claim wrote the caller's owner record (told to the caller on every reply).</summary>
-    private bool OwnerRecorded => Claim is { OwnerRecorded: true };
+    /// <summary>A reply message of this call; every one tells the caller whether this delivery's claim wrote its owner record.</summary>
+    private RpcReply Message(RpcStatusCode status, int sequence, bool isEnd, ReadOnlyMemory<byte>? value = null, string? detail = null) => new()
+    {
+        Id = _request.Id,
+        Status = status,
+        Detail = detail,
+        Sequence = sequence,
+        IsEnd = isEnd,
+        HasValue = value.HasValue,
+        Payload = value ?? default,
+        OwnerRecorded = Claim is { OwnerRecorded: true },
+    };
 
     public override ValueTask ReplyAsync<T>(T value)
     {
         EnsureNotEnded();
-        return SendAsync(new RpcReply { Id = _request.Id, Status = RpcStatusCode.OK, Sequence = 0, IsEnd = true, HasValue = true, Payload = PayloadCodec.EncodeValue(value, Serializer), OwnerRecorded = OwnerRecorded });
+        return SendAsync(Message(RpcStatusCode.OK, 0, isEnd: true, PayloadCodec.EncodeValue(value, Serializer)));
     }
 
     public override ValueTask ReplyAsync()
     {
         EnsureNotEnded();
-        return SendAsync(new RpcReply { Id = _request.Id, Status = RpcStatusCode.OK, Sequence = 0, IsEnd = true, OwnerRecorded = OwnerRecorded });
+        return SendAsync(Message(RpcStatusCode.OK, 0, isEnd: true));
     }
 
     public override async ValueTask ReplyStreamAsync<T>(IAsyncEnumerable<T> items)
@@ -77,7 +87,7 @@ internal sealed class ServerCall : RpcServerCall
             await foreach (var item in items.WithCancellation(_context.CancellationToken).ConfigureAwait(false))
             {
                 var payload = PayloadCodec.EncodeValue(item, Serializer);
-                await SendAsync(new RpcReply { Id = _request.Id, Status = RpcStatusCode.OK, Sequence = _sequence, HasValue = true, Payload = payload, OwnerRecorded = OwnerRecorded }).ConfigureAwait(false);
+                await SendAsync(Message(RpcStatusCode.OK, _sequence, isEnd: false, payload)).ConfigureAwait(false);
             }
 
             // Only a producer that finished on its own completes the stream: one that stopped
@@ -95,7 +105,7 @@ internal sealed class ServerCall : RpcServerCall
             throw new StreamFailedException(ex);
         }
 
-        await SendAsync(new RpcReply { Id = _request.Id, Status = RpcStatusCode.OK, Sequence = _sequence, IsEnd = true, OwnerRecorded = OwnerRecorded }).ConfigureAwait(false);
+        await SendAsync(Message(RpcStatusCode.OK, _sequence, isEnd: true)).ConfigureAwait(false);
     }
 
     /// <summary>Records that the call ended because its caller cancelled it (no reply sent).</summary>
@@ -108,7 +118,7 @@ internal sealed class ServerCall : RpcServerCall
     /// <param name="status">The status.</param>
     /// <param name="keepWithClaim">Whether the error is the request's outcome, stored with the claim for redeliveries; <see langword="false"/> for an end that says only how this run was cut short.</param>
     public ValueTask SendErrorAsync(RpcStatus status, bool keepWithClaim = true) =>
-        SendAsync(new RpcReply { Id = _request.Id, Status = status.StatusCode, Detail = status.Detail, Sequence = _sequence, IsEnd = true, OwnerRecorded = OwnerRecorded }, keepWithClaim);
+        SendAsync(Message(status.StatusCode, _sequence, isEnd: true, detail: status.Detail), keepWithClaim);
 
     private async ValueTask SendAsync(RpcReply reply, bool keepWithClaim = true)
     {
