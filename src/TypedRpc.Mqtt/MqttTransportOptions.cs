@@ -63,6 +63,20 @@ public sealed class MqttTransportOptions
     /// <summary>The largest message sent or accepted, in bytes (topic, payload, correlation data and properties).</summary>
     public int MaxMessageBytes { get; set; } = 1_000_000;
 
-    /// <summary>How many requests a server instance takes from the broker before acknowledging any (MQTT 5 Receive Maximum).</summary>
-    public int ReceiveMaximum { get; set; } = 256;
+    /// <summary>
+    /// How many requests a server instance holds unacknowledged at once, per contract (MQTT 5
+    /// Receive Maximum). The broker sends no more to it until one is acknowledged, and a shared
+    /// subscription queues the next requests behind a member whose window is full rather than
+    /// giving them to an idle one: keep it near <c>TypedRpc:MaxConcurrentRequests</c>. Default 64.
+    /// </summary>
+    public int ReceiveMaximum { get; set; } = 64;
+
+    /// <summary>How many times a request whose handling failed (not its handler: the transport, e.g. the reply could not be sent) is retried before it is dead-lettered. Default 3.</summary>
+    public int MaxDeliveryAttempts { get; set; } = 3;
+
+    /// <summary>The topic undecodable or undeliverable messages are copied to, with the reason in the <c>trpc-dead-letter-reason</c> user property; <see langword="null"/> to only log them. Default none.</summary>
+    public string? DeadLetterTopic { get; set; }
+
+    /// <summary>How long a stopping server waits for its running requests before it hands the rest to the other members. Default 5 s.</summary>
+    public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(5);
 }

@@ -68,6 +68,16 @@ public sealed class MqttTransportOptionsValidator : IValidateOptions<MqttTranspo
         Within(problems, P + nameof(o.ConnectTimeout), o.ConnectTimeout, TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(10));
         Range(problems, P + nameof(o.MaxMessageBytes), o.MaxMessageBytes, 1_024, 268_435_455);
         Range(problems, P + nameof(o.ReceiveMaximum), o.ReceiveMaximum, 1, ushort.MaxValue);
+        Range(problems, P + nameof(o.MaxDeliveryAttempts), o.MaxDeliveryAttempts, 1, 100);
+        Within(problems, P + nameof(o.CloseTimeout), o.CloseTimeout, TimeSpan.Zero, TimeSpan.FromMinutes(10));
+        if (o.DeadLetterTopic is not null)
+        {
+            if (o.DeadLetterTopic.Length is 0 or > 1_000 || o.DeadLetterTopic.AsSpan().IndexOfAny("+#") >= 0 || o.DeadLetterTopic.StartsWith('$'))
+            {
+                problems.Add($"{P}{nameof(o.DeadLetterTopic)} must be a topic name of 1-1000 characters without '+' or '#', not starting with '$' (got '{o.DeadLetterTopic}').");
+            }
+        }
+
         return problems;
     }
 

@@ -7,6 +7,7 @@ using TypedRpc.Hosting;
 using TypedRpc.Kafka;
 using TypedRpc.Ownership;
 using TypedRpc.Redis;
+using TypedRpc.Transport;
 
 namespace TypedRpc.IntegrationTests;
 
@@ -15,7 +16,7 @@ namespace TypedRpc.IntegrationTests;
 /// separate process would be), with names unique to this cluster so test classes never share a
 /// topic or a consumer group.
 /// </summary>
-public sealed class KafkaCluster : IAsyncDisposable
+public sealed class KafkaCluster : IDeployment
 {
     private readonly KafkaFixture _kafka;
     private readonly List<(ServiceProvider Provider, TypedRpcRuntime Runtime)> _instances = new();
@@ -145,6 +146,14 @@ public sealed class KafkaCluster : IAsyncDisposable
         var index = _instances.FindIndex(i => ReferenceEquals(i.Provider, instance));
         _instances.RemoveAt(index);
         await instance.GetRequiredService<KafkaRpcTransport>().SimulateCrashAsync();
+    }
+
+    /// <inheritdoc />
+    public async Task SendRawRequestAsync(CorrelationId id, string method, RpcReplyAddress replyTo, long deadlineUnixMs, byte[] payload)
+    {
+        using var raw = new RawKafka(BootstrapServers);
+        var headers = RawKafka.RequestHeaders(id, method, replyTo.Destination, replyTo.Partition, deadlineUnixMs);
+        await raw.ProduceAsync(RequestTopic, id.ToByteArray(), payload, headers);
     }
 
     public async ValueTask DisposeAsync()

@@ -68,12 +68,12 @@ public sealed class RedisServerFixture : IAsyncLifetime, IRedisTestServer
 }
 
 /// <summary>
-/// Every integration test is in this one collection: one redis-server and one Kafka (mock cluster)
+/// Every integration test is in this one collection: one redis-server, one Kafka (mock cluster) and one MQTT broker (mosquitto)
 /// per run, shared, with tests running one after another so that the outage tests and the command
 /// counters see no one else's traffic.
 /// </summary>
 [CollectionDefinition(Name)]
-public sealed class RedisCollection : ICollectionFixture<RedisServerFixture>, ICollectionFixture<KafkaFixture>
+public sealed class RedisCollection : ICollectionFixture<RedisServerFixture>, ICollectionFixture<KafkaFixture>, ICollectionFixture<MosquittoFixture>
 {
     public const string Name = "Infrastructure";
 }

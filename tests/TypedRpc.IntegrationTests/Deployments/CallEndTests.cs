@@ -8,29 +8,21 @@ using Xunit;
 namespace TypedRpc.IntegrationTests;
 
 /// <summary>
-/// How a call's end crosses Kafka and a real redis-server: a caller's cancel stops the server's
+/// How a call's end crosses a transport's broker and a real redis-server: a caller's cancel stops the server's
 /// handler (through the store's cancel marker and channel), a stream cut short ends with an
 /// error, a request that reaches its server late is answered, and an idempotency key names one
 /// request.
 /// </summary>
-[Collection(Redis.RedisCollection.Name)]
-public sealed class KafkaCallEndTests : IClassFixture<KafkaPairFixture>
+public abstract class CallEndTests
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(5);
-    private readonly KafkaPairFixture _pair;
-    private readonly KafkaFixture _kafka;
-    private readonly Redis.RedisServerFixture _redis;
+    private readonly PairFixture _pair;
 
-    public KafkaCallEndTests(KafkaPairFixture pair, KafkaFixture kafka, Redis.RedisServerFixture redis)
-    {
-        _pair = pair;
-        _kafka = kafka;
-        _redis = redis;
-    }
+    protected CallEndTests(PairFixture pair) => _pair = pair;
 
     private IIntegrationService Service => _pair.Client.GetRequiredService<IIntegrationService>();
 
-    private IntegrationState State => _pair.Cluster.State;
+    private IntegrationState State => _pair.Deployment.State;
 
     [Fact]
     public async Task CancellingAStream_StopsTheServerWithinASecondOrSo()
@@ -115,7 +107,7 @@ public sealed class KafkaCallEndTests : IClassFixture<KafkaPairFixture>
     {
         // A deployment of its own: its server is stopped mid-stream.
         var ns = Redis.RedisServerFixture.NewNamespace();
-        await using var cluster = new KafkaCluster(_kafka, () => _redis.CreateStore(ns), ns);
+        await using var cluster = _pair.NewDeployment(ns);
         var server = await cluster.StartAsync(client: false, server: true, configure: o => o.ShutdownDrainTimeout = TimeSpan.FromMilliseconds(300));
         await server.GetRequiredService<IRpcReadiness>().WaitUntilReadyAsync().WaitAsync(TimeSpan.FromSeconds(60));
         var client = await cluster.StartAsync(client: true, server: false);
@@ -145,11 +137,9 @@ public sealed class KafkaCallEndTests : IClassFixture<KafkaPairFixture>
         var id = CorrelationId.NewId();
         var waiting = results.WaitAsync<string>(id.ToString(), TimeSpan.FromSeconds(10));
 
-        // A request that spent its whole time budget in the topic, as behind a stopped server group.
-        using var raw = new RawKafka(_pair.Cluster.BootstrapServers);
-        var headers = RawKafka.RequestHeaders(id, "integration/Record", client.ReplyAddress.Destination, client.ReplyAddress.Partition,
-            DateTimeOffset.UtcNow.AddSeconds(-1).ToUnixTimeMilliseconds());
-        await raw.ProduceAsync(_pair.Cluster.RequestTopic, id.ToByteArray(), System.Text.Encoding.UTF8.GetBytes("{\"name\":\"k-late\"}"), headers);
+        // A request that spent its whole time budget in the broker, as behind a stopped server group.
+        await _pair.Deployment.SendRawRequestAsync(id, "integration/Record", client.ReplyAddress,
+            DateTimeOffset.UtcNow.AddSeconds(-1).ToUnixTimeMilliseconds(), System.Text.Encoding.UTF8.GetBytes("{\"name\":\"k-late\"}"));
 
         var result = await waiting;
         Assert.True(result.IsFailed, result.ToString());
@@ -160,7 +150,7 @@ public sealed class KafkaCallEndTests : IClassFixture<KafkaPairFixture>
     [Fact]
     public async Task AnIdempotencyKeyReusedWithOtherArguments_FailsWithoutRunning_OnAnyInstance()
     {
-        var other = await _pair.Cluster.StartAsync(client: true, server: false);
+        var other = await _pair.Deployment.StartAsync(client: true, server: false);
         Assert.Equal("recorded:k-a", await Service.RecordAsync("k-a", RpcCallOptions.Default.WithIdempotencyKey("kafka-key")));
 
         foreach (var instance in new[] { _pair.Client, other })

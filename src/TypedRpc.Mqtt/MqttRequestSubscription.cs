@@ -1,0 +1,217 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.Extensions.Logging;
+using MQTTnet;
+using TypedRpc.Transport;
+
+namespace TypedRpc.Mqtt;
+
+/// <summary>
+/// One server instance's member of a contract's shared subscription, on a connection of its own
+/// (so its window of unacknowledged requests never holds up the instance's replies). A request is
+/// acknowledged when its handler's task completes; MQTTnet hands over one message at a time, so
+/// each is handled on the thread pool while the next arrives.
+/// </summary>
+internal sealed class MqttRequestSubscription : IRpcRequestSubscription
+{
+    private readonly MqttRpcTransport _transport;
+    private readonly RpcServiceDescriptor _service;
+    private readonly RpcRequestHandler _handler;
+    private readonly MqttTransportOptions _options;
+    private readonly ILogger _logger;
+    private readonly MqttConnection _connection;
+    private readonly TaskCompletionSource _assigned = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ConcurrentDictionary<MqttApplicationMessageReceivedEventArgs, RpcRequest> _running = new(ReferenceEqualityComparer.Instance);
+    private readonly ConcurrentQueue<(MqttApplicationMessageReceivedEventArgs Delivery, RpcRequest Request)> _abandoned = new();
+    private int _disposed;
+
+    public MqttRequestSubscription(MqttRpcTransport transport, RpcServiceDescriptor service, RpcRequestHandler handler, MqttTransportOptions options, string instanceId, ILogger logger)
+    {
+        _transport = transport;
+        _service = service;
+        _handler = handler;
+        _options = options;
+        _logger = logger;
+        Filter = $"$share/{options.ServerGroupPrefix}{service.ServiceName}/{MqttTopics.RequestFilter(options, service)}";
+        // One session per instance and contract: a restarted instance (same id) gets back what it held unacknowledged.
+        _connection = new MqttConnection(options, instanceId + "/" + service.ServiceName, logger, OnMessageAsync);
+    }
+
+    /// <summary>The shared subscription's filter.</summary>
+    public string Filter { get; }
+
+    /// <inheritdoc />
+    /// <remarks>Set when the broker granted the shared subscription: from then on this member gets its share.</remarks>
+    public Task Assigned => _assigned.Task;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
+        await _connection.SubscribeAsync(Filter, cancellationToken).ConfigureAwait(false);
+        _assigned.TrySetResult();
+        Log.Serving(_logger, _service.ServiceName, Filter);
+    }
+
+    /// <summary>
+    /// Stops taking requests, gives the running ones <see cref="MqttTransportOptions.CloseTimeout"/>,
+    /// hands what is left to the other members (published again, then acknowledged here) and leaves,
+    /// ending the session — unless a request could not be handed over: then the session stays, holding it.
+    /// </summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
+        _assigned.TrySetCanceled();
+        try
+        {
+            await _connection.UnsubscribeAsync(Filter, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is MQTTnet.Exceptions.MqttCommunicationException or OperationCanceledException)
+        {
+            // Disconnected: the broker stops sending when the connection closes.
+        }
+
+        var until = Environment.TickCount64 + (long)_options.CloseTimeout.TotalMilliseconds;
+        while (!_running.IsEmpty && Environment.TickCount64 < until)
+        {
+            await Task.Delay(10).ConfigureAwait(false);
+        }
+
+        var left = 0;
+        var kept = false;
+        foreach (var (delivery, request) in _running)
+        {
+            _abandoned.Enqueue((delivery, request));
+        }
+
+        while (_abandoned.TryDequeue(out var left1))
+        {
+            left++;
+            kept |= !await HandOverAsync(left1.Delivery, left1.Request).ConfigureAwait(false);
+        }
+
+        if (left > 0)
+        {
+            Log.HandedOver(_logger, _service.ServiceName, left, _options.CloseTimeout.TotalMilliseconds);
+        }
+
+        await _connection.CloseAsync(keepSession: kept).ConfigureAwait(false);
+    }
+
+    /// <summary>Drops the connection as a crash would: nothing acknowledged or handed over, the session left holding it.</summary>
+    public void Abandon()
+    {
+        Interlocked.Exchange(ref _disposed, 1);
+        _assigned.TrySetCanceled();
+        _connection.Abandon();
+    }
+
+    private Task OnMessageAsync(MqttApplicationMessageReceivedEventArgs e)
+    {
+        e.AutoAcknowledge = false;
+        var request = MqttMessages.DecodeRequest(e.ApplicationMessage, _options.MaxMessageBytes, out var reason);
+        if (request is null)
+        {
+            // Without a correlation id or a reply topic nobody can be answered: park it and move on.
+            return DeadLetterThenAcknowledgeAsync(e, reason!);
+        }
+
+        _running[e] = request;
+        ThreadPool.UnsafeQueueUserWorkItem(static s => _ = s.Item1.HandleAsync(s.Item2, s.Item3), (this, request, e), preferLocal: false);
+        return Task.CompletedTask;
+    }
+
+    private async Task HandleAsync(RpcRequest request, MqttApplicationMessageReceivedEventArgs delivery)
+    {
+        var stopping = _connection.Stopping;
+        try
+        {
+            for (var attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    await _handler(request, stopping).ConfigureAwait(false);
+                    await AcknowledgeAsync(delivery).ConfigureAwait(false);
+                    return;
+                }
+                catch (Exception ex) when (stopping.IsCancellationRequested || ex is RpcDeliveryAbandonedException)
+                {
+                    // Left for another member: the stop hands it over (MQTT never moves a member's
+                    // unacknowledged message to another member by itself).
+                    _abandoned.Enqueue((delivery, request));
+                    return;
+                }
+                catch (Exception ex) when (attempt < _options.MaxDeliveryAttempts)
+                {
+                    Log.DeliveryFailed(_logger, ex, request.Id, attempt, _options.MaxDeliveryAttempts);
+                    await Task.Delay(100 * attempt * attempt, stopping).ConfigureAwait(false);
+                }
+                catch (Exception ex)
+                {
+                    Log.DeliveryFailed(_logger, ex, request.Id, attempt, _options.MaxDeliveryAttempts);
+                    // Encoded again from the request: MQTTnet's message is not this task's to keep.
+                    await _transport.DeadLetterAsync(MqttMessages.EncodeRequest(request, delivery.ApplicationMessage.Topic), "handling failed " + attempt + " times: " + ex.Message).ConfigureAwait(false);
+                    await AcknowledgeAsync(delivery).ConfigureAwait(false);
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping during a retry delay.
+            _abandoned.Enqueue((delivery, request));
+        }
+        finally
+        {
+            _running.TryRemove(delivery, out _);
+        }
+    }
+
+    private async Task DeadLetterThenAcknowledgeAsync(MqttApplicationMessageReceivedEventArgs delivery, string reason)
+    {
+        await _transport.DeadLetterAsync(delivery.ApplicationMessage, reason).ConfigureAwait(false);
+        await AcknowledgeAsync(delivery).ConfigureAwait(false);
+    }
+
+    private static async Task AcknowledgeAsync(MqttApplicationMessageReceivedEventArgs delivery)
+    {
+        try
+        {
+            await delivery.AcknowledgeAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is MQTTnet.Exceptions.MqttCommunicationException or ObjectDisposedException)
+        {
+            // The connection dropped: the broker sends it again (Dup) when this session reconnects,
+            // and the claim answers it with what this run produced.
+        }
+    }
+
+    /// <summary>Publishes an unfinished request again for the other members, then acknowledges it here; <see langword="false"/> when that failed.</summary>
+    private async Task<bool> HandOverAsync(MqttApplicationMessageReceivedEventArgs delivery, RpcRequest request)
+    {
+        try
+        {
+            var result = await _transport.PublishAsync(MqttMessages.EncodeRequest(request, delivery.ApplicationMessage.Topic), CancellationToken.None).ConfigureAwait(false);
+            if (result.ReasonCode != MqttClientPublishReasonCode.Success)
+            {
+                // NoMatchingSubscribers: this was the last member (its own subscription is gone).
+                Log.NotHandedOver(_logger, _service.ServiceName, request.Id, result.ReasonCode.ToString());
+                return false;
+            }
+        }
+        catch (Exception ex)
+        {
+            Log.NotHandedOver(_logger, _service.ServiceName, request.Id, ex.Message);
+            return false;
+        }
+
+        await AcknowledgeAsync(delivery).ConfigureAwait(false);
+        return true;
+    }
+}
