@@ -24,8 +24,10 @@ internal sealed class MqttRequestSubscription : IRpcRequestSubscription
     private readonly ILogger _logger;
     private readonly MqttConnection _connection;
     private readonly TaskCompletionSource _assigned = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly ConcurrentDictionary<MqttApplicationMessageReceivedEventArgs, RpcRequest> _running = new(ReferenceEqualityComparer.Instance);
-    private readonly ConcurrentQueue<(MqttApplicationMessageReceivedEventArgs Delivery, RpcRequest Request)> _abandoned = new();
+    // Requests delivered and not yet acknowledged: whoever removes one acknowledges it (its handler
+    // when done, or the stop when it hands it over), so it is acknowledged once.
+    private readonly ConcurrentDictionary<MqttApplicationMessageReceivedEventArgs, RpcRequest> _unacknowledged = new(ReferenceEqualityComparer.Instance);
+    private int _handling;
     private int _disposed;
 
     public MqttRequestSubscription(MqttRpcTransport transport, RpcServiceDescriptor service, RpcRequestHandler handler, MqttTransportOptions options, string instanceId, ILogger logger)
@@ -78,22 +80,20 @@ internal sealed class MqttRequestSubscription : IRpcRequestSubscription
         }
 
         var until = Environment.TickCount64 + (long)_options.CloseTimeout.TotalMilliseconds;
-        while (!_running.IsEmpty && Environment.TickCount64 < until)
+        while (Volatile.Read(ref _handling) > 0 && Environment.TickCount64 < until)
         {
             await Task.Delay(10).ConfigureAwait(false);
         }
 
         var left = 0;
         var kept = false;
-        foreach (var (delivery, request) in _running)
+        foreach (var delivery in _unacknowledged.Keys)
         {
-            _abandoned.Enqueue((delivery, request));
-        }
-
-        while (_abandoned.TryDequeue(out var left1))
-        {
-            left++;
-            kept |= !await HandOverAsync(left1.Delivery, left1.Request).ConfigureAwait(false);
+            if (_unacknowledged.TryRemove(delivery, out var request))
+            {
+                left++;
+                kept |= !await HandOverAsync(delivery, request).ConfigureAwait(false);
+            }
         }
 
         if (left > 0)
@@ -122,7 +122,8 @@ internal sealed class MqttRequestSubscription : IRpcRequestSubscription
             return DeadLetterThenAcknowledgeAsync(e, reason!);
         }
 
-        _running[e] = request;
+        _unacknowledged[e] = request;
+        Interlocked.Increment(ref _handling);
         ThreadPool.UnsafeQueueUserWorkItem(static s => _ = s.Item1.HandleAsync(s.Item2, s.Item3), (this, request, e), preferLocal: false);
         return Task.CompletedTask;
     }
@@ -137,14 +138,13 @@ internal sealed class MqttRequestSubscription : IRpcRequestSubscription
                 try
                 {
                     await _handler(request, stopping).ConfigureAwait(false);
-                    await AcknowledgeAsync(delivery).ConfigureAwait(false);
+                    await AcknowledgeOnceAsync(delivery).ConfigureAwait(false);
                     return;
                 }
                 catch (Exception ex) when (stopping.IsCancellationRequested || ex is RpcDeliveryAbandonedException)
                 {
-                    // Left for another member: the stop hands it over (MQTT never moves a member's
-                    // unacknowledged message to another member by itself).
-                    _abandoned.Enqueue((delivery, request));
+                    // Left unacknowledged for another member: the stop hands it over (MQTT never
+                    // moves a member's unacknowledged message to another member by itself).
                     return;
                 }
                 catch (Exception ex) when (attempt < _options.MaxDeliveryAttempts)
@@ -157,21 +157,23 @@ internal sealed class MqttRequestSubscription : IRpcRequestSubscription
                     Log.DeliveryFailed(_logger, ex, request.Id, attempt, _options.MaxDeliveryAttempts);
                     // Encoded again from the request: MQTTnet's message is not this task's to keep.
                     await _transport.DeadLetterAsync(MqttMessages.EncodeRequest(request, delivery.ApplicationMessage.Topic), "handling failed " + attempt + " times: " + ex.Message).ConfigureAwait(false);
-                    await AcknowledgeAsync(delivery).ConfigureAwait(false);
+                    await AcknowledgeOnceAsync(delivery).ConfigureAwait(false);
                     return;
                 }
             }
         }
         catch (OperationCanceledException)
         {
-            // Stopping during a retry delay.
-            _abandoned.Enqueue((delivery, request));
+            // Stopping during a retry delay: left for the stop to hand over.
         }
         finally
         {
-            _running.TryRemove(delivery, out _);
+            Interlocked.Decrement(ref _handling);
         }
     }
+
+    private Task AcknowledgeOnceAsync(MqttApplicationMessageReceivedEventArgs delivery) =>
+        _unacknowledged.TryRemove(delivery, out _) ? AcknowledgeAsync(delivery) : Task.CompletedTask;
 
     private async Task DeadLetterThenAcknowledgeAsync(MqttApplicationMessageReceivedEventArgs delivery, string reason)
     {

@@ -24,6 +24,15 @@ public sealed class MosquittoFixture : IAsyncLifetime
     /// <summary>A name unique to this run, for topics and instances.</summary>
     public static string Unique(string prefix) => $"{prefix}-{Environment.ProcessId}-{Interlocked.Increment(ref s_counter)}";
 
+    /// <summary>A broker of the caller's own (a test that restarts it), always a <see cref="LocalMosquitto"/>.</summary>
+    public static async Task<MosquittoFixture> StartLocalAsync()
+    {
+        var fixture = new MosquittoFixture();
+        fixture.Local = await LocalMosquitto.StartAsync();
+        fixture.Server = $"{fixture.Local.Host}:{fixture.Local.Port}";
+        return fixture;
+    }
+
     public async Task InitializeAsync()
     {
         var external = Environment.GetEnvironmentVariable(EnvironmentVariable);

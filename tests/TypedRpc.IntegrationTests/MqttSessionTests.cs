@@ -1,0 +1,122 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading.Tasks;
+using Microsoft.Extensions.DependencyInjection;
+using Xunit;
+
+namespace TypedRpc.IntegrationTests;
+
+/// <summary>
+/// What MQTT sessions keep when an instance or the broker goes away: a server restarted under the
+/// same instance id gets back the requests it held and those queued for it, a server stopping hands
+/// its unfinished requests to the other members, and a broker restart is survived.
+/// </summary>
+[Collection(Redis.RedisCollection.Name)]
+public sealed class MqttSessionTests(MosquittoFixture broker, Redis.RedisServerFixture redis)
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
+
+    // Claims expire 1.5 s after their server dies, so a redelivered request is taken over quickly.
+    private static void FastClaims(TypedRpcOptions o)
+    {
+        o.StoreOperationTimeout = TimeSpan.FromMilliseconds(500);
+        o.ClaimTimeToLive = TimeSpan.FromMilliseconds(1_500);
+    }
+
+    [Fact]
+    public async Task AServerRestartedUnderItsId_GetsBackTheRequestItHeld_AndThoseQueuedWhileItWasDown()
+    {
+        var ns = Redis.RedisServerFixture.NewNamespace();
+        await using var cluster = new MqttCluster(broker, () => redis.CreateStore(ns), ns);
+        var serverId = cluster.Name + "-server";
+        var server = await cluster.StartAsync(client: false, server: true, instanceId: serverId, configure: FastClaims);
+        var client = await cluster.StartAsync(client: true, server: false);
+        var service = client.GetRequiredService<IIntegrationService>();
+        Assert.Equal(serverId, await service.WorkAsync(0, RpcCallOptions.Default));
+
+        var held = service.WorkAsync(1_000, RpcCallOptions.Default.WithTimeout(Bound));
+        await WaitUntil(() => cluster.State.Executions.Count >= 2);
+        await cluster.CrashAsync(server);
+        // Published while no server is connected: the broker queues it in the server's session.
+        var queued = service.WorkAsync(0, RpcCallOptions.Default.WithTimeout(Bound));
+        await Task.Delay(300);
+        Assert.False(queued.IsCompleted);
+
+        await cluster.StartAsync(client: false, server: true, instanceId: serverId, configure: FastClaims);
+
+        Assert.Equal(serverId, await held.WaitAsync(Bound));
+        Assert.Equal(serverId, await queued.WaitAsync(Bound));
+    }
+
+    [Fact]
+    public async Task AServerStoppingWithARequestRunning_HandsItToAnotherMember()
+    {
+        var ns = Redis.RedisServerFixture.NewNamespace();
+        await using var cluster = new MqttCluster(broker, () => redis.CreateStore(ns), ns);
+        var first = await cluster.StartAsync(client: false, server: true, instanceId: cluster.Name + "-a",
+            configure: o => { FastClaims(o); o.ShutdownDrainTimeout = TimeSpan.FromMilliseconds(200); });
+        var client = await cluster.StartAsync(client: true, server: false);
+        var service = client.GetRequiredService<IIntegrationService>();
+        Assert.Equal(cluster.Name + "-a", await service.WorkAsync(0, RpcCallOptions.Default));
+
+        // Taken by the only member; longer than its stop (the transport's 2 s close timeout, the
+        // engine's 200 ms drain), so it is cut off there and must finish on the member started after it.
+        var running = service.WorkAsync(6_000, RpcCallOptions.Default.WithTimeout(Bound));
+        await WaitUntil(() => cluster.State.ByServer.GetValueOrDefault(cluster.Name + "-a") >= 2);
+        await cluster.StartAsync(client: false, server: true, instanceId: cluster.Name + "-b", configure: FastClaims);
+        await cluster.StopAsync(first);
+
+        Assert.Equal(cluster.Name + "-b", await running.WaitAsync(Bound));
+    }
+
+    [Fact]
+    public async Task TheBrokerRestarted_CallsWorkAgainOnceTheInstancesReconnect()
+    {
+        var own = await MosquittoFixture.StartLocalAsync();
+        try
+        {
+            var ns = Redis.RedisServerFixture.NewNamespace();
+            await using var cluster = new MqttCluster(own, () => redis.CreateStore(ns), ns);
+            await cluster.StartAsync(client: false, server: true);
+            var client = await cluster.StartAsync(client: true, server: false);
+            var service = client.GetRequiredService<IIntegrationService>();
+            Assert.Equal(5, await service.AddAsync(2, 3));
+
+            // Without persistence the broker forgets every session: the instances reconnect and subscribe again.
+            await own.Local!.StopAsync();
+            await own.Local.StartAgainAsync();
+
+            var until = DateTime.UtcNow + Bound;
+            while (true)
+            {
+                try
+                {
+                    await service.WorkAsync(0, RpcCallOptions.Default.WithTimeout(TimeSpan.FromSeconds(2)));
+                    break;
+                }
+                catch (RpcException ex) when (DateTime.UtcNow < until && ex.StatusCode is RpcStatusCode.Unavailable or RpcStatusCode.DeadlineExceeded)
+                {
+                    await Task.Delay(100);
+                }
+            }
+
+            var results = await Task.WhenAll(Enumerable.Range(0, 50).Select(i => service.AddAsync(i, 1).AsTask()));
+            Assert.Equal(Enumerable.Range(1, 50), results);
+        }
+        finally
+        {
+            await own.DisposeAsync();
+        }
+    }
+
+    private static async Task WaitUntil(Func<bool> condition)
+    {
+        var until = DateTime.UtcNow + Bound;
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < until, "Timed out waiting.");
+            await Task.Delay(10);
+        }
+    }
+}
