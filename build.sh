@@ -5,7 +5,8 @@
 #                      "tests: N passed, N failed, N skipped".
 #   ./build.sh test-reliability   the fault tests (R1-R7, S1) at full size; same last line.
 #   ./build.sh demo    run the quickstart (embedded Kafka mock cluster + embedded Garnet as Redis);
-#                      ./build.sh demo --help lists its options (real servers, one role per process).
+#                      ./build.sh demo --help lists its options (real servers, one role per process,
+#                      --transport mqtt: the same over a mosquitto it installs and starts).
 #   ./build.sh bench   run the benchmarks.
 #   ./build.sh public-api   rewrite each library's PublicAPI.Unshipped.txt from its code.
 set -euo pipefail
@@ -34,9 +35,12 @@ has_executable() {
   return 1
 }
 
+# Installs the given Debian packages (default: APT_PACKAGES) that are missing.
 ensure_apt_packages() {
+  local wanted=("$@")
+  [ ${#wanted[@]} -gt 0 ] || wanted=("${APT_PACKAGES[@]}")
   local missing=()
-  for pkg in "${APT_PACKAGES[@]}"; do
+  for pkg in "${wanted[@]}"; do
     # Installed through dpkg, or by other means (built from source, a container image's own copy).
     if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" && ! has_executable "$pkg"; then
       missing+=("$pkg")
@@ -188,8 +192,18 @@ cmd_test_reliability() {
 # Restores and builds the quickstart step by step (about 45 s on a clean clone with an empty NuGet cache: README "Two
 # commands"), printing a line per step and per project built, then runs it.
 cmd_demo() {
-  # Nothing is installed through apt here: the demo's Redis is Garnet inside its own process.
+  # The demo's Redis is Garnet inside its own process and its Kafka librdkafka's mock cluster;
+  # only --transport mqtt without --mqtt needs a package: the mosquitto it starts.
   ensure_dotnet
+  local arg previous="" mqtt_transport=0 mqtt_broker=0
+  for arg in "$@"; do
+    { [ "$previous" = "--transport" ] && [ "${arg,,}" = "mqtt" ]; } || [ "${arg,,}" = "--transport=mqtt" ] && mqtt_transport=1
+    case "$arg" in --mqtt|--mqtt=*) mqtt_broker=1 ;; esac
+    previous="$arg"
+  done
+  if [ "$mqtt_transport" -eq 1 ] && [ "$mqtt_broker" -eq 0 ]; then
+    ensure_apt_packages mosquitto
+  fi
   local project="$ROOT/samples/Quickstart/Quickstart.csproj"
   local output="$ROOT/.artifacts/demo-build.log"
   mkdir -p "$ROOT/.artifacts"

@@ -60,7 +60,7 @@ public sealed class DemoInstance : IAsyncDisposable
 
     /// <summary>
     /// Builds and starts an instance the way an application would: configuration → AddTypedRpc →
-    /// AddKafka → AddRedis. A client instance is a web application that also serves the HTTP edge
+    /// AddKafka (or AddMqtt) → AddRedis. A client instance is a web application that also serves the HTTP edge
     /// (<see cref="ShopEdge"/>) on a loopback port; a server instance is a plain generic host.
     /// </summary>
     public static async Task<DemoInstance> StartAsync(string name, bool client, bool server, DemoSettings settings, Infrastructure infrastructure,
@@ -88,6 +88,7 @@ public sealed class DemoInstance : IAsyncDisposable
             ["TypedRpc:InstanceId"] = name,
             ["TypedRpc:Kafka:BootstrapServers"] = infrastructure.BootstrapServers,
             ["TypedRpc:Kafka:ReplyRouting"] = settings.Routing.ToString(),
+            ["TypedRpc:Mqtt:Server"] = infrastructure.MqttServer,
             ["TypedRpc:Redis:Configuration"] = infrastructure.Redis,
         });
 
@@ -98,10 +99,12 @@ public sealed class DemoInstance : IAsyncDisposable
         builder.Services.AddSingleton(new InstanceName(name));
         builder.Services.AddSingleton(ledger);
         builder.Services.AddSingleton(activity);
-        var rpc = builder.Services
-            .AddTypedRpc(builder.Configuration.GetSection("TypedRpc"))
-            .AddKafka(builder.Configuration.GetSection("TypedRpc:Kafka"))
-            .AddRedis(builder.Configuration.GetSection("TypedRpc:Redis"));
+        var rpc = builder.Services.AddTypedRpc(builder.Configuration.GetSection("TypedRpc"));
+        // The same contracts, proxies and servers over either transport: only this line differs.
+        rpc = settings.Transport == DemoTransport.Mqtt
+            ? rpc.AddMqtt(builder.Configuration.GetSection("TypedRpc:Mqtt"))
+            : rpc.AddKafka(builder.Configuration.GetSection("TypedRpc:Kafka"));
+        rpc.AddRedis(builder.Configuration.GetSection("TypedRpc:Redis"));
         if (client)
         {
             rpc.AddClient<IPricingService>().AddHttpEdge(builder.Configuration.GetSection("TypedRpc:Http"));

@@ -15,6 +15,12 @@ public sealed record DemoSettings
     /// </summary>
     public bool KafkaIsMock { get; init; }
 
+    /// <summary>The transport between the clusters.</summary>
+    public DemoTransport Transport { get; init; } = DemoTransport.Kafka;
+
+    /// <summary>The MQTT 5 broker (host:port) with <see cref="DemoTransport.Mqtt"/>, or <see langword="null"/> for a mosquitto the demo starts.</summary>
+    public string? Mqtt { get; init; }
+
     /// <summary>Redis configuration, or <see langword="null"/> for the embedded Redis (Garnet in this process).</summary>
     public string? Redis { get; init; }
 
@@ -53,6 +59,16 @@ public sealed record DemoSettings
 
     /// <summary>As in appsettings.json.</summary>
     public int ReplyPartitions => 6;
+}
+
+/// <summary>The transport the demo runs over.</summary>
+public enum DemoTransport
+{
+    /// <summary>Kafka (the default): the embedded mock cluster, or <c>--kafka</c>.</summary>
+    Kafka,
+
+    /// <summary>An MQTT 5 broker: a mosquitto the demo starts, or <c>--mqtt</c>.</summary>
+    Mqtt,
 }
 
 /// <summary>Which side(s) of the demo a process runs.</summary>

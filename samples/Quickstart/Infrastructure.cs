@@ -14,6 +14,7 @@ public sealed class Infrastructure : IAsyncDisposable
 {
     private EmbeddedKafka? _kafka;
     private EmbeddedRedis? _redis;
+    private LocalMosquitto? _mosquitto;
     private readonly bool _kafkaIsMock;
 
     private Infrastructure(string bootstrapServers, bool kafkaIsMock, string redis)
@@ -25,6 +26,12 @@ public sealed class Infrastructure : IAsyncDisposable
 
     /// <summary>Kafka's bootstrap servers.</summary>
     public string BootstrapServers { get; private set; }
+
+    /// <summary>The MQTT broker (host:port) when the demo runs over MQTT, else empty.</summary>
+    public string MqttServer { get; private set; } = string.Empty;
+
+    /// <summary><see langword="true"/> when the MQTT broker is a mosquitto this process started.</summary>
+    public bool LocalMqtt => _mosquitto is not null;
 
     /// <summary>The Redis configuration string.</summary>
     public string Redis { get; private set; }
@@ -60,7 +67,20 @@ public sealed class Infrastructure : IAsyncDisposable
         var infrastructure = new Infrastructure(settings.Kafka ?? string.Empty, settings.KafkaIsMock, settings.Redis ?? string.Empty);
         try
         {
-            if (settings.Kafka is null)
+            if (settings.Transport == DemoTransport.Mqtt)
+            {
+                if (settings.Mqtt is null)
+                {
+                    // Debian's mosquitto (./build.sh demo --transport mqtt installs it), on a free loopback port.
+                    infrastructure._mosquitto = await LocalMosquitto.StartAsync();
+                    infrastructure.MqttServer = $"{infrastructure._mosquitto.Host}:{infrastructure._mosquitto.Port}";
+                }
+                else
+                {
+                    infrastructure.MqttServer = settings.Mqtt;
+                }
+            }
+            else if (settings.Kafka is null)
             {
                 infrastructure._kafka = new EmbeddedKafka(brokers: 3);
                 infrastructure.BootstrapServers = infrastructure._kafka.BootstrapServers;
@@ -91,10 +111,13 @@ public sealed class Infrastructure : IAsyncDisposable
     }
 
     /// <inheritdoc />
-    public ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
         _kafka?.Dispose();
         _redis?.Dispose();
-        return ValueTask.CompletedTask;
+        if (_mosquitto is not null)
+        {
+            await _mosquitto.DisposeAsync();
+        }
     }
 }

@@ -27,6 +27,16 @@ public static class Program
         {
             Description = "The --kafka servers are an embedded mock cluster another quickstart process started (--role server prints this): use the client settings the mock needs.",
         };
+        var transport = new Option<DemoTransport>("--transport")
+        {
+            Description = "The transport between the clusters: kafka (default) or mqtt (an MQTT 5 broker; the same proxies and servers, only AddMqtt instead of AddKafka).",
+            DefaultValueFactory = _ => DemoTransport.Kafka,
+        };
+        var mqtt = new Option<string?>("--mqtt")
+        {
+            Description = "With --transport mqtt: the MQTT 5 broker (host:port). Default: a mosquitto started by the demo on a free loopback port (./build.sh demo installs Debian's mosquitto when it is missing).",
+            HelpName = "host:port",
+        };
         var redis = new Option<string?>("--redis")
         {
             Description = "Redis (host:port, or a StackExchange.Redis configuration string). Default: an embedded Redis-compatible server in this process (Microsoft Garnet, Redis protocol on a free loopback port).",
@@ -107,7 +117,7 @@ public static class Program
             "on an embedded Kafka and an embedded Redis (Garnet), walks through routing, streaming, a timeout turning into a Pending result, " +
             "server errors and a client instance leaving, prints a summary and exits 0 when every check held.")
         {
-            kafka, kafkaMock, redis, role, instances, calls, routing, prefix, httpPort, serve, duration,
+            kafka, kafkaMock, transport, mqtt, redis, role, instances, calls, routing, prefix, httpPort, serve, duration,
         };
         root.Validators.Add(r =>
         {
@@ -116,7 +126,21 @@ public static class Program
                 r.AddError("--kafka-mock needs --kafka: the bootstrap servers of the mock cluster another process started.");
             }
 
-            if (r.GetValue(role) == DemoRole.Client && (r.GetValue(kafka) is null || r.GetValue(redis) is null))
+            if (r.GetValue(transport) == DemoTransport.Mqtt && (r.GetValue(kafka) is not null || r.GetValue(kafkaMock)))
+            {
+                r.AddError("--kafka and --kafka-mock are for --transport kafka; with --transport mqtt name the broker with --mqtt.");
+            }
+
+            if (r.GetValue(mqtt) is not null && r.GetValue(transport) != DemoTransport.Mqtt)
+            {
+                r.AddError("--mqtt needs --transport mqtt.");
+            }
+
+            if (r.GetValue(role) == DemoRole.Client && r.GetValue(transport) == DemoTransport.Mqtt && (r.GetValue(mqtt) is null || r.GetValue(redis) is null))
+            {
+                r.AddError("--role client --transport mqtt needs --mqtt and --redis: the servers' broker and Redis (start them with --role server, which prints the command).");
+            }
+            else if (r.GetValue(role) == DemoRole.Client && r.GetValue(transport) == DemoTransport.Kafka && (r.GetValue(kafka) is null || r.GetValue(redis) is null))
             {
                 r.AddError("--role client needs --kafka and --redis: the servers' Kafka and Redis (start them with --role server, which prints the command).");
             }
@@ -128,6 +152,8 @@ public static class Program
             {
                 Kafka = parse.GetValue(kafka),
                 KafkaIsMock = parse.GetValue(kafkaMock),
+                Transport = parse.GetValue(transport),
+                Mqtt = parse.GetValue(mqtt),
                 Redis = parse.GetValue(redis),
                 Role = parse.GetValue(role),
                 Instances = parse.GetValue(instances),
@@ -165,13 +191,26 @@ public static class Program
         }
 
         await using var _ = infrastructure;
-        console.MarkupLine(infrastructure.EmbeddedKafka
-            ? $"Kafka  [blue]{infrastructure.BootstrapServers}[/] [grey](embedded mock cluster, 3 brokers, librdkafka {EmbeddedKafka.LibrdkafkaVersion}; topics {settings.RequestTopic} ×{settings.RequestPartitions}, {settings.ReplyTopic} ×{settings.ReplyPartitions})[/]"
-            : $"Kafka  [blue]{Markup.Escape(infrastructure.BootstrapServers)}[/]");
+        if (settings.Transport == DemoTransport.Mqtt)
+        {
+            console.MarkupLine(infrastructure.LocalMqtt
+                ? $"MQTT   [blue]{infrastructure.MqttServer}[/] [grey](mosquitto started for this run; requests on pricing/requests/{{method}}, shared by the servers; replies on shop/replies/{{instance}})[/]"
+                : $"MQTT   [blue]{Markup.Escape(infrastructure.MqttServer)}[/]");
+        }
+        else
+        {
+            console.MarkupLine(infrastructure.EmbeddedKafka
+                ? $"Kafka  [blue]{infrastructure.BootstrapServers}[/] [grey](embedded mock cluster, 3 brokers, librdkafka {EmbeddedKafka.LibrdkafkaVersion}; topics {settings.RequestTopic} ×{settings.RequestPartitions}, {settings.ReplyTopic} ×{settings.ReplyPartitions})[/]"
+                : $"Kafka  [blue]{Markup.Escape(infrastructure.BootstrapServers)}[/]");
+        }
+
         console.MarkupLine(infrastructure.EmbeddedRedis
             ? $"Redis  [blue]{infrastructure.Redis}[/] [grey](embedded: Garnet {EmbeddedRedis.GarnetVersion} in this process)[/]"
             : $"Redis  [blue]{Markup.Escape(infrastructure.Redis)}[/]");
-        console.MarkupLine($"Routing [blue]{settings.Routing}[/] [grey](TypedRpc:Kafka:ReplyRouting)[/]");
+        if (settings.Transport == DemoTransport.Kafka)
+        {
+            console.MarkupLine($"Routing [blue]{settings.Routing}[/] [grey](TypedRpc:Kafka:ReplyRouting)[/]");
+        }
 
         var servers = new List<DemoInstance>();
         var clients = new List<DemoInstance>();
@@ -274,7 +313,12 @@ public static class Program
     private static async Task<int> ServeAsync(IAnsiConsole console, DemoSettings settings, Infrastructure infrastructure, List<DemoInstance> servers,
         OrderLedger ledger, ServerActivity activity, MeterTotals totals, LogCollector logs, int durationSeconds, CancellationToken cancellationToken)
     {
-        if (infrastructure.EmbeddedKafka || infrastructure.EmbeddedRedis)
+        if (settings.Transport == DemoTransport.Mqtt)
+        {
+            console.MarkupLine("Run the client cluster in another terminal on this machine with:");
+            console.MarkupLine($"  [blue]./build.sh demo --role client --transport mqtt --mqtt {Markup.Escape(infrastructure.MqttServer)} --redis {Markup.Escape(infrastructure.Redis)}[/]");
+        }
+        else if (infrastructure.EmbeddedKafka || infrastructure.EmbeddedRedis)
         {
             console.MarkupLine("Run the client cluster in another terminal on this machine with:");
             var mock = infrastructure.KafkaIsMock ? " --kafka-mock" : string.Empty;

@@ -255,7 +255,7 @@ public sealed class Walkthrough(IAnsiConsole console, DemoSettings settings, IRe
         }
 
         console.Write(grid);
-        console.MarkupLine($"[grey]Each client instance reads only its own leased reply partition ({string.Join(", ", clients.Select(c => $"{c.Name} → {Markup.Escape(c.Client!.ReplyAddress.ToString())}"))}).[/]");
+        console.MarkupLine($"[grey]Each client instance reads only its own replies ({string.Join(", ", clients.Select(c => $"{c.Name} → {Markup.Escape(c.Client!.ReplyAddress.ToString())}"))}).[/]");
     }
 
     private async Task StreamingAsync(CancellationToken cancellationToken)
@@ -427,7 +427,7 @@ public sealed class Walkthrough(IAnsiConsole console, DemoSettings settings, IRe
         const int Orders = 12;
         var leaver = clients[^1];
         var stayers = clients.Take(clients.Count - 1).ToArray();
-        Scene("6 · A client instance leaves", $"{leaver.Name} places {Orders} orders that take 1.5 s each, then shuts down without waiting for them (no grace period). Its callers retry with the same order ids through {string.Join(" and ", stayers.Select(s => s.Name))}: each order is taken over, runs once, and its reply — sent to {leaver.Name}'s partition — is forwarded to the new owner.");
+        Scene("6 · A client instance leaves", $"{leaver.Name} places {Orders} orders that take 1.5 s each, then shuts down without waiting for them (no grace period). Its callers retry with the same order ids through {string.Join(" and ", stayers.Select(s => s.Name))}: each order is taken over, runs once, and its reply reaches the new owner (over Kafka forwarded from {leaver.Name}'s partition; over MQTT sent again by the server's claim to the retry's reply topic).");
         Provokes(RpcStatusCode.Unavailable, $"{leaver.Name} left while its orders waited");
         Provokes(RpcStatusCode.DeadlineExceeded, "a retry that stopped waiting and fetched its receipt later");
         var before = totals.Snapshot();

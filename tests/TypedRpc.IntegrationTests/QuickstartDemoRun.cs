@@ -31,10 +31,7 @@ public sealed class QuickstartDemoRun : IAsyncLifetime
     /// <inheritdoc />
     public async Task InitializeAsync()
     {
-        var dll = Path.Combine(Repository.Root(), "samples", "Quickstart", "bin", Repository.Configuration, "net10.0", "Quickstart.dll");
-        Assert.True(File.Exists(dll), $"{dll} was not built");
-
-        var arguments = $"\"{dll}\" --calls {RoutingCalls}";
+        var arguments = $"--calls {RoutingCalls}";
         if (Environment.GetEnvironmentVariable("TYPEDRPC_KAFKA_BOOTSTRAP") is { Length: > 0 } kafka)
         {
             arguments += $" --kafka {kafka}";
@@ -45,7 +42,15 @@ public sealed class QuickstartDemoRun : IAsyncLifetime
             arguments += $" --redis {redis}";
         }
 
-        var info = new ProcessStartInfo("dotnet", arguments)
+        (Output, Error, ExitCode) = await RunAsync(arguments);
+    }
+
+    /// <summary>Runs the built quickstart with <paramref name="arguments"/>, its output through pipes.</summary>
+    public static async Task<(string Output, string Error, int ExitCode)> RunAsync(string arguments)
+    {
+        var dll = Path.Combine(Repository.Root(), "samples", "Quickstart", "bin", Repository.Configuration, "net10.0", "Quickstart.dll");
+        Assert.True(File.Exists(dll), $"{dll} was not built");
+        var info = new ProcessStartInfo("dotnet", $"\"{dll}\" {arguments}")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -70,9 +75,7 @@ public sealed class QuickstartDemoRun : IAsyncLifetime
             throw;
         }
 
-        Output = await stdout;
-        Error = await stderr;
-        ExitCode = process.ExitCode;
+        return (await stdout, await stderr, process.ExitCode);
     }
 
     /// <inheritdoc />
