@@ -6,6 +6,10 @@ namespace TypedRpc.Mqtt;
 /// <summary>The MQTT transport's log events (ids 400–419).</summary>
 internal static partial class Log
 {
+    /// <summary>Requests a caller published again: unanswered, and no server was running them.</summary>
+    public static readonly System.Diagnostics.Metrics.Counter<long> RepublishedCounter = TypedRpc.Diagnostics.RpcMetrics.Meter.CreateCounter<long>(
+        "typedrpc.mqtt.republished", "{request}", "Requests published again because they were unanswered and no server was running them (MQTT: a member that went away keeps what the broker gave it).");
+
     [LoggerMessage(400, LogLevel.Warning, "Message on {Topic} cannot be used ({Reason}); dropped{DeadLettered}")]
     public static partial void Dropped(ILogger logger, string topic, string reason, string deadLettered);
 
@@ -41,4 +45,13 @@ internal static partial class Log
 
     [LoggerMessage(411, LogLevel.Warning, "Copying a message to the dead-letter topic {Topic} failed: {Reason}")]
     public static partial void DeadLetterFailed(ILogger logger, string topic, string reason);
+
+    [LoggerMessage(412, LogLevel.Information, "Request {CorrelationId}: unanswered after {AfterMs} ms and no server is running it; published again to {Topic} (time {Count})")]
+    public static partial void Republished(ILogger logger, object correlationId, string topic, double afterMs, int count);
+
+    [LoggerMessage(413, LogLevel.Warning, "Request {CorrelationId}: looking up its claim failed ({Reason}); looked up again later")]
+    public static partial void ClaimLookupFailed(ILogger logger, object correlationId, string reason);
+
+    [LoggerMessage(414, LogLevel.Warning, "Request {CorrelationId}: publishing it again failed ({Reason}); tried again later")]
+    public static partial void RepublishFailed(ILogger logger, object correlationId, string reason);
 }

@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using TypedRpc.Mqtt;
+using TypedRpc.Ownership;
 using TypedRpc.Transport;
 
 namespace TypedRpc;
@@ -51,10 +52,16 @@ public static class MqttBuilderExtensions
         builder.Services.AddOptions<MqttTransportOptions>().ValidateOnStart();
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MqttTransportOptions>, MqttTransportOptionsValidator>());
         builder.Services.RemoveAll<IRpcTransport>();
-        builder.Services.TryAddSingleton(static sp => new MqttRpcTransport(
-            sp.GetRequiredService<IOptions<MqttTransportOptions>>().Value,
-            sp.GetRequiredService<IOptions<TypedRpcOptions>>().Value.InstanceId,
-            sp.GetService<ILogger<MqttRpcTransport>>()));
+        builder.Services.TryAddSingleton(static sp =>
+        {
+            var rpc = sp.GetRequiredService<IOptions<TypedRpcOptions>>().Value;
+            return new MqttRpcTransport(
+                sp.GetRequiredService<IOptions<MqttTransportOptions>>().Value,
+                rpc.InstanceId,
+                sp.GetService<ILogger<MqttRpcTransport>>(),
+                // Publishing an unclaimed request again is safe only where claims keep it to one run.
+                rpc.EnableClaims ? sp.GetService<IRpcClaimStore>() : null);
+        });
         builder.Services.AddSingleton<IRpcTransport>(static sp => sp.GetRequiredService<MqttRpcTransport>());
         return builder;
     }

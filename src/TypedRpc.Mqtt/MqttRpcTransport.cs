@@ -9,6 +9,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using MQTTnet;
 using MQTTnet.Packets;
 using MQTTnet.Protocol;
+using TypedRpc.Ownership;
 using TypedRpc.Transport;
 
 namespace TypedRpc.Mqtt;
@@ -31,6 +32,7 @@ public sealed class MqttRpcTransport : IRpcTransport, IAsyncDisposable
     private readonly MqttConnection _main;
     private readonly SemaphoreSlim _connectGate = new(1, 1);
     private readonly List<MqttRequestSubscription> _servers = new();
+    private readonly UnclaimedRequests? _unclaimed;
     private volatile bool _mainConnected;
     private volatile RpcReplyHandler? _replies;
     private int _disposed;
@@ -39,8 +41,12 @@ public sealed class MqttRpcTransport : IRpcTransport, IAsyncDisposable
     /// <param name="options">Settings; validated here.</param>
     /// <param name="instanceId">This instance's id (<c>TypedRpc:InstanceId</c>): its client ids and reply topic are made from it.</param>
     /// <param name="logger">The logger, or <see langword="null"/>.</param>
+    /// <param name="claims">
+    /// Where the servers' claims are, for publishing again a request no server claimed
+    /// (<see cref="MqttTransportOptions.RepublishUnclaimedAfter"/>); <see langword="null"/> for none.
+    /// </param>
     /// <exception cref="ArgumentException">A setting is invalid (the message names it), or the instance id cannot be part of a topic.</exception>
-    public MqttRpcTransport(MqttTransportOptions options, string instanceId, ILogger<MqttRpcTransport>? logger = null)
+    public MqttRpcTransport(MqttTransportOptions options, string instanceId, ILogger<MqttRpcTransport>? logger = null, IRpcClaimStore? claims = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentException.ThrowIfNullOrEmpty(instanceId);
@@ -55,6 +61,10 @@ public sealed class MqttRpcTransport : IRpcTransport, IAsyncDisposable
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         ReplyTopic = MqttTopics.Reply(options, instanceId);
         _main = new MqttConnection(options, instanceId, _logger, OnReplyMessageAsync);
+        if (claims is not null && options.RepublishUnclaimedAfter is { } after)
+        {
+            _unclaimed = new UnclaimedRequests(claims, PublishRequestAsync, after, _logger);
+        }
     }
 
     /// <summary>The settings in use.</summary>
@@ -69,14 +79,27 @@ public sealed class MqttRpcTransport : IRpcTransport, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(service);
         ArgumentNullException.ThrowIfNull(request);
         var topic = MqttTopics.Request(_options, service, request.Method);
-        var message = MqttMessages.EncodeRequest(request, topic);
-        // A request nobody took by its deadline is useless: the broker may drop it rather than
-        // queue it (for a member that is away) any longer. The minute covers clock skew.
-        var remaining = (request.DeadlineUnixMs - DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()) / 1000.0;
-        message.MessageExpiryInterval = (uint)Math.Clamp(Math.Ceiling(remaining) + 60, 60, uint.MaxValue);
+        var message = RequestMessage(request, topic);
         CheckSize(message, "request", request.Id);
         var connection = await MainAsync(cancellationToken).ConfigureAwait(false);
-        var result = await connection.PublishAsync(message, cancellationToken).ConfigureAwait(false);
+        // Followed from before the publish, so a reply that comes back at once is not missed.
+        _unclaimed?.Track(request, topic);
+        MqttClientPublishResult result;
+        try
+        {
+            result = await connection.PublishAsync(message, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            _unclaimed?.Forget(request.Id);
+            throw;
+        }
+
+        if (result.ReasonCode != MqttClientPublishReasonCode.Success)
+        {
+            _unclaimed?.Forget(request.Id);
+        }
+
         if (result.ReasonCode == MqttClientPublishReasonCode.NoMatchingSubscribers)
         {
             throw new RpcException(new RpcStatus(RpcStatusCode.Unavailable,
@@ -204,6 +227,11 @@ public sealed class MqttRpcTransport : IRpcTransport, IAsyncDisposable
         }
 
         _replies = null;
+        if (_unclaimed is not null)
+        {
+            await _unclaimed.DisposeAsync().ConfigureAwait(false);
+        }
+
         await _main.CloseAsync(keepSession: false).ConfigureAwait(false);
     }
 
@@ -228,8 +256,11 @@ public sealed class MqttRpcTransport : IRpcTransport, IAsyncDisposable
 
         _replies = null;
         _main.Abandon();
-        return Task.CompletedTask;
+        return _unclaimed?.DisposeAsync().AsTask() ?? Task.CompletedTask;
     }
+
+    /// <summary>Requests sent and not answered yet, followed for publishing again (for tests).</summary>
+    internal int UnansweredRequests => _unclaimed?.Count ?? 0;
 
     /// <summary>Publishes on the main connection (a server handing over an unfinished request).</summary>
     internal async Task<MqttClientPublishResult> PublishAsync(MqttApplicationMessage message, CancellationToken cancellationToken)
@@ -288,6 +319,24 @@ public sealed class MqttRpcTransport : IRpcTransport, IAsyncDisposable
         }
     }
 
+    /// <summary>A request as a message, expiring in the broker a minute after its deadline.</summary>
+    private static MqttApplicationMessage RequestMessage(RpcRequest request, string topic)
+    {
+        var message = MqttMessages.EncodeRequest(request, topic);
+        // A request nobody took by its deadline is useless: the broker may drop it rather than
+        // queue it (for a member that is away) any longer. The minute covers clock skew.
+        var remaining = (request.DeadlineUnixMs - DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()) / 1000.0;
+        message.MessageExpiryInterval = (uint)Math.Clamp(Math.Ceiling(remaining) + 60, 60, uint.MaxValue);
+        return message;
+    }
+
+    /// <summary>Publishes a request again (one no server claimed).</summary>
+    private async Task PublishRequestAsync(RpcRequest request, string topic, CancellationToken cancellationToken)
+    {
+        var connection = await MainAsync(cancellationToken).ConfigureAwait(false);
+        await connection.PublishAsync(RequestMessage(request, topic), cancellationToken).ConfigureAwait(false);
+    }
+
     private void CheckSize(MqttApplicationMessage message, string what, CorrelationId id)
     {
         var size = MqttMessages.Size(message);
@@ -339,6 +388,8 @@ public sealed class MqttRpcTransport : IRpcTransport, IAsyncDisposable
         {
             Log.Dropped(_logger, e.ApplicationMessage.Topic, reason, ", its call answered DataLoss");
         }
+
+        _unclaimed?.Forget(reply.Id);
 
         if (_replies is not { } handler)
         {

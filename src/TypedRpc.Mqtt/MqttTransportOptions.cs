@@ -77,6 +77,18 @@ public sealed class MqttTransportOptions
     /// <summary>The topic undecodable or undeliverable messages are copied to, with the reason in the <c>trpc-dead-letter-reason</c> user property; <see langword="null"/> to only log them. Default none.</summary>
     public string? DeadLetterTopic { get; set; }
 
+    /// <summary>
+    /// How long a caller waits for the reply to a request before checking on it. A shared
+    /// subscription never moves a request from a server instance that went away to another one:
+    /// the broker keeps it — and that member's share of new requests — in the member's session until
+    /// it returns or the session expires. So a request still unanswered after this long is looked up
+    /// in the claim store and, unless a server is running it, published again (so a live member takes
+    /// it), at this interval until its deadline; the claims keep it to one run, and a completed one is
+    /// answered with its stored replies. Needs the servers' claims (<c>TypedRpc:EnableClaims</c>, on by
+    /// default) and a claim store on the caller; <see langword="null"/> turns it off. Default 5 s.
+    /// </summary>
+    public TimeSpan? RepublishUnclaimedAfter { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>How long a stopping server waits for its running requests before it hands the rest to the other members. Default 5 s.</summary>
     public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(5);
 }

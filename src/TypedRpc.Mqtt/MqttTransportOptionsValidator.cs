@@ -69,6 +69,11 @@ public sealed class MqttTransportOptionsValidator : IValidateOptions<MqttTranspo
         Range(problems, P + nameof(o.MaxMessageBytes), o.MaxMessageBytes, 1_024, 268_435_455);
         Range(problems, P + nameof(o.ReceiveMaximum), o.ReceiveMaximum, 1, ushort.MaxValue);
         Range(problems, P + nameof(o.MaxDeliveryAttempts), o.MaxDeliveryAttempts, 1, 100);
+        if (o.RepublishUnclaimedAfter is { } republish)
+        {
+            Within(problems, P + nameof(o.RepublishUnclaimedAfter), republish, TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(1));
+        }
+
         Within(problems, P + nameof(o.CloseTimeout), o.CloseTimeout, TimeSpan.Zero, TimeSpan.FromMinutes(10));
         if (o.DeadLetterTopic is not null)
         {

@@ -48,6 +48,24 @@ public sealed partial class RedisOwnershipStore
     }
 
     /// <inheritdoc />
+    /// <remarks>One <c>HMGET</c> of the claim's holder and replies (<c>ns:claim:{id}</c>): running when it has a holder and no replies. A claim expires after its dead holder's last renewal.</remarks>
+    /// <exception cref="ArgumentException"><paramref name="id"/> is empty.</exception>
+    public ValueTask<bool?> IsRunningAsync(CorrelationId id, CancellationToken cancellationToken)
+    {
+        StoreArguments.Id(id);
+        return IsRunningCoreAsync(id, cancellationToken);
+    }
+
+    private async ValueTask<bool?> IsRunningCoreAsync(CorrelationId id, CancellationToken cancellationToken) =>
+        await RunAsync("IsRunning", _keys.Claim(id), static async (c, k) =>
+        {
+            var fields = await c.Database.HashGetAsync(k, s_runningFields).ConfigureAwait(false);
+            return !fields[0].IsNull && fields[1].IsNull;
+        }, cancellationToken).ConfigureAwait(false);
+
+    private static readonly RedisValue[] s_runningFields = ["h", "r"];
+
+    /// <inheritdoc />
     /// <remarks>
     /// One script sets the marker (<c>ns:cancel:{id}</c>, holding the deadline, with the given
     /// expiry) and publishes <c>id:deadline</c> (32 hex digits, a colon, the deadline in decimal)

@@ -112,6 +112,38 @@ public abstract class ClaimStoreContract<TStore>(StoreKind<TStore> kind) : Store
     }
 
     [Fact]
+    public async Task IsRunning_WhileClaimed_NotBeforeNorAfterAReleaseOrACompletion()
+    {
+        var store = NewStore();
+        var id = CorrelationId.NewId();
+
+        Assert.False(await store.IsRunningAsync(id, default));
+        await store.TryClaimAsync(id, "a", Ttl, default);
+        Assert.True(await store.IsRunningAsync(id, default));
+        await store.ReleaseClaimAsync(id, "a", default);
+        Assert.False(await store.IsRunningAsync(id, default));
+
+        await store.TryClaimAsync(id, "b", Ttl, default);
+        Assert.True(await store.IsRunningAsync(id, default));
+        await store.CompleteClaimAsync(id, "b", [Reply(id, 0)], Ttl, default);
+        Assert.False(await store.IsRunningAsync(id, default));
+        Assert.False(await store.IsRunningAsync(CorrelationId.NewId(), default));
+    }
+
+    [Fact]
+    public async Task IsRunning_EndsWithTheClaimsTimeToLive()
+    {
+        var store = NewStore();
+        var id = CorrelationId.NewId();
+        var ttl = TimeSpan.FromMilliseconds(300);
+
+        await store.TryClaimAsync(id, "dead server", ttl, default);
+        Assert.True(await store.IsRunningAsync(id, default));
+        await ElapseAsync(ttl + ExpiryMargin);
+        Assert.False(await store.IsRunningAsync(id, default));
+    }
+
+    [Fact]
     public async Task ExpiredClaims_CanBeClaimedAgain_RunningOrCompleted()
     {
         var store = NewStore();
@@ -404,6 +436,7 @@ public abstract class ClaimStoreContract<TStore>(StoreKind<TStore> kind) : Store
         Assert.Throws<ArgumentNullException>(() => { _ = store.CompleteClaimAsync(id, "a", null!, Ttl, default); });
         Assert.Throws<ArgumentException>(() => { _ = store.CompleteClaimAsync(id, "a", [null!], Ttl, default); });
         Assert.Throws<ArgumentException>(() => { _ = store.CompleteClaimAsync(id, "a", [Reply(CorrelationId.NewId(), 0)], Ttl, default); });
+        Assert.Throws<ArgumentException>(() => { _ = store.IsRunningAsync(default, default); });
         Assert.Equal(0, await CountAsync(store));
     }
 }

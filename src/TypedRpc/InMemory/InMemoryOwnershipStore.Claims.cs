@@ -90,6 +90,24 @@ public sealed partial class InMemoryOwnershipStore
         return ReleaseClaimCoreAsync(id, holder, cancellationToken);
     }
 
+    /// <inheritdoc />
+    /// <remarks>A claim that expired counts as none, a completed one as not running.</remarks>
+    /// <exception cref="ArgumentException"><paramref name="id"/> is empty.</exception>
+    public ValueTask<bool?> IsRunningAsync(CorrelationId id, CancellationToken cancellationToken)
+    {
+        StoreArguments.Id(id);
+        return IsRunningCoreAsync(id, cancellationToken);
+    }
+
+    private async ValueTask<bool?> IsRunningCoreAsync(CorrelationId id, CancellationToken cancellationToken)
+    {
+        await BeginAsync(cancellationToken).ConfigureAwait(false);
+        lock (_lock)
+        {
+            return _claims.TryGetValue(id, out var claim) && claim.ExpiresAt > Now() && claim.Replies is null;
+        }
+    }
+
     private async ValueTask<RpcClaim> TryClaimCoreAsync(CorrelationId id, string holder, TimeSpan timeToLive, RpcClaimConditions conditions, CancellationToken cancellationToken)
     {
         await BeginAsync(cancellationToken).ConfigureAwait(false);

@@ -95,6 +95,19 @@ public interface IRpcClaimStore
     ValueTask ReleaseClaimAsync(CorrelationId id, string holder, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Whether a server is running the request now: it holds a live claim that has not completed.
+    /// Asked by a caller whose transport never moves a request from a member that went away to
+    /// another one (MQTT): a request still unanswered and not running — never claimed, its holder
+    /// dead (the claim expired), or completed with a reply that was lost — is published again, and
+    /// the claims keep it to one run (a completed one is answered with its stored replies).
+    /// </summary>
+    /// <param name="id">The request.</param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns><see langword="true"/> when running, <see langword="false"/> when not (no claim, or a completed one), <see langword="null"/> when the store cannot tell.</returns>
+    /// <remarks>The default implementation cannot tell.</remarks>
+    ValueTask<bool?> IsRunningAsync(CorrelationId id, CancellationToken cancellationToken) => ValueTask.FromResult<bool?>(null);
+
+    /// <summary>
     /// Tells the servers of <paramref name="service"/> that the caller of a request gave up on it:
     /// records a cancel marker for the request (so a delivery not claimed yet is not run: see
     /// <see cref="TryClaimAsync(CorrelationId, string, TimeSpan, RpcClaimConditions, CancellationToken)"/>)

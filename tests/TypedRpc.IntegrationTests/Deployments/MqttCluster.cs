@@ -53,6 +53,9 @@ public sealed class MqttCluster : IDeployment
 
     public string DeadLetterTopic => Name + "/dead-letters";
 
+    /// <summary>How long a caller waits for a claim before publishing a request again (the product's 5 s by default).</summary>
+    public TimeSpan? RepublishUnclaimedAfter { get; set; } = TimeSpan.FromSeconds(5);
+
     public void Configure(MqttTransportOptions o)
     {
         o.Server = _broker.Server;
@@ -63,6 +66,7 @@ public sealed class MqttCluster : IDeployment
         // Short, so a crashed test instance's session does not linger on a shared broker.
         o.SessionExpiry = TimeSpan.FromSeconds(30);
         o.CloseTimeout = TimeSpan.FromSeconds(2);
+        o.RepublishUnclaimedAfter = RepublishUnclaimedAfter;
     }
 
     public async Task<IServiceProvider> StartAsync(bool client, bool server, IUnmatchedReplyHandler? unmatched = null, string? instanceId = null, Action<TypedRpcOptions>? configure = null)
