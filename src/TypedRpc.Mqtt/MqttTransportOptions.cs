@@ -51,8 +51,15 @@ public sealed class MqttTransportOptions
     /// <summary>The PEM file of the private key of <see cref="ClientCertificateFile"/>.</summary>
     public string? ClientKeyFile { get; set; }
 
-    /// <summary>How long the broker keeps an instance's session (its subscriptions and unacknowledged messages) after it disconnects.</summary>
-    public TimeSpan SessionExpiry { get; set; } = TimeSpan.FromHours(1);
+    /// <summary>
+    /// How long the broker keeps an instance's session (its subscriptions, its unacknowledged
+    /// messages and what it queues for it) after the connection drops without a clean stop. An
+    /// instance back within this time under the same <c>TypedRpc:InstanceId</c> gets all of it; but a
+    /// server that never returns keeps its share of new requests until the session expires (callers
+    /// publish them again after <see cref="RepublishUnclaimedAfter"/>, so they are late, not lost).
+    /// Default 2 minutes: a restart's length, not much more.
+    /// </summary>
+    public TimeSpan SessionExpiry { get; set; } = TimeSpan.FromMinutes(2);
 
     /// <summary>The MQTT keep-alive: the broker drops a connection silent for 1.5 times this.</summary>
     public TimeSpan KeepAlive { get; set; } = TimeSpan.FromSeconds(15);
