@@ -24,13 +24,48 @@ public sealed class LocalMosquitto : IAsyncDisposable
     private ServerProcess? _process;
     private int _disposed;
 
-    private LocalMosquitto(string executable, int port)
+    private LocalMosquitto(string executable, int port, Func<string, string>? moreListeners = null)
     {
         Executable = executable;
         Port = port;
         _directory = Directory.CreateTempSubdirectory("typedrpc-mosquitto-").FullName;
         _configFile = Path.Combine(_directory, "mosquitto.conf");
-        File.WriteAllText(_configFile, Configuration(port));
+        // More listeners need their own settings (each its own authentication); the first listener's
+        // follow its line, so they apply to it alone.
+        File.WriteAllText(_configFile, moreListeners is null
+            ? Configuration(port)
+            : "per_listener_settings true\n" + Configuration(port) + moreListeners(_directory));
+        if (moreListeners is not null && !OperatingSystem.IsWindows())
+        {
+            // Started as root, mosquitto reads its listeners' files (passwords, certificates) only
+            // after dropping to its own user: they must be readable to it.
+            File.SetUnixFileMode(_directory, (UnixFileMode)0b111_101_101);
+            foreach (var file in Directory.EnumerateFiles(_directory))
+            {
+                File.SetUnixFileMode(file, (UnixFileMode)0b110_100_100);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Starts mosquitto with more listeners after the usual one (which stays anonymous and plain, so
+    /// readiness is probed the same way): <paramref name="moreListeners"/> gets the broker's directory
+    /// and returns their configuration (tests of TLS and passwords).
+    /// </summary>
+    internal static async Task<LocalMosquitto> StartWithListenersAsync(Func<string, string> moreListeners, CancellationToken cancellationToken = default)
+    {
+        var broker = new LocalMosquitto(Locate(Environment.GetEnvironmentVariable("PATH"), ServerProcess.SystemDirectories), LoopbackPort.Free(), moreListeners);
+        try
+        {
+            await broker.StartAgainAsync(null, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await broker.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        return broker;
     }
 
     /// <summary>The path of the mosquitto executable.</summary>

@@ -24,6 +24,9 @@ public sealed class MosquittoFixture : IAsyncLifetime
     /// <summary>A name unique to this run, for topics and instances.</summary>
     public static string Unique(string prefix) => $"{prefix}-{Environment.ProcessId}-{Interlocked.Increment(ref s_counter)}";
 
+    /// <summary>A broker the caller started and stops itself.</summary>
+    public static MosquittoFixture Given(string server) => new() { Server = server };
+
     /// <summary>A broker of the caller's own (a test that restarts it), always a <see cref="LocalMosquitto"/>.</summary>
     public static async Task<MosquittoFixture> StartLocalAsync()
     {

@@ -56,6 +56,9 @@ public sealed class MqttCluster : IDeployment
     /// <summary>How long a caller waits for a claim before publishing a request again (the product's 5 s by default).</summary>
     public TimeSpan? RepublishUnclaimedAfter { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>Runs after the cluster's own settings (a test's server, credentials, TLS).</summary>
+    public Action<MqttTransportOptions>? ConfigureTransport { get; set; }
+
     public void Configure(MqttTransportOptions o)
     {
         o.Server = _broker.Server;
@@ -67,6 +70,7 @@ public sealed class MqttCluster : IDeployment
         o.SessionExpiry = TimeSpan.FromSeconds(30);
         o.CloseTimeout = TimeSpan.FromSeconds(2);
         o.RepublishUnclaimedAfter = RepublishUnclaimedAfter;
+        ConfigureTransport?.Invoke(o);
     }
 
     public async Task<IServiceProvider> StartAsync(bool client, bool server, IUnmatchedReplyHandler? unmatched = null, string? instanceId = null, Action<TypedRpcOptions>? configure = null)
