@@ -11,10 +11,11 @@ namespace TypedRpc.IntegrationTests;
 /// <summary>
 /// What a user gets from the packages: every package is packed to a folder, each has the metadata
 /// a registry shows (description, README, license, repository) and declares what it depends on, and
-/// a fresh project outside the repository restores TypedRpc, TypedRpc.Kafka, TypedRpc.Redis and
-/// TypedRpc.DevServices from it (Confluent.Kafka and librdkafka.redist from the registry) with no
-/// warning, and its contract is generated, compiled and called on the in-memory transport and over
-/// Kafka (the dev services' mock cluster, on the librdkafka the packages brought).
+/// a fresh project outside the repository restores TypedRpc, TypedRpc.Kafka, TypedRpc.Mqtt,
+/// TypedRpc.Redis and TypedRpc.DevServices from it (Confluent.Kafka, librdkafka.redist and MQTTnet
+/// from the registry) with no warning, and its contract is generated, compiled and called on the
+/// in-memory transport, over Kafka (the dev services' mock cluster, on the librdkafka the packages
+/// brought) and over MQTT (a mosquitto the dev services start).
 /// </summary>
 public sealed class PackageTests(ITestOutputHelper output)
 {
@@ -84,6 +85,12 @@ public sealed class PackageTests(ITestOutputHelper output)
             Assert.DoesNotContain("Confluent.Kafka", redis.Keys);
             Assert.Equal(new[] { "lib/net10.0/TypedRpc.Redis.dll", "lib/net10.0/TypedRpc.Redis.xml" }, LibFiles(Path.Combine(feed, $"TypedRpc.Redis.{version}.nupkg")));
             Assert.Equal(version, Dependencies(Path.Combine(feed, $"TypedRpc.AspNetCore.{version}.nupkg"))["TypedRpc"]);
+            // The MQTT transport needs nothing of Kafka's: the engine and MQTTnet.
+            var mqtt = Dependencies(Path.Combine(feed, $"TypedRpc.Mqtt.{version}.nupkg"));
+            Assert.Equal(version, mqtt["TypedRpc"]);
+            Assert.Equal(PackageVersion(repo, "MQTTnet"), mqtt["MQTTnet"]);
+            Assert.DoesNotContain(mqtt.Keys, id => id.Contains("Kafka", StringComparison.Ordinal));
+            Assert.Equal(new[] { "lib/net10.0/TypedRpc.Mqtt.dll", "lib/net10.0/TypedRpc.Mqtt.xml" }, LibFiles(Path.Combine(feed, $"TypedRpc.Mqtt.{version}.nupkg")));
 
             var app = Directory.CreateDirectory(Path.Combine(work.FullName, "app")).FullName;
             File.WriteAllText(Path.Combine(app, "nuget.config"), $"""
@@ -108,6 +115,7 @@ public sealed class PackageTests(ITestOutputHelper output)
                     <PackageReference Include="TypedRpc" Version="{version}" />
                     <PackageReference Include="TypedRpc.Redis" Version="{version}" />
                     <PackageReference Include="TypedRpc.Kafka" Version="{version}" />
+                    <PackageReference Include="TypedRpc.Mqtt" Version="{version}" />
                     <PackageReference Include="TypedRpc.DevServices" Version="{version}" />
                     <PackageReference Include="Microsoft.Extensions.DependencyInjection" Version="10.0.14" />
                   </ItemGroup>
@@ -148,6 +156,19 @@ public sealed class PackageTests(ITestOutputHelper output)
                     Console.WriteLine($"librdkafka {KafkaNativeLibrary.Version} from {KafkaNativeLibrary.LoadedFrom}");
                 }
 
+                // Over MQTT 5: a mosquitto started by the dev services.
+                await using (var broker = await LocalMosquitto.StartAsync())
+                {
+                    var overMqtt = new ServiceCollection();
+                    overMqtt.AddTypedRpc().AddMqtt(o => o.Server = $"{broker.Host}:{broker.Port}").UseInMemoryOwnershipStore()
+                        .AddClient<Demo.IGreeter>().AddServer<Demo.Greeter>();
+                    await using var mqttProvider = overMqtt.BuildServiceProvider();
+                    var mqttRuntime = mqttProvider.GetRequiredService<TypedRpcRuntime>();
+                    await mqttRuntime.StartAsync(default);
+                    Console.WriteLine(await mqttProvider.GetRequiredService<Demo.IGreeter>().GreetAsync("mqtt"));
+                    await mqttRuntime.StopAsync(default);
+                }
+
                 namespace Demo
                 {
                     [AsyncSyncContract("greeter")]
@@ -169,6 +190,7 @@ public sealed class PackageTests(ITestOutputHelper output)
             Assert.DoesNotContain("warning", run, StringComparison.OrdinalIgnoreCase);
             Assert.Contains("hello package", run, StringComparison.Ordinal);
             Assert.Contains("hello kafka", run, StringComparison.Ordinal);
+            Assert.Contains("hello mqtt", run, StringComparison.Ordinal);
             Assert.Contains($"librdkafka {PackageVersion(repo, "Confluent.Kafka")} from {app}/bin/Release/net10.0/runtimes/", run, StringComparison.Ordinal);
         }
         finally
@@ -184,7 +206,7 @@ public sealed class PackageTests(ITestOutputHelper output)
         }
     }
 
-    private static readonly string[] Packages = ["TypedRpc.Abstractions", "TypedRpc", "TypedRpc.Kafka", "TypedRpc.Redis", "TypedRpc.AspNetCore", "TypedRpc.DevServices"];
+    private static readonly string[] Packages = ["TypedRpc.Abstractions", "TypedRpc", "TypedRpc.Kafka", "TypedRpc.Mqtt", "TypedRpc.Redis", "TypedRpc.AspNetCore", "TypedRpc.DevServices"];
 
     // What a registry shows about a package: its description, its README (packed), its license and
     // where its source is.
