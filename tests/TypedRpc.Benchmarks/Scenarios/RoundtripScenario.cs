@@ -19,7 +19,7 @@ public sealed class RoundtripScenario : IScenario
 {
     public string Name => "roundtrip";
 
-    public string Title => "sequential calls: TypedRpc vs raw Confluent.Kafka ping-pong";
+    public string Title => "sequential calls: TypedRpc vs raw Confluent.Kafka ping-pong, and over MQTT vs raw MQTTnet";
 
     public async Task<ScenarioResult> RunAsync(RunSize size, IProgress<string> progress, CancellationToken cancellationToken)
     {

@@ -18,7 +18,7 @@ public sealed class ThroughputScenario : IScenario
 {
     public string Name => "throughput";
 
-    public string Title => "calls/s with 64 and 256 in flight: TypedRpc (Redis on/off) vs raw";
+    public string Title => "calls/s with 64 and 256 in flight: TypedRpc (Redis on/off) vs raw, over Kafka and over MQTT";
 
     public async Task<ScenarioResult> RunAsync(RunSize size, IProgress<string> progress, CancellationToken cancellationToken)
     {
