@@ -85,11 +85,16 @@ public sealed class RoundtripSmokeTests(ITestOutputHelper output)
     public async Task Roundtrip_EveryContenderCompletesEveryCall()
     {
         var result = await Smoke.RunAsync(new RoundtripScenario(), output);
-        Assert.Equal(4, result.Rows.Count);
+        Assert.Equal(6, result.Rows.Count);
         Assert.All(result.Rows, r => Assert.Equal(20, r["calls"]));
         Assert.All(result.Rows, r => Assert.True(r["p50 ms"] > 0 && r["p50 ms"] <= r["p99 ms"]));
         Assert.Equal(1.0, Smoke.Figure(result, "raw Confluent.Kafka", "p50 ratio"));
         Assert.Contains(result.Claims, c => c.Name == "p50 raw + Redis claim ÷ raw" && c.Value > 0);
+        // MQTT beside Kafka: its rows are measured against raw MQTTnet.
+        Assert.Equal(1.0, Smoke.Figure(result, "raw MQTTnet", "p50 ratio"));
+        Assert.True(Smoke.Figure(result, "TypedRpc over MQTT (Redis on)", "p50 ratio") > 0);
+        Assert.Contains(result.Claims, c => c.Name == "p50 TypedRpc over MQTT ÷ raw MQTT (Redis on)" && c.Value > 0);
+        Assert.Contains(result.Claims, c => c.Name == "p99 TypedRpc over MQTT ÷ raw MQTT (Redis on)" && c.Value > 0);
     }
 }
 
@@ -99,13 +104,17 @@ public sealed class ThroughputSmokeTests(ITestOutputHelper output)
     public async Task Throughput_EveryContenderCompletesEveryCall_AtBothLevels()
     {
         var result = await Smoke.RunAsync(new ThroughputScenario(), output);
-        Assert.Equal(6, result.Rows.Count);
+        Assert.Equal(10, result.Rows.Count);
         Assert.All(result.Rows, r => Assert.Equal(200, r["calls"]));
         Assert.All(result.Rows, r => Assert.Equal(0, r["failed"]));
+        Assert.All(result.Rows, r => Assert.True(r["p50 ms"] > 0 && r["p50 ms"] <= r["p99 ms"], $"{r.Label}: p50 {r["p50 ms"]}, p99 {r["p99 ms"]}"));
+        Assert.Equal(1.0, Smoke.Figure(result, "raw MQTTnet, 64 in flight", "÷ raw"));
         // Per level: calls/s ÷ raw with and without Redis, CPU per call raw ÷ TypedRpc, and (when
         // redis-server's CPU can be read) the ratio its CPU alone allows.
         Assert.Equal(2, result.Claims.Count(c => c.Name.StartsWith("calls/s ÷ raw, Redis on", StringComparison.Ordinal)));
         Assert.Equal(2, result.Claims.Count(c => c.Name.StartsWith("CPU per call above idle, raw ÷ TypedRpc", StringComparison.Ordinal)));
+        Assert.Equal(2, result.Claims.Count(c => c.Name.StartsWith("calls/s TypedRpc over MQTT ÷ raw MQTT (Redis on)", StringComparison.Ordinal) && c.Value > 0));
+        Assert.Equal(2, result.Claims.Count(c => c.Name.StartsWith("CPU per call above idle, raw MQTT ÷ TypedRpc over MQTT", StringComparison.Ordinal)));
     }
 }
 

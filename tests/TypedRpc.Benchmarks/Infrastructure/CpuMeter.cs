@@ -8,7 +8,7 @@ namespace TypedRpc.Benchmarks.Infrastructure;
 
 /// <summary>
 /// CPU time used by everything a scenario runs: this process (clients, servers, the mock broker's
-/// threads) and the redis-server it started. On 2 shared cores CPU per call is the figure that
+/// threads), the redis-server it started and, in the scenarios that have one, its mosquitto broker. On 2 shared cores CPU per call is the figure that
 /// calls/s turns into, so it shows where a contender's cost is even when calls/s is noisy.
 /// </summary>
 public sealed class CpuMeter
@@ -17,16 +17,27 @@ public sealed class CpuMeter
     private const double TicksPerSecond = 100;
 
     private readonly int? _redisPid;
+    private readonly int? _mosquittoPid;
     private double _idlePerSecond;
 
-    /// <summary>Measures this process and, when it is found, the redis-server listening on <paramref name="redisPort"/>.</summary>
-    public CpuMeter(int? redisPort) => _redisPid = redisPort is { } port ? FindRedisServer(port) : null;
+    /// <summary>
+    /// Measures this process and, when they are found, the redis-server listening on
+    /// <paramref name="redisPort"/> and the mosquitto listening on <paramref name="mosquittoPort"/>.
+    /// </summary>
+    public CpuMeter(int? redisPort, int? mosquittoPort = null)
+    {
+        _redisPid = redisPort is { } port ? FindRedisServer(port) : null;
+        _mosquittoPid = mosquittoPort is { } mqtt ? FindMosquitto(mqtt) : null;
+    }
 
     /// <summary>Whether the redis-server's CPU is counted too.</summary>
     public bool CountsRedis => _redisPid is not null;
 
-    /// <summary>CPU seconds used so far by this process and the redis-server.</summary>
-    public double Now() => Own() + Redis();
+    /// <summary>Whether the mosquitto broker's CPU is counted too.</summary>
+    public bool CountsMosquitto => _mosquittoPid is not null;
+
+    /// <summary>CPU seconds used so far by this process, the redis-server and the mosquitto broker.</summary>
+    public double Now() => Own() + Redis() + (_mosquittoPid is { } pid ? ProcessSeconds(pid) : 0);
 
     /// <summary>CPU seconds used so far by this process.</summary>
     public static double Own()
@@ -67,6 +78,24 @@ public sealed class CpuMeter
 
     private static int? FindRedisServer(int port)
     {
+        var portText = port.ToString(CultureInfo.InvariantCulture);
+        // redis-server retitles itself "redis-server 127.0.0.1:<port>"; before it does, the port is an argument.
+        return FindProcess("redis-server", commandLine => Array.Exists(commandLine, a => a == portText || a.EndsWith(":" + portText, StringComparison.Ordinal)));
+    }
+
+    private static int? FindMosquitto(int port)
+    {
+        // LocalMosquitto runs "mosquitto -c <file>", the port in the file's "listener <port> <address>" line.
+        var listener = "listener " + port.ToString(CultureInfo.InvariantCulture) + " ";
+        return FindProcess("mosquitto", commandLine =>
+        {
+            var file = Array.IndexOf(commandLine, "-c") is var c and >= 0 && c + 1 < commandLine.Length ? commandLine[c + 1] : null;
+            return file is not null && File.Exists(file) && File.ReadAllText(file).Contains(listener, StringComparison.Ordinal);
+        });
+    }
+
+    private static int? FindProcess(string name, Func<string[], bool> matches)
+    {
         if (!OperatingSystem.IsLinux())
         {
             return null;
@@ -81,15 +110,12 @@ public sealed class CpuMeter
 
             try
             {
-                // redis-server retitles itself "redis-server 127.0.0.1:<port>"; before it does, the port is an argument.
-                if (File.ReadAllText(Path.Combine(directory, "comm")).Trim() != "redis-server")
+                if (File.ReadAllText(Path.Combine(directory, "comm")).Trim() != name)
                 {
                     continue;
                 }
 
-                var portText = port.ToString(CultureInfo.InvariantCulture);
-                var commandLine = File.ReadAllText(Path.Combine(directory, "cmdline")).Split('\0', ' ');
-                if (Array.Exists(commandLine, a => a == portText || a.EndsWith(":" + portText, StringComparison.Ordinal)))
+                if (matches(File.ReadAllText(Path.Combine(directory, "cmdline")).Split('\0', ' ')))
                 {
                     return pid;
                 }

@@ -7,22 +7,27 @@ using TypedRpc.Benchmarks.Contract;
 using TypedRpc.DevServices;
 using TypedRpc.Hosting;
 using TypedRpc.Kafka;
+using TypedRpc.Mqtt;
 
 namespace TypedRpc.Benchmarks.Kafka;
 
 /// <summary>
 /// A fresh mock Kafka cluster and a fresh redis-server for one scenario (the mock slows down as
-/// its partitions fill, so no scenario inherits another's records).
+/// its partitions fill, so no scenario inherits another's records), and a mosquitto broker for the
+/// scenarios that compare the MQTT transport.
 /// </summary>
 public sealed class BenchCluster : IAsyncDisposable
 {
     private static int s_names;
     private readonly List<BenchInstance> _instances = new();
 
-    private BenchCluster(EmbeddedKafka kafka, LocalRedisServer redis)
+    private readonly LocalMosquitto? _mosquitto;
+
+    private BenchCluster(EmbeddedKafka kafka, LocalRedisServer redis, LocalMosquitto? mosquitto)
     {
         Kafka = kafka;
         Redis = redis;
+        _mosquitto = mosquitto;
     }
 
     public EmbeddedKafka Kafka { get; }
@@ -31,16 +36,27 @@ public sealed class BenchCluster : IAsyncDisposable
 
     public string BootstrapServers => Kafka.BootstrapServers;
 
-    public static async Task<BenchCluster> StartAsync()
+    /// <summary>The MQTT broker (clusters started with one only).</summary>
+    public LocalMosquitto Mosquitto => _mosquitto ?? throw new InvalidOperationException("This cluster was started without an MQTT broker.");
+
+    /// <param name="mqtt">Start a mosquitto broker too, for <see cref="NewMqttDeployment"/> and raw MQTT clients.</param>
+    public static async Task<BenchCluster> StartAsync(bool mqtt = false)
     {
         var kafka = new EmbeddedKafka(brokers: 1);
+        LocalRedisServer? redis = null;
         try
         {
-            return new BenchCluster(kafka, await LocalRedisServer.StartAsync());
+            redis = await LocalRedisServer.StartAsync();
+            return new BenchCluster(kafka, redis, mqtt ? await LocalMosquitto.StartAsync() : null);
         }
         catch
         {
             kafka.Dispose();
+            if (redis is not null)
+            {
+                await redis.DisposeAsync();
+            }
+
             throw;
         }
     }
@@ -55,6 +71,13 @@ public sealed class BenchCluster : IAsyncDisposable
         Kafka.CreateTopic(deployment.RequestTopic, requestPartitions);
         Kafka.CreateTopic(deployment.ReplyTopic, replyPartitions);
         return deployment;
+    }
+
+    /// <summary>A deployment whose instances talk over the MQTT broker: its own topics (under its name), server group and client group.</summary>
+    public Deployment NewMqttDeployment(string prefix)
+    {
+        _ = Mosquitto;
+        return new Deployment(this, Unique(prefix), 0, 0, mqtt: true);
     }
 
     /// <summary>A topic of its own (for the raw contender).</summary>
@@ -99,6 +122,10 @@ public sealed class BenchCluster : IAsyncDisposable
         await Task.WhenAll(stops);
         Kafka.Dispose();
         await Redis.DisposeAsync();
+        if (_mosquitto is not null)
+        {
+            await _mosquitto.DisposeAsync();
+        }
     }
 }
 
@@ -128,16 +155,20 @@ public sealed class Deployment
     private readonly BenchCluster _cluster;
     private int _instances;
 
-    internal Deployment(BenchCluster cluster, string name, int requestPartitions, int replyPartitions)
+    internal Deployment(BenchCluster cluster, string name, int requestPartitions, int replyPartitions, bool mqtt = false)
     {
         _cluster = cluster;
         Name = name;
+        OverMqtt = mqtt;
         RequestPartitions = requestPartitions;
         ReplyPartitions = replyPartitions;
         RedisNamespace = "b" + name.Replace("-", "", StringComparison.Ordinal);
     }
 
     public string Name { get; }
+
+    /// <summary>Whether its instances use the MQTT transport (Kafka otherwise; the Kafka topics and partitions then mean nothing).</summary>
+    public bool OverMqtt { get; }
 
     public string RequestTopic => Name + ".requests";
 
@@ -153,11 +184,14 @@ public sealed class Deployment
     public string NewClientGroup(string prefix)
     {
         var group = BenchCluster.Unique(Name + "-" + prefix);
-        _cluster.Kafka.CreateTopic(group + ".replies", ReplyPartitions);
+        if (!OverMqtt)
+        {
+            _cluster.Kafka.CreateTopic(group + ".replies", ReplyPartitions);
+        }
         return group;
     }
 
-    /// <summary>Starts one instance (its own service provider, Kafka clients and Redis connection, as its own process would have).</summary>
+    /// <summary>Starts one instance (its own service provider, Kafka clients or MQTT connections, and Redis connection, as its own process would have).</summary>
     public async Task<BenchInstance> StartAsync(bool client, bool server, InstanceSettings settings)
     {
         var services = new ServiceCollection();
@@ -168,20 +202,40 @@ public sealed class Deployment
             o.MaxConcurrentRequests = settings.MaxConcurrentRequests;
             o.EnableOwnership = settings.UseRedis;
             o.EnableClaims = settings.UseRedis;
-        }).AddKafka(o =>
-        {
-            _cluster.Kafka.ConfigureTransport(o);
-            o.ClientGroup = settings.ClientGroup ?? Name;
-            o.RequestTopics["bench"] = RequestTopic;
-            o.ReplyTopic = (settings.ClientGroup ?? Name) + ".replies";
-            o.ServerGroupPrefix = Name + ".";
-            o.ReplyPartitions = ReplyPartitions;
-            o.RequestPartitions = RequestPartitions;
-            o.ReplyRouting = settings.Routing;
-            o.LeaseTimeToLive = settings.LeaseTimeToLive;
-            o.LeaseRenewInterval = settings.LeaseTimeToLive / 4;
-            o.CloseTimeout = TimeSpan.FromSeconds(3);
         });
+        if (OverMqtt)
+        {
+            builder.AddMqtt(o =>
+            {
+                o.Server = $"{_cluster.Mosquitto.Host}:{_cluster.Mosquitto.Port}";
+                o.ClientGroup = settings.ClientGroup ?? Name;
+                o.RequestTopic = Name + "/{service}/requests/{method}";
+                o.ServerGroupPrefix = Name + ".";
+                // As the option advises: the broker's window of unacknowledged requests per server
+                // near the engine's limit, so neither is what a scenario measures.
+                o.ReceiveMaximum = settings.MaxConcurrentRequests;
+                o.SessionExpiry = TimeSpan.FromSeconds(30);
+                o.CloseTimeout = TimeSpan.FromSeconds(3);
+            });
+        }
+        else
+        {
+            builder.AddKafka(o =>
+            {
+                _cluster.Kafka.ConfigureTransport(o);
+                o.ClientGroup = settings.ClientGroup ?? Name;
+                o.RequestTopics["bench"] = RequestTopic;
+                o.ReplyTopic = (settings.ClientGroup ?? Name) + ".replies";
+                o.ServerGroupPrefix = Name + ".";
+                o.ReplyPartitions = ReplyPartitions;
+                o.RequestPartitions = RequestPartitions;
+                o.ReplyRouting = settings.Routing;
+                o.LeaseTimeToLive = settings.LeaseTimeToLive;
+                o.LeaseRenewInterval = settings.LeaseTimeToLive / 4;
+                o.CloseTimeout = TimeSpan.FromSeconds(3);
+            });
+        }
+
         if (settings.UseRedis)
         {
             builder.AddRedis(r =>
