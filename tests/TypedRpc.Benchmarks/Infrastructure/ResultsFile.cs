@@ -88,7 +88,8 @@ public static class ResultsFile
         md.AppendLine("# TypedRpc benchmarks");
         md.AppendLine();
         md.AppendLine("Made by `./build.sh bench` (Release). Each scenario starts a fresh librdkafka mock cluster (in process) and a local");
-        md.AppendLine("redis-server, and gives every contender the same request counts, interleaved where they can share a cluster.");
+        md.AppendLine("redis-server (the roundtrip and throughput scenarios a local mosquitto too, for the MQTT rows), and gives every");
+        md.AppendLine("contender the same request counts, interleaved where they can share a cluster.");
         md.AppendLine("Absolute times on a shared 2-core machine are noise: the figures to read are the **ratios**, each measured side by");
         md.AppendLine("side in one run on one machine.");
         md.AppendLine();
