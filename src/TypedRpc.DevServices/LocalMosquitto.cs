@@ -52,21 +52,8 @@ public sealed class LocalMosquitto : IAsyncDisposable
     /// readiness is probed the same way): <paramref name="moreListeners"/> gets the broker's directory
     /// and returns their configuration (tests of TLS and passwords).
     /// </summary>
-    internal static async Task<LocalMosquitto> StartWithListenersAsync(Func<string, string> moreListeners, CancellationToken cancellationToken = default)
-    {
-        var broker = new LocalMosquitto(Locate(Environment.GetEnvironmentVariable("PATH"), ServerProcess.SystemDirectories), LoopbackPort.Free(), moreListeners);
-        try
-        {
-            await broker.StartAgainAsync(null, cancellationToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            await broker.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
-
-        return broker;
-    }
+    internal static Task<LocalMosquitto> StartWithListenersAsync(Func<string, string> moreListeners, CancellationToken cancellationToken = default) =>
+        StartAsync(new LocalMosquitto(Locate(Environment.GetEnvironmentVariable("PATH"), ServerProcess.SystemDirectories), LoopbackPort.Free(), moreListeners), null, cancellationToken);
 
     /// <summary>The path of the mosquitto executable.</summary>
     public string Executable { get; }
@@ -89,9 +76,11 @@ public sealed class LocalMosquitto : IAsyncDisposable
         StartAsync(Locate(Environment.GetEnvironmentVariable("PATH"), ServerProcess.SystemDirectories), timeout, cancellationToken);
 
     /// <summary>Starts the given executable as the broker (tests give it one that fails).</summary>
-    internal static async Task<LocalMosquitto> StartAsync(string executable, TimeSpan? timeout, CancellationToken cancellationToken)
+    internal static Task<LocalMosquitto> StartAsync(string executable, TimeSpan? timeout, CancellationToken cancellationToken) =>
+        StartAsync(new LocalMosquitto(executable, LoopbackPort.Free()), timeout, cancellationToken);
+
+    private static async Task<LocalMosquitto> StartAsync(LocalMosquitto broker, TimeSpan? timeout, CancellationToken cancellationToken)
     {
-        var broker = new LocalMosquitto(executable, LoopbackPort.Free());
         try
         {
             await broker.StartAgainAsync(timeout, cancellationToken).ConfigureAwait(false);

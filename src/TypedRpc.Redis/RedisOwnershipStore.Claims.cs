@@ -66,6 +66,23 @@ public sealed partial class RedisOwnershipStore
     private static readonly RedisValue[] s_runningFields = ["h", "r"];
 
     /// <inheritdoc />
+    /// <remarks>One <c>HGET</c> of the claim's replies field (<c>ns:claim:{id}</c>).</remarks>
+    /// <exception cref="ArgumentException"><paramref name="id"/> is empty.</exception>
+    /// <exception cref="System.IO.InvalidDataException">The stored replies are not in the store's format.</exception>
+    public ValueTask<IReadOnlyList<RpcReply>?> GetCompletedRepliesAsync(CorrelationId id, CancellationToken cancellationToken)
+    {
+        StoreArguments.Id(id);
+        return GetCompletedRepliesCoreAsync(id, cancellationToken);
+    }
+
+    private async ValueTask<IReadOnlyList<RpcReply>?> GetCompletedRepliesCoreAsync(CorrelationId id, CancellationToken cancellationToken)
+    {
+        var key = _keys.Claim(id);
+        var value = await RunAsync("GetCompletedReplies", key, static (c, k) => c.Database.HashGetAsync(k, "r"), cancellationToken).ConfigureAwait(false);
+        return value.IsNull ? Array.Empty<RpcReply>() : RpcReplyCodec.DecodeList((byte[])value!, key!, id);
+    }
+
+    /// <inheritdoc />
     /// <remarks>
     /// One script sets the marker (<c>ns:cancel:{id}</c>, holding the deadline, with the given
     /// expiry) and publishes <c>id:deadline</c> (32 hex digits, a colon, the deadline in decimal)

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
+using System.Linq;
 using System.Threading.Tasks;
 using TypedRpc.Ownership;
 using TypedRpc.Transport;
@@ -128,6 +129,23 @@ public abstract class ClaimStoreContract<TStore>(StoreKind<TStore> kind) : Store
         await store.CompleteClaimAsync(id, "b", [Reply(id, 0)], Ttl, default);
         Assert.False(await store.IsRunningAsync(id, default));
         Assert.False(await store.IsRunningAsync(CorrelationId.NewId(), default));
+    }
+
+    [Fact]
+    public async Task CompletedReplies_AreTheCompletedClaimsOnly()
+    {
+        var store = NewStore();
+        var id = CorrelationId.NewId();
+
+        Assert.Empty((await store.GetCompletedRepliesAsync(id, default))!);
+        await store.TryClaimAsync(id, "a", Ttl, default);
+        Assert.Empty((await store.GetCompletedRepliesAsync(id, default))!);
+        await store.CompleteClaimAsync(id, "a", [Reply(id, 0), Reply(id, 1, isEnd: true)], Ttl, default);
+
+        var replies = await store.GetCompletedRepliesAsync(id, default);
+        Assert.Equal(new[] { 0, 1 }, replies!.Select(r => r.Sequence));
+        Assert.True(replies![1].IsEnd);
+        Assert.All(replies!, r => Assert.Equal(id, r.Id));
     }
 
     [Fact]
@@ -437,6 +455,7 @@ public abstract class ClaimStoreContract<TStore>(StoreKind<TStore> kind) : Store
         Assert.Throws<ArgumentException>(() => { _ = store.CompleteClaimAsync(id, "a", [null!], Ttl, default); });
         Assert.Throws<ArgumentException>(() => { _ = store.CompleteClaimAsync(id, "a", [Reply(CorrelationId.NewId(), 0)], Ttl, default); });
         Assert.Throws<ArgumentException>(() => { _ = store.IsRunningAsync(default, default); });
+        Assert.Throws<ArgumentException>(() => { _ = store.GetCompletedRepliesAsync(default, default); });
         Assert.Equal(0, await CountAsync(store));
     }
 }

@@ -19,9 +19,7 @@ namespace TypedRpc.IntegrationTests;
 public sealed class KafkaCluster : IDeployment
 {
     private readonly KafkaFixture _kafka;
-    private readonly List<(ServiceProvider Provider, TypedRpcRuntime Runtime)> _instances = new();
-    private readonly Func<RedisOwnershipStore> _storeFactory;
-    private readonly List<RedisOwnershipStore> _stores = new();
+    private readonly Instances _instances;
     private int _nextInstance;
 
     /// <param name="kafka">The shared Kafka.</param>
@@ -29,7 +27,7 @@ public sealed class KafkaCluster : IDeployment
     public KafkaCluster(KafkaFixture kafka, Func<RedisOwnershipStore> storeFactory, string? ns = null)
     {
         _kafka = kafka;
-        _storeFactory = storeFactory;
+        _instances = new Instances(storeFactory, State);
         Namespace = ns ?? string.Empty;
         Name = KafkaFixture.Unique("it");
         RequestTopic = Name + ".integration.requests";
@@ -87,64 +85,16 @@ public sealed class KafkaCluster : IDeployment
         o.LeaseRenewInterval = LeaseTimeToLive / 4;
     }
 
-    public async Task<IServiceProvider> StartAsync(bool client, bool server, IUnmatchedReplyHandler? unmatched = null, string? instanceId = null, Action<TypedRpcOptions>? configure = null)
-    {
-        var services = new ServiceCollection();
-        services.AddSingleton(State);
-        if (unmatched is not null)
-        {
-            services.AddSingleton(unmatched);
-        }
-
-        var id = instanceId ?? $"{Name}-{Interlocked.Increment(ref _nextInstance)}";
-        var builder = services.AddTypedRpc(o =>
-        {
-            o.InstanceId = id;
-            configure?.Invoke(o);
-        }).AddKafka(Configure);
-        var store = _storeFactory();
-        lock (_stores)
-        {
-            _stores.Add(store);
-        }
-        services.AddSingleton(store);
-        services.AddSingleton<IRpcOwnershipStore>(store);
-        services.AddSingleton<IRpcClaimStore>(store);
-        if (client)
-        {
-            builder.AddClient<IIntegrationService>();
-        }
-
-        if (server)
-        {
-            builder.AddServer<IntegrationService>();
-        }
-
-        var provider = services.BuildServiceProvider();
-        var runtime = provider.GetRequiredService<TypedRpcRuntime>();
-        await runtime.StartAsync(CancellationToken.None);
-        lock (_instances)
-        {
-            _instances.Add((provider, runtime));
-        }
-        return provider;
-    }
+    public Task<IServiceProvider> StartAsync(bool client, bool server, IUnmatchedReplyHandler? unmatched = null, string? instanceId = null, Action<TypedRpcOptions>? configure = null) =>
+        _instances.StartAsync(instanceId ?? $"{Name}-{Interlocked.Increment(ref _nextInstance)}", client, server, unmatched, configure, b => b.AddKafka(Configure));
 
     /// <summary>Stops an instance gracefully (drain, release, close).</summary>
-    public async Task StopAsync(IServiceProvider instance)
-    {
-        var index = _instances.FindIndex(i => ReferenceEquals(i.Provider, instance));
-        var (provider, runtime) = _instances[index];
-        _instances.RemoveAt(index);
-        await runtime.StopAsync(CancellationToken.None);
-        await provider.DisposeAsync();
-    }
+    public Task StopAsync(IServiceProvider instance) => _instances.StopAsync(instance);
 
     /// <summary>Kills an instance's Kafka clients as a crash would (no commit, no lease release), and forgets it.</summary>
     public async Task CrashAsync(IServiceProvider instance)
     {
-        var index = _instances.FindIndex(i => ReferenceEquals(i.Provider, instance));
-        _instances.RemoveAt(index);
+        _instances.Forget(instance);
         await instance.GetRequiredService<KafkaRpcTransport>().SimulateCrashAsync();
     }
 
@@ -156,20 +106,5 @@ public sealed class KafkaCluster : IDeployment
         await raw.ProduceAsync(RequestTopic, id.ToByteArray(), payload, headers);
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        foreach (var (provider, runtime) in _instances)
-        {
-            await runtime.StopAsync(CancellationToken.None);
-            await provider.DisposeAsync();
-        }
-
-        foreach (var store in _stores)
-        {
-            if (store is IAsyncDisposable disposable)
-            {
-                await disposable.DisposeAsync();
-            }
-        }
-    }
+    public ValueTask DisposeAsync() => _instances.DisposeAsync();
 }

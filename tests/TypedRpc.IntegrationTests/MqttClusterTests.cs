@@ -45,21 +45,15 @@ public sealed class MqttClusterTests(MosquittoFixture broker, RedisServerFixture
         }
     }
 
-    // Claims expire 1.5 s after their server dies; unanswered requests are looked at every 0.5 s.
-    private static void FastClaims(TypedRpcOptions o)
-    {
-        o.StoreOperationTimeout = TimeSpan.FromMilliseconds(500);
-        o.ClaimTimeToLive = TimeSpan.FromMilliseconds(1_500);
-    }
 
     private async Task StartAsync(MosquittoFixture on)
     {
         var ns = RedisServerFixture.NewNamespace();
         _cluster = new MqttCluster(on, () => redis.CreateStore(ns), ns) { RepublishUnclaimedAfter = TimeSpan.FromMilliseconds(500) };
-        _servers.AddRange(await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => Cluster.StartAsync(client: false, server: true, configure: FastClaims))));
+        _servers.AddRange(await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => Cluster.StartAsync(client: false, server: true, configure: MqttCluster.FastClaims))));
         for (var i = 0; i < 3; i++)
         {
-            _clients.Add(await Cluster.StartAsync(client: true, server: false, configure: FastClaims));
+            _clients.Add(await Cluster.StartAsync(client: true, server: false, configure: MqttCluster.FastClaims));
         }
 
         await Task.WhenAll(_clients.Select(c => Service(c).WorkAsync(0, RpcCallOptions.Default)));

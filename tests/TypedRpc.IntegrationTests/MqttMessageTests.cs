@@ -129,7 +129,7 @@ public sealed class MqttMessageTests : IClassFixture<MqttPairFixture>, IAsyncLif
     [Fact]
     public async Task AStrayReply_GoesToTheStoreAndTheUnmatchedHandler()
     {
-        var handler = new Recorder();
+        var handler = new UnmatchedRecorder();
         var client = await Cluster.StartAsync(client: true, server: false, unmatched: handler);
         var address = client.GetRequiredService<RpcClient>().ReplyAddress;
         var id = CorrelationId.NewId();
@@ -235,17 +235,6 @@ public sealed class MqttMessageTests : IClassFixture<MqttPairFixture>, IAsyncLif
         {
             Assert.True(DateTime.UtcNow < until, "Timed out waiting.");
             await Task.Delay(20);
-        }
-    }
-
-    private sealed class Recorder : IUnmatchedReplyHandler
-    {
-        public ConcurrentQueue<RpcReply> Replies { get; } = new();
-
-        public ValueTask OnUnmatchedReplyAsync(RpcReply reply, UnmatchedReason reason)
-        {
-            Replies.Enqueue(reply);
-            return ValueTask.CompletedTask;
         }
     }
 }

@@ -18,12 +18,6 @@ public sealed class MqttSessionTests(MosquittoFixture broker, Redis.RedisServerF
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
 
-    // Claims expire 1.5 s after their server dies, so a redelivered request is taken over quickly.
-    private static void FastClaims(TypedRpcOptions o)
-    {
-        o.StoreOperationTimeout = TimeSpan.FromMilliseconds(500);
-        o.ClaimTimeToLive = TimeSpan.FromMilliseconds(1_500);
-    }
 
     [Fact]
     public async Task AServerRestartedUnderItsId_GetsBackTheRequestItHeld_AndThoseQueuedWhileItWasDown()
@@ -31,7 +25,7 @@ public sealed class MqttSessionTests(MosquittoFixture broker, Redis.RedisServerF
         var ns = Redis.RedisServerFixture.NewNamespace();
         await using var cluster = new MqttCluster(broker, () => redis.CreateStore(ns), ns);
         var serverId = cluster.Name + "-server";
-        var server = await cluster.StartAsync(client: false, server: true, instanceId: serverId, configure: FastClaims);
+        var server = await cluster.StartAsync(client: false, server: true, instanceId: serverId, configure: MqttCluster.FastClaims);
         var client = await cluster.StartAsync(client: true, server: false);
         var service = client.GetRequiredService<IIntegrationService>();
         Assert.Equal(serverId, await service.WorkAsync(0, RpcCallOptions.Default));
@@ -44,7 +38,7 @@ public sealed class MqttSessionTests(MosquittoFixture broker, Redis.RedisServerF
         await Task.Delay(300);
         Assert.False(queued.IsCompleted);
 
-        await cluster.StartAsync(client: false, server: true, instanceId: serverId, configure: FastClaims);
+        await cluster.StartAsync(client: false, server: true, instanceId: serverId, configure: MqttCluster.FastClaims);
 
         Assert.Equal(serverId, await held.WaitAsync(Bound));
         Assert.Equal(serverId, await queued.WaitAsync(Bound));
@@ -57,7 +51,7 @@ public sealed class MqttSessionTests(MosquittoFixture broker, Redis.RedisServerF
         await using var cluster = new MqttCluster(broker, () => redis.CreateStore(ns), ns) { RepublishUnclaimedAfter = TimeSpan.FromMilliseconds(500) };
         var dyingId = cluster.Name + "-dying";
         var survivorId = cluster.Name + "-survivor";
-        var dying = await cluster.StartAsync(client: false, server: true, instanceId: dyingId, configure: FastClaims);
+        var dying = await cluster.StartAsync(client: false, server: true, instanceId: dyingId, configure: MqttCluster.FastClaims);
         var client = await cluster.StartAsync(client: true, server: false);
         var service = client.GetRequiredService<IIntegrationService>();
         Assert.Equal(dyingId, await service.WorkAsync(0, RpcCallOptions.Default));
@@ -66,7 +60,7 @@ public sealed class MqttSessionTests(MosquittoFixture broker, Redis.RedisServerF
         // broker keeps about half of those in the dead member's session, where nobody reads them.
         var running = service.WorkAsync(2_000, RpcCallOptions.Default.WithTimeout(Bound));
         await WaitUntil(() => cluster.State.ByServer.GetValueOrDefault(dyingId) >= 2);
-        await cluster.StartAsync(client: false, server: true, instanceId: survivorId, configure: FastClaims);
+        await cluster.StartAsync(client: false, server: true, instanceId: survivorId, configure: MqttCluster.FastClaims);
         await cluster.CrashAsync(dying);
         var watch = System.Diagnostics.Stopwatch.StartNew();
         var after = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => service.WorkAsync(0, RpcCallOptions.Default.WithTimeout(Bound))));
@@ -80,12 +74,33 @@ public sealed class MqttSessionTests(MosquittoFixture broker, Redis.RedisServerF
     }
 
     [Fact]
+    public async Task ACallerThatDiesWithACallRunning_ItsResultIsFetchedByIdOnAnotherInstance()
+    {
+        var ns = Redis.RedisServerFixture.NewNamespace();
+        await using var cluster = new MqttCluster(broker, () => redis.CreateStore(ns), ns);
+        await cluster.StartAsync(client: false, server: true);
+        var dying = await cluster.StartAsync(client: true, server: false);
+        var other = await cluster.StartAsync(client: true, server: false);
+        var results = other.GetRequiredService<IRpcResults>();
+
+        // A call the dying caller cannot see end: its reply goes to a reply topic nobody reads any more.
+        var call = dying.GetRequiredService<IIntegrationService>().WorkAsync(1_500, RpcCallOptions.Default.WithTimeout(TimeSpan.FromMilliseconds(500)));
+        var pending = await Assert.ThrowsAsync<RpcException>(() => call);
+        Assert.Equal(RpcStatusCode.DeadlineExceeded, pending.StatusCode);
+        await cluster.CrashAsync(dying);
+
+        var late = await results.WaitAsync<string>(pending.CorrelationId!, Bound);
+        Assert.True(late.IsCompleted, late.ToString());
+        Assert.Equal(1, cluster.State.Executions[pending.CorrelationId!]);
+    }
+
+    [Fact]
     public async Task AServerStoppingWithARequestRunning_HandsItToAnotherMember()
     {
         var ns = Redis.RedisServerFixture.NewNamespace();
         await using var cluster = new MqttCluster(broker, () => redis.CreateStore(ns), ns);
         var first = await cluster.StartAsync(client: false, server: true, instanceId: cluster.Name + "-a",
-            configure: o => { FastClaims(o); o.ShutdownDrainTimeout = TimeSpan.FromMilliseconds(200); });
+            configure: o => { MqttCluster.FastClaims(o); o.ShutdownDrainTimeout = TimeSpan.FromMilliseconds(200); });
         var client = await cluster.StartAsync(client: true, server: false);
         var service = client.GetRequiredService<IIntegrationService>();
         Assert.Equal(cluster.Name + "-a", await service.WorkAsync(0, RpcCallOptions.Default));
@@ -94,7 +109,7 @@ public sealed class MqttSessionTests(MosquittoFixture broker, Redis.RedisServerF
         // engine's 200 ms drain), so it is cut off there and must finish on the member started after it.
         var running = service.WorkAsync(6_000, RpcCallOptions.Default.WithTimeout(Bound));
         await WaitUntil(() => cluster.State.ByServer.GetValueOrDefault(cluster.Name + "-a") >= 2);
-        await cluster.StartAsync(client: false, server: true, instanceId: cluster.Name + "-b", configure: FastClaims);
+        await cluster.StartAsync(client: false, server: true, instanceId: cluster.Name + "-b", configure: MqttCluster.FastClaims);
         await cluster.StopAsync(first);
 
         Assert.Equal(cluster.Name + "-b", await running.WaitAsync(Bound));

@@ -61,7 +61,7 @@ public sealed class RpcClient : IRpcInvoker, IRpcResults, IAsyncDisposable, IRes
         _calls = new CallTable(store, claims, serializer, options, _logger);
         _ownership = new OwnershipTracker(store, unmatchedHandler, options, _calls, _logger);
         _invoker = new CallInvoker(this, transport, serializer, options, _calls, _ownership, _logger);
-        _results = new RpcResults(store, serializer, options, this);
+        _results = new RpcResults(store, serializer, options, this, claims);
     }
 
     /// <summary>

@@ -10,8 +10,9 @@ namespace TypedRpc.Client;
 
 /// <summary>
 /// <see cref="IRpcResults"/> over the ownership store: a result is read from the replies stored
-/// under its id; a wait first makes this instance the id's owner (through
-/// <see cref="IResultOwnership"/>) so a reply read elsewhere is forwarded here.
+/// under its id, else from the replies its server's completed claim keeps (a reply that reached no
+/// caller able to store it: its caller died); a wait first makes this instance the id's owner
+/// (through <see cref="IResultOwnership"/>) so a reply read elsewhere is forwarded here.
 /// </summary>
 internal sealed class RpcResults : IRpcResults
 {
@@ -22,12 +23,14 @@ internal sealed class RpcResults : IRpcResults
     private readonly IRpcSerializer _serializer;
     private readonly TypedRpcOptions _options;
     private readonly IResultOwnership _ownership;
+    private readonly IRpcClaimStore? _claims;
 
     /// <param name="store">The ownership store, or <see langword="null"/> (then every lookup fails: results need a store).</param>
     /// <param name="serializer">Decodes stored values.</param>
     /// <param name="options">Settings: <see cref="TypedRpcOptions.EnableOwnership"/>, <see cref="TypedRpcOptions.StoreOperationTimeout"/>.</param>
     /// <param name="ownership">Makes this instance the owner of a result it waits for.</param>
-    public RpcResults(IRpcOwnershipStore? store, IRpcSerializer serializer, TypedRpcOptions options, IResultOwnership ownership)
+    /// <param name="claims">The servers' claims, read when no reply is stored, or <see langword="null"/>.</param>
+    public RpcResults(IRpcOwnershipStore? store, IRpcSerializer serializer, TypedRpcOptions options, IResultOwnership ownership, IRpcClaimStore? claims = null)
     {
         ArgumentNullException.ThrowIfNull(serializer);
         ArgumentNullException.ThrowIfNull(options);
@@ -36,6 +39,7 @@ internal sealed class RpcResults : IRpcResults
         _serializer = serializer;
         _options = options;
         _ownership = ownership;
+        _claims = options.EnableOwnership ? claims : null;
     }
 
     /// <inheritdoc />
@@ -53,7 +57,25 @@ internal sealed class RpcResults : IRpcResults
             throw new RpcException(new RpcStatus(RpcStatusCode.Unavailable, "The ownership store could not be read: " + ex.Message), correlationId, ex);
         }
 
-        return ToResult<T>(id, replies);
+        var result = ToResult<T>(id, replies);
+        if (!result.IsPending || _claims is null)
+        {
+            return result;
+        }
+
+        // Nothing stored: the request may have completed with its replies sent where nobody stores
+        // them (its caller died; over MQTT, to a reply topic nobody reads). Its claim keeps them.
+        IReadOnlyList<RpcReply>? completed;
+        try
+        {
+            completed = await _claims.GetCompletedRepliesAsync(id, cancellationToken).AsTask().WaitAsync(_options.StoreOperationTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            throw new RpcException(new RpcStatus(RpcStatusCode.Unavailable, "The ownership store could not be read: " + ex.Message), correlationId, ex);
+        }
+
+        return completed is { Count: > 0 } ? ToResult<T>(id, completed) : result;
     }
 
     /// <inheritdoc />

@@ -65,7 +65,8 @@ public static class TypedRpcServiceCollectionExtensions
             sp.GetService<IRpcOwnershipStore>(),
             sp.GetRequiredService<IRpcSerializer>(),
             sp.GetRequiredService<IOptions<TypedRpcOptions>>().Value,
-            sp.GetRequiredService<RpcClient>()));
+            sp.GetRequiredService<RpcClient>(),
+            sp.GetService<IRpcClaimStore>()));
         services.TryAddSingleton<IRpcResults>(static sp => sp.GetRequiredService<RpcResults>());
         services.TryAddSingleton<RpcReadiness>();
         services.TryAddSingleton<IRpcReadiness>(static sp => sp.GetRequiredService<RpcReadiness>());

@@ -108,6 +108,25 @@ public sealed partial class InMemoryOwnershipStore
         }
     }
 
+    /// <inheritdoc />
+    /// <exception cref="ArgumentException"><paramref name="id"/> is empty.</exception>
+    public ValueTask<IReadOnlyList<RpcReply>?> GetCompletedRepliesAsync(CorrelationId id, CancellationToken cancellationToken)
+    {
+        StoreArguments.Id(id);
+        return GetCompletedRepliesCoreAsync(id, cancellationToken);
+    }
+
+    private async ValueTask<IReadOnlyList<RpcReply>?> GetCompletedRepliesCoreAsync(CorrelationId id, CancellationToken cancellationToken)
+    {
+        await BeginAsync(cancellationToken).ConfigureAwait(false);
+        lock (_lock)
+        {
+            return _claims.TryGetValue(id, out var claim) && claim.ExpiresAt > Now() && claim.Replies is { } replies
+                ? replies
+                : Array.Empty<RpcReply>();
+        }
+    }
+
     private async ValueTask<RpcClaim> TryClaimCoreAsync(CorrelationId id, string holder, TimeSpan timeToLive, RpcClaimConditions conditions, CancellationToken cancellationToken)
     {
         await BeginAsync(cancellationToken).ConfigureAwait(false);

@@ -108,6 +108,18 @@ public interface IRpcClaimStore
     ValueTask<bool?> IsRunningAsync(CorrelationId id, CancellationToken cancellationToken) => ValueTask.FromResult<bool?>(null);
 
     /// <summary>
+    /// The replies a completed claim keeps — what a redelivery of the request is answered with, and
+    /// what <see cref="IRpcResults"/> reads when no reply reached a caller that could store it (the
+    /// caller died, and over MQTT nobody reads its reply topic any more).
+    /// </summary>
+    /// <param name="id">The request.</param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns>The replies, in order; empty when the request has not completed (or its claim is gone); <see langword="null"/> when the store cannot tell.</returns>
+    /// <remarks>The default implementation cannot tell.</remarks>
+    ValueTask<IReadOnlyList<RpcReply>?> GetCompletedRepliesAsync(CorrelationId id, CancellationToken cancellationToken) =>
+        ValueTask.FromResult<IReadOnlyList<RpcReply>?>(null);
+
+    /// <summary>
     /// Tells the servers of <paramref name="service"/> that the caller of a request gave up on it:
     /// records a cancel marker for the request (so a delivery not claimed yet is not run: see
     /// <see cref="TryClaimAsync(CorrelationId, string, TimeSpan, RpcClaimConditions, CancellationToken)"/>)

@@ -24,9 +24,7 @@ namespace TypedRpc.IntegrationTests;
 public sealed class MqttCluster : IDeployment
 {
     private readonly MosquittoFixture _broker;
-    private readonly List<(ServiceProvider Provider, TypedRpcRuntime Runtime)> _instances = new();
-    private readonly Func<RedisOwnershipStore> _storeFactory;
-    private readonly List<RedisOwnershipStore> _stores = new();
+    private readonly Instances _instances;
     private int _nextInstance;
 
     /// <param name="broker">The shared broker.</param>
@@ -35,9 +33,9 @@ public sealed class MqttCluster : IDeployment
     public MqttCluster(MosquittoFixture broker, Func<RedisOwnershipStore> storeFactory, string ns)
     {
         _broker = broker;
-        _storeFactory = storeFactory;
         Namespace = ns;
         Name = MosquittoFixture.Unique("mq");
+        _instances = new Instances(storeFactory, State);
     }
 
     public string Name { get; }
@@ -73,72 +71,14 @@ public sealed class MqttCluster : IDeployment
         ConfigureTransport?.Invoke(o);
     }
 
-    public async Task<IServiceProvider> StartAsync(bool client, bool server, IUnmatchedReplyHandler? unmatched = null, string? instanceId = null, Action<TypedRpcOptions>? configure = null)
-    {
-        var services = new ServiceCollection();
-        services.AddSingleton(State);
-        if (unmatched is not null)
-        {
-            services.AddSingleton(unmatched);
-        }
+    public Task<IServiceProvider> StartAsync(bool client, bool server, IUnmatchedReplyHandler? unmatched = null, string? instanceId = null, Action<TypedRpcOptions>? configure = null) =>
+        _instances.StartAsync(instanceId ?? $"{Name}-{Interlocked.Increment(ref _nextInstance)}", client, server, unmatched, configure, b => b.AddMqtt(Configure));
 
-        var id = instanceId ?? $"{Name}-{Interlocked.Increment(ref _nextInstance)}";
-        var builder = services.AddTypedRpc(o =>
-        {
-            o.InstanceId = id;
-            configure?.Invoke(o);
-        }).AddMqtt(Configure);
-        var store = _storeFactory();
-        lock (_stores)
-        {
-            _stores.Add(store);
-        }
-
-        services.AddSingleton(store);
-        services.AddSingleton<IRpcOwnershipStore>(store);
-        services.AddSingleton<IRpcClaimStore>(store);
-        if (client)
-        {
-            builder.AddClient<IIntegrationService>();
-        }
-
-        if (server)
-        {
-            builder.AddServer<IntegrationService>();
-        }
-
-        var provider = services.BuildServiceProvider();
-        var runtime = provider.GetRequiredService<TypedRpcRuntime>();
-        await runtime.StartAsync(CancellationToken.None);
-        lock (_instances)
-        {
-            _instances.Add((provider, runtime));
-        }
-
-        return provider;
-    }
-
-    public async Task StopAsync(IServiceProvider instance)
-    {
-        (ServiceProvider Provider, TypedRpcRuntime Runtime) found;
-        lock (_instances)
-        {
-            var index = _instances.FindIndex(i => ReferenceEquals(i.Provider, instance));
-            found = _instances[index];
-            _instances.RemoveAt(index);
-        }
-
-        await found.Runtime.StopAsync(CancellationToken.None);
-        await found.Provider.DisposeAsync();
-    }
+    public Task StopAsync(IServiceProvider instance) => _instances.StopAsync(instance);
 
     public async Task CrashAsync(IServiceProvider instance)
     {
-        lock (_instances)
-        {
-            _instances.RemoveAll(i => ReferenceEquals(i.Provider, instance));
-        }
-
+        _instances.Forget(instance);
         await instance.GetRequiredService<MqttRpcTransport>().SimulateCrashAsync();
     }
 
@@ -177,24 +117,12 @@ public sealed class MqttCluster : IDeployment
         return result;
     }
 
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync() => _instances.DisposeAsync();
+
+    /// <summary>Claims that expire 1.5 s after their server dies, so a request it held is taken over quickly.</summary>
+    public static void FastClaims(TypedRpcOptions o)
     {
-        (ServiceProvider Provider, TypedRpcRuntime Runtime)[] instances;
-        lock (_instances)
-        {
-            instances = _instances.ToArray();
-            _instances.Clear();
-        }
-
-        foreach (var (provider, runtime) in instances)
-        {
-            await runtime.StopAsync(CancellationToken.None);
-            await provider.DisposeAsync();
-        }
-
-        foreach (var store in _stores)
-        {
-            await store.DisposeAsync();
-        }
+        o.StoreOperationTimeout = TimeSpan.FromMilliseconds(500);
+        o.ClaimTimeToLive = TimeSpan.FromMilliseconds(1_500);
     }
 }

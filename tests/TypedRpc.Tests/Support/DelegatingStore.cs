@@ -54,6 +54,8 @@ public abstract class DelegatingStore(InMemoryOwnershipStore inner) : IRpcOwners
 
     public virtual ValueTask<bool?> IsRunningAsync(CorrelationId id, CancellationToken cancellationToken) => inner.IsRunningAsync(id, cancellationToken);
 
+    public virtual ValueTask<IReadOnlyList<RpcReply>?> GetCompletedRepliesAsync(CorrelationId id, CancellationToken cancellationToken) => inner.GetCompletedRepliesAsync(id, cancellationToken);
+
     public virtual ValueTask<bool> CancelAsync(string service, CorrelationId id, long requestDeadlineUnixMs, TimeSpan timeToLive, CancellationToken cancellationToken) => inner.CancelAsync(service, id, requestDeadlineUnixMs, timeToLive, cancellationToken);
 
     public virtual ValueTask<IAsyncDisposable> SubscribeCancellationsAsync(string service, Func<CorrelationId, long, ValueTask> onCancel, CancellationToken cancellationToken) => inner.SubscribeCancellationsAsync(service, onCancel, cancellationToken);
