@@ -1,4 +1,5 @@
 using System;
+using System.Threading.Tasks;
 using System.Collections.Generic;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -59,6 +60,53 @@ public sealed class ConfigurationTests
         using var provider = services.BuildServiceProvider();
 
         var ex = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<KafkaTransportOptions>>().Value);
+        Assert.Contains(key, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TheMqttTransport_BindsFromItsSection_AndIsTheTransport()
+    {
+        var configuration = Configuration(new()
+        {
+            ["TypedRpc:InstanceId"] = "shop-1",
+            ["TypedRpc:Mqtt:Server"] = "broker.example:8883",
+            ["TypedRpc:Mqtt:ClientGroup"] = "shop",
+            ["TypedRpc:Mqtt:UseTls"] = "true",
+            ["TypedRpc:Mqtt:Username"] = "shop",
+            ["TypedRpc:Mqtt:Password"] = "secret",
+            ["TypedRpc:Mqtt:RepublishUnclaimedAfter"] = "00:00:02",
+            ["TypedRpc:Mqtt:SessionExpiry"] = "00:10:00",
+        });
+        var services = new ServiceCollection();
+        services.AddTypedRpc(configuration.GetSection("TypedRpc"))
+            .AddMqtt(configuration.GetSection("TypedRpc:Mqtt"))
+            .UseInMemoryOwnershipStore();
+        await using var provider = services.BuildServiceProvider();
+
+        var mqtt = provider.GetRequiredService<IOptions<TypedRpc.Mqtt.MqttTransportOptions>>().Value;
+        Assert.Equal("broker.example:8883", mqtt.Server);
+        Assert.True(mqtt.UseTls);
+        Assert.Equal("secret", mqtt.Password);
+        Assert.Equal(TimeSpan.FromSeconds(2), mqtt.RepublishUnclaimedAfter);
+        Assert.Equal(TimeSpan.FromMinutes(10), mqtt.SessionExpiry);
+        var transport = Assert.IsType<TypedRpc.Mqtt.MqttRpcTransport>(provider.GetRequiredService<TypedRpc.Transport.IRpcTransport>());
+        Assert.Equal("shop/replies/shop-1", transport.ReplyTopic);
+    }
+
+    [Theory]
+    [InlineData("TypedRpc:Mqtt:Server", "")]
+    [InlineData("TypedRpc:Mqtt:MaxMessageBytes", "10")]
+    [InlineData("TypedRpc:Mqtt:ClientGroup", "a/b")]
+    [InlineData("TypedRpc:Mqtt:RequestTopic", "{service}/requests/x{method}")]
+    [InlineData("TypedRpc:Mqtt:RepublishUnclaimedAfter", "00:00:00.010")]
+    public void ABadMqttValue_IsNamedInTheError(string key, string value)
+    {
+        var configuration = Configuration(new() { ["TypedRpc:Mqtt:Server"] = "localhost", [key] = value });
+        var services = new ServiceCollection();
+        services.AddTypedRpc().AddMqtt(configuration.GetSection("TypedRpc:Mqtt"));
+        using var provider = services.BuildServiceProvider();
+
+        var ex = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<TypedRpc.Mqtt.MqttTransportOptions>>().Value);
         Assert.Contains(key, ex.Message, StringComparison.Ordinal);
     }
 }
