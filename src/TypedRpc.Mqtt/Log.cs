@@ -40,7 +40,7 @@ internal static partial class Log
     [LoggerMessage(409, LogLevel.Information, "Stopping {Service}: {Count} requests still running after {TimeoutMs} ms were handed to the other members")]
     public static partial void HandedOver(ILogger logger, string service, int count, double timeoutMs);
 
-    [LoggerMessage(410, LogLevel.Warning, "Stopping {Service}: request {CorrelationId} could not be handed to another member ({Reason}); it stays in this instance's session for its return")]
+    [LoggerMessage(410, LogLevel.Information, "Stopping {Service}: request {CorrelationId} could not be handed to another member ({Reason}); it stays in this instance's session for its return, and its caller publishes it again until a server takes it")]
     public static partial void NotHandedOver(ILogger logger, string service, object correlationId, string reason);
 
     [LoggerMessage(411, LogLevel.Warning, "Copying a message to the dead-letter topic {Topic} failed: {Reason}")]

@@ -27,7 +27,7 @@ internal sealed class MqttConnection : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly object _gate = new();
     private TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private SemaphoreSlim? _window;
+    private volatile SemaphoreSlim? _window;
     private int _reconnecting;
     private int _closed;
 
@@ -81,7 +81,7 @@ internal sealed class MqttConnection : IAsyncDisposable
         OnConnected(result);
     }
 
-    /// <summary>Subscribes at QoS 1, and again after any reconnect that finds the session gone.</summary>
+    /// <summary>Subscribes at QoS 1, and again after every reconnect.</summary>
     /// <param name="filter">The topic filter.</param>
     /// <param name="cancellationToken">Cancels the subscribe.</param>
     /// <returns>A task that completes when the broker granted it.</returns>
@@ -92,7 +92,19 @@ internal sealed class MqttConnection : IAsyncDisposable
             _filters.Add(filter);
         }
 
-        await SubscribeOnceAsync(filter, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await SubscribeOnceAsync(filter, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            lock (_filters)
+            {
+                _filters.Remove(filter);
+            }
+
+            throw;
+        }
     }
 
     /// <summary>Unsubscribes (no new messages are sent to this connection under the filter).</summary>
@@ -121,34 +133,57 @@ internal sealed class MqttConnection : IAsyncDisposable
     /// <returns>The broker's answer.</returns>
     public async Task<MqttClientPublishResult> PublishAsync(MqttApplicationMessage message, CancellationToken cancellationToken)
     {
-        var connected = _connected.Task;
-        if (!connected.IsCompleted)
+        for (var attempt = 1; ; attempt++)
         {
-            ObjectDisposedException.ThrowIf(Volatile.Read(ref _closed) == 1, this);
+            await WaitConnectedAsync(cancellationToken).ConfigureAwait(false);
+            var window = _window!;
+            await window.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                await connected.WaitAsync(_options.ConnectTimeout, cancellationToken).ConfigureAwait(false);
+                return await _client.PublishAsync(message, cancellationToken).ConfigureAwait(false);
             }
-            catch (TimeoutException)
+            catch (MQTTnet.Exceptions.MqttCommunicationException) when (attempt == 1 && !_client.IsConnected && !_stop.IsCancellationRequested)
             {
-                throw new InvalidOperationException($"Not connected to the MQTT broker {_options.Server} (client '{ClientId}' has been reconnecting for {_options.ConnectTimeout.TotalSeconds:0.#} s).");
+                // Lost between the check and the send (MQTTnet reports the loss a moment later):
+                // once more on the next connection. A QoS 1 message may be published twice at worst.
+                var until = Environment.TickCount64 + (long)_options.ConnectTimeout.TotalMilliseconds;
+                while (!_client.IsConnected && Environment.TickCount64 < until && !_stop.IsCancellationRequested)
+                {
+                    await Task.Delay(20, cancellationToken).ConfigureAwait(false);
+                }
             }
-        }
-
-        var window = _window!;
-        await window.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            return await _client.PublishAsync(message, cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            window.Release();
+            finally
+            {
+                window.Release();
+            }
         }
     }
 
-    /// <summary>Disconnects cleanly; the broker deletes the session unless <paramref name="keepSession"/>.</summary>
-    /// <param name="keepSession">Keep the session for <see cref="MqttTransportOptions.SessionExpiry"/> (it holds unacknowledged messages for this client's return).</param>
+    private async Task WaitConnectedAsync(CancellationToken cancellationToken)
+    {
+        var connected = _connected.Task;
+        if (connected.IsCompleted)
+        {
+            return;
+        }
+
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _closed) == 1, this);
+        try
+        {
+            await connected.WaitAsync(_options.ConnectTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            throw new InvalidOperationException($"Not connected to the MQTT broker {_options.Server} (client '{ClientId}' has been reconnecting for {_options.ConnectTimeout.TotalSeconds:0.#} s).");
+        }
+    }
+
+    /// <summary>
+    /// Disconnects cleanly. Unless <paramref name="keepSession"/>, it unsubscribes first: MQTTnet
+    /// leaves a zero Session Expiry out of its DISCONNECT, so the broker keeps the session for
+    /// <see cref="MqttTransportOptions.SessionExpiry"/> anyway — empty, so nothing is routed to it.
+    /// </summary>
+    /// <param name="keepSession">Keep the session with its subscriptions (it holds unacknowledged messages for this client's return).</param>
     /// <returns>A task that completes when closed.</returns>
     public async Task CloseAsync(bool keepSession)
     {
@@ -163,6 +198,23 @@ internal sealed class MqttConnection : IAsyncDisposable
             try
             {
                 using var timeout = new CancellationTokenSource(_options.ConnectTimeout);
+                string[] filters;
+                lock (_filters)
+                {
+                    filters = keepSession ? [] : _filters.ToArray();
+                }
+
+                if (filters.Length > 0)
+                {
+                    var unsubscribe = new MqttClientUnsubscribeOptionsBuilder();
+                    foreach (var filter in filters)
+                    {
+                        unsubscribe.WithTopicFilter(filter);
+                    }
+
+                    await _client.UnsubscribeAsync(unsubscribe.Build(), timeout.Token).ConfigureAwait(false);
+                }
+
                 await _client.DisconnectAsync(new MqttClientDisconnectOptions
                 {
                     Reason = MqttClientDisconnectOptionsReason.NormalDisconnection,
@@ -268,20 +320,28 @@ internal sealed class MqttConnection : IAsyncDisposable
 
     private void OnConnected(MqttClientConnectResult result)
     {
-        // The broker's Receive Maximum bounds this client's unacknowledged QoS 1 publishes (65,535 when it sets none).
+        // The broker's Receive Maximum bounds this client's unacknowledged QoS 1 publishes (65,535
+        // when it sets none); a restarted broker may state another, so each connection gets its own
+        // window (a publish keeps the one it took its slot from).
         var receiveMaximum = result.ReceiveMaximum is > 0 ? (int)result.ReceiveMaximum.Value : ushort.MaxValue;
-        Interlocked.CompareExchange(ref _window, new SemaphoreSlim(receiveMaximum, receiveMaximum), null);
+        _window = new SemaphoreSlim(receiveMaximum, receiveMaximum);
+
         Log.Connected(_logger, ClientId, _options.Server, result.IsSessionPresent ? "resumed" : "new", receiveMaximum);
         lock (_gate)
         {
-            _connected.TrySetResult();
+            // Lost again already (the disconnect reset the signal before this): publishes wait for the next one.
+            if (_client.IsConnected)
+            {
+                _connected.TrySetResult();
+            }
         }
     }
 
     private Task OnDisconnectedAsync(MqttClientDisconnectedEventArgs e)
     {
-        // A failed attempt of the reconnect loop reports itself too (ClientWasConnected false).
-        if (_stop.IsCancellationRequested || !e.ClientWasConnected)
+        // A failed attempt of the reconnect loop reports itself too (ClientWasConnected false), and
+        // MQTTnet raises the event on a task of its own: it may come after the next connect.
+        if (_stop.IsCancellationRequested || !e.ClientWasConnected || _client.IsConnected)
         {
             return Task.CompletedTask;
         }
@@ -321,20 +381,18 @@ internal sealed class MqttConnection : IAsyncDisposable
                     throw new InvalidOperationException($"refused: {result.ResultCode} {result.ReasonString}");
                 }
 
-                if (!result.IsSessionPresent)
+                // Subscribed again every time, not only when the broker lost the session (restarted
+                // without persistence, or it expired): a resubscribe that failed after such a
+                // reconnect would otherwise leave a session that is present but subscribed to nothing.
+                string[] filters;
+                lock (_filters)
                 {
-                    // The broker lost the session (restarted without persistence, or it expired):
-                    // its subscriptions are gone with it.
-                    string[] filters;
-                    lock (_filters)
-                    {
-                        filters = _filters.ToArray();
-                    }
+                    filters = _filters.ToArray();
+                }
 
-                    foreach (var filter in filters)
-                    {
-                        await SubscribeOnceAsync(filter, _stop.Token).ConfigureAwait(false);
-                    }
+                foreach (var filter in filters)
+                {
+                    await SubscribeOnceAsync(filter, _stop.Token).ConfigureAwait(false);
                 }
 
                 OnConnected(result);

@@ -29,6 +29,8 @@ internal sealed class MqttRequestSubscription : IRpcRequestSubscription
     private readonly ConcurrentDictionary<MqttApplicationMessageReceivedEventArgs, RpcRequest> _unacknowledged = new(ReferenceEqualityComparer.Instance);
     private int _handling;
     private int _disposed;
+    private int _kept;
+    private long _lastArrivalMs;
 
     public MqttRequestSubscription(MqttRpcTransport transport, RpcServiceDescriptor service, RpcRequestHandler handler, MqttTransportOptions options, string instanceId, ILogger logger)
     {
@@ -86,13 +88,12 @@ internal sealed class MqttRequestSubscription : IRpcRequestSubscription
         }
 
         var left = 0;
-        var kept = false;
         foreach (var delivery in _unacknowledged.Keys)
         {
             if (_unacknowledged.TryRemove(delivery, out var request))
             {
                 left++;
-                kept |= !await HandOverAsync(delivery, request).ConfigureAwait(false);
+                await HandOverOrKeepAsync(delivery, request).ConfigureAwait(false);
             }
         }
 
@@ -101,7 +102,23 @@ internal sealed class MqttRequestSubscription : IRpcRequestSubscription
             Log.HandedOver(_logger, _service.ServiceName, left, _options.CloseTimeout.TotalMilliseconds);
         }
 
-        await _connection.CloseAsync(keepSession: kept).ConfigureAwait(false);
+        // Each acknowledgement frees a slot of this member's window, and the broker may send what it
+        // had queued behind it: handed over as it comes (above), until 200 ms pass without any.
+        var quietUntil = Environment.TickCount64 + (long)_options.ConnectTimeout.TotalMilliseconds;
+        while (Environment.TickCount64 - Interlocked.Read(ref _lastArrivalMs) < 200 && Environment.TickCount64 < quietUntil)
+        {
+            await Task.Delay(50).ConfigureAwait(false);
+        }
+
+        await _connection.CloseAsync(keepSession: Volatile.Read(ref _kept) == 1).ConfigureAwait(false);
+    }
+
+    /// <summary>Leaves after a start that failed: unsubscribed (when it got that far) and disconnected.</summary>
+    public async Task CloseAsync()
+    {
+        Interlocked.Exchange(ref _disposed, 1);
+        _assigned.TrySetCanceled();
+        await _connection.CloseAsync(keepSession: false).ConfigureAwait(false);
     }
 
     /// <summary>Drops the connection as a crash would: nothing acknowledged or handed over, the session left holding it.</summary>
@@ -122,6 +139,14 @@ internal sealed class MqttRequestSubscription : IRpcRequestSubscription
             return DeadLetterThenAcknowledgeAsync(e, reason!);
         }
 
+        if (Volatile.Read(ref _disposed) == 1)
+        {
+            // Stopping: what the broker still sends (it had queued it behind this member's window)
+            // goes to the other members at once. Published on the main connection, not this one.
+            Interlocked.Exchange(ref _lastArrivalMs, Environment.TickCount64);
+            return HandOverOrKeepAsync(e, request);
+        }
+
         _unacknowledged[e] = request;
         Interlocked.Increment(ref _handling);
         ThreadPool.UnsafeQueueUserWorkItem(static s => _ = s.Item1.HandleAsync(s.Item2, s.Item3), (this, request, e), preferLocal: false);
@@ -138,8 +163,6 @@ internal sealed class MqttRequestSubscription : IRpcRequestSubscription
                 try
                 {
                     await _handler(request, stopping).ConfigureAwait(false);
-                    await AcknowledgeOnceAsync(delivery).ConfigureAwait(false);
-                    return;
                 }
                 catch (Exception ex) when (stopping.IsCancellationRequested || ex is RpcDeliveryAbandonedException)
                 {
@@ -151,6 +174,7 @@ internal sealed class MqttRequestSubscription : IRpcRequestSubscription
                 {
                     Log.DeliveryFailed(_logger, ex, request.Id, attempt, _options.MaxDeliveryAttempts);
                     await Task.Delay(100 * attempt * attempt, stopping).ConfigureAwait(false);
+                    continue;
                 }
                 catch (Exception ex)
                 {
@@ -160,6 +184,11 @@ internal sealed class MqttRequestSubscription : IRpcRequestSubscription
                     await AcknowledgeOnceAsync(delivery).ConfigureAwait(false);
                     return;
                 }
+
+                // Handled: acknowledged once, outside the retries (an acknowledgement that cannot
+                // go out is not a failed handling).
+                await AcknowledgeOnceAsync(delivery).ConfigureAwait(false);
+                return;
             }
         }
         catch (OperationCanceledException)
@@ -187,10 +216,20 @@ internal sealed class MqttRequestSubscription : IRpcRequestSubscription
         {
             await delivery.AcknowledgeAsync(CancellationToken.None).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is MQTTnet.Exceptions.MqttCommunicationException or ObjectDisposedException)
+        catch (Exception)
         {
-            // The connection dropped: the broker sends it again (Dup) when this session reconnects,
-            // and the claim answers it with what this run produced.
+            // The connection dropped (MQTTnet throws a NullReferenceException then, as well as its
+            // own): the broker sends it again (Dup) when this session reconnects, and the claim
+            // answers it with what this run produced.
+        }
+    }
+
+    /// <summary>Hands a request over; one that could not be is left unacknowledged, and the session kept to hold it.</summary>
+    private async Task HandOverOrKeepAsync(MqttApplicationMessageReceivedEventArgs delivery, RpcRequest request)
+    {
+        if (!await HandOverAsync(delivery, request).ConfigureAwait(false))
+        {
+            Volatile.Write(ref _kept, 1);
         }
     }
 
@@ -199,7 +238,7 @@ internal sealed class MqttRequestSubscription : IRpcRequestSubscription
     {
         try
         {
-            var result = await _transport.PublishAsync(MqttMessages.EncodeRequest(request, delivery.ApplicationMessage.Topic), CancellationToken.None).ConfigureAwait(false);
+            var result = await _transport.PublishAsync(MqttRpcTransport.RequestMessage(request, delivery.ApplicationMessage.Topic), CancellationToken.None).ConfigureAwait(false);
             if (result.ReasonCode != MqttClientPublishReasonCode.Success)
             {
                 // NoMatchingSubscribers: this was the last member (its own subscription is gone).

@@ -152,7 +152,8 @@ public sealed class MqttRpcTransport : IRpcTransport, IAsyncDisposable
         }
         catch
         {
-            subscription.Abandon();
+            // Its subscription may have been granted: leave, so no share of requests waits for it.
+            await subscription.CloseAsync().ConfigureAwait(false);
             throw;
         }
 
@@ -320,7 +321,7 @@ public sealed class MqttRpcTransport : IRpcTransport, IAsyncDisposable
     }
 
     /// <summary>A request as a message, expiring in the broker a minute after its deadline.</summary>
-    private static MqttApplicationMessage RequestMessage(RpcRequest request, string topic)
+    internal static MqttApplicationMessage RequestMessage(RpcRequest request, string topic)
     {
         var message = MqttMessages.EncodeRequest(request, topic);
         // A request nobody took by its deadline is useless: the broker may drop it rather than

@@ -96,6 +96,10 @@ public sealed class MqttTransportOptions
     /// </summary>
     public TimeSpan? RepublishUnclaimedAfter { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>How long a stopping server waits for its running requests before it hands the rest to the other members. Default 5 s.</summary>
-    public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(5);
+    /// <summary>
+    /// How long a stopping server waits for its running requests before it hands the rest to the
+    /// other members (their claims make those wait until the handler here ends or is cut off at
+    /// <c>TypedRpc:ShutdownDrainTimeout</c>). Default 10 s, as that drain.
+    /// </summary>
+    public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(10);
 }

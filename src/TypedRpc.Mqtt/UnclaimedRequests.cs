@@ -16,7 +16,9 @@ namespace TypedRpc.Mqtt;
 /// store; one that no server is running — queued for a server instance that went away, held by one
 /// that died (its claim expired), or completed with a reply that was lost — is published again, so
 /// that a live member of the shared subscription takes it. The claims keep it to one run, and a
-/// completed one is answered with its stored replies.
+/// completed one is answered with its stored replies. The interval stays the same: a copy that lands
+/// on the dead member again (one in N) must not wait longer each time; a request merely queued behind
+/// a busy member is copied once an interval, and the copy's claim check is cheap for the servers.
 /// </summary>
 internal sealed class UnclaimedRequests : IAsyncDisposable
 {
