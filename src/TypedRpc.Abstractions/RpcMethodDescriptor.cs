@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 
 namespace TypedRpc;
 
@@ -17,9 +18,10 @@ public sealed class RpcMethodDescriptor
     /// <param name="extendByMs">The one-time extension after the timeout, or 0.</param>
     /// <param name="returnsRpcResult"><see langword="true"/> when the method returns <c>RpcResult&lt;T&gt;</c>, so a timeout yields a Pending result.</param>
     /// <param name="hasKey"><see langword="true"/> when one parameter is marked <see cref="RpcKeyAttribute"/>.</param>
+    /// <param name="parameters">The arguments sent to the server, in declaration order; <see langword="null"/> when not known (code from an older generator).</param>
     /// <exception cref="ArgumentException">An argument is out of range.</exception>
     public RpcMethodDescriptor(int index, string name, string clrName, RpcMethodKind kind, Type? responseType,
-        int timeoutMs, int extendByMs, bool returnsRpcResult, bool hasKey)
+        int timeoutMs, int extendByMs, bool returnsRpcResult, bool hasKey, IReadOnlyList<RpcParameterDescriptor>? parameters = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(index);
         ArgumentException.ThrowIfNullOrEmpty(name);
@@ -40,6 +42,7 @@ public sealed class RpcMethodDescriptor
         ExtendBy = TimeSpan.FromMilliseconds(extendByMs);
         ReturnsRpcResult = returnsRpcResult;
         HasKey = hasKey;
+        Parameters = parameters ?? [];
     }
 
     /// <summary>The service this method belongs to.</summary>
@@ -74,6 +77,13 @@ public sealed class RpcMethodDescriptor
 
     /// <summary><see langword="true"/> when the method has an <see cref="RpcKeyAttribute"/> parameter.</summary>
     public bool HasKey { get; }
+
+    /// <summary>
+    /// The arguments the method sends to the server (not its <c>CancellationToken</c> or
+    /// <c>RpcCallOptions</c>), in declaration order. Used to check at start-up that the serializer
+    /// can write every type a contract uses.
+    /// </summary>
+    public IReadOnlyList<RpcParameterDescriptor> Parameters { get; }
 
     /// <inheritdoc />
     public override string ToString() => _service is null ? Name : FullName;

@@ -32,8 +32,6 @@ public static class MqttBuilderExtensions
     /// <param name="configuration">The <c>TypedRpc:Mqtt</c> configuration section.</param>
     /// <param name="configure">Further configuration, or <see langword="null"/>.</param>
     /// <returns>The builder.</returns>
-    [System.Diagnostics.CodeAnalysis.RequiresUnreferencedCode("Binding configuration uses reflection over MqttTransportOptions.")]
-    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode("Binding configuration uses reflection over MqttTransportOptions.")]
     public static ITypedRpcBuilder AddMqtt(this ITypedRpcBuilder builder, Microsoft.Extensions.Configuration.IConfiguration configuration, Action<MqttTransportOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);

@@ -36,7 +36,8 @@ internal static class ContractEmitter
             w.WriteLine($"/// <summary>The method <c>{method.Name}</c>.</summary>");
             w.WriteLine($"public static global::TypedRpc.RpcMethodDescriptor {method.WireName}Method {{ get; }} = new global::TypedRpc.RpcMethodDescriptor(");
             w.WriteLine($"    {Index(contract, method)}, {StringLiteral(method.WireName)}, {StringLiteral(method.Name)}, global::TypedRpc.RpcMethodKind.{kind}, {responseType},");
-            w.WriteLine($"    timeoutMs: {method.TimeoutMs.ToString(CultureInfo.InvariantCulture)}, extendByMs: {method.ExtendByMs.ToString(CultureInfo.InvariantCulture)}, returnsRpcResult: {returnsResult}, hasKey: {hasKey});");
+            w.WriteLine($"    timeoutMs: {method.TimeoutMs.ToString(CultureInfo.InvariantCulture)}, extendByMs: {method.ExtendByMs.ToString(CultureInfo.InvariantCulture)}, returnsRpcResult: {returnsResult}, hasKey: {hasKey},");
+            w.WriteLine($"    parameters: {ParameterList(method)});");
             w.WriteLine();
         }
 
@@ -189,6 +190,23 @@ internal static class ContractEmitter
         w.WriteLine($"return new {structName}({string.Join(", ", values)});");
         w.CloseBlock();
         w.CloseBlock();
+    }
+
+    /// <summary>The <c>parameters:</c> argument: the data parameters' names and types, for the runtime's start-up check of the serializer.</summary>
+    private static string ParameterList(MethodModel method)
+    {
+        var items = new List<string>();
+        foreach (var p in method.Parameters)
+        {
+            if (p.Role == ParameterRole.Data)
+            {
+                items.Add($"new global::TypedRpc.RpcParameterDescriptor({StringLiteral(p.Name)}, typeof({p.TypeOf}))");
+            }
+        }
+
+        return items.Count == 0
+            ? "global::System.Array.Empty<global::TypedRpc.RpcParameterDescriptor>()"
+            : $"new global::TypedRpc.RpcParameterDescriptor[] {{ {string.Join(", ", items)} }}";
     }
 
     private static bool HasKey(MethodModel method)

@@ -8,6 +8,7 @@ namespace TypedRpc.Generators.Model;
 /// <param name="RejectsNull">Whether a JSON <c>null</c> is refused (a non-nullable reference type).</param>
 /// <param name="DefaultValue">The C# expression of the explicit default value, or <c>null</c> when there is none.</param>
 /// <param name="Key">How the parameter forms the record key, when it is the <c>[RpcKey]</c>.</param>
+/// <param name="TypeOf">The type as written in <c>typeof(…)</c> (no nullable reference annotation).</param>
 internal sealed record ParameterModel(
     string Name,
     string Type,
@@ -15,4 +16,5 @@ internal sealed record ParameterModel(
     bool IsOptional,
     bool RejectsNull,
     string? DefaultValue,
-    KeyFormat Key);
+    KeyFormat Key,
+    string TypeOf);

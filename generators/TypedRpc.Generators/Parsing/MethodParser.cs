@@ -123,7 +123,7 @@ internal static class MethodParser
                 }
 
                 parameters.Add(new ParameterModel(parameter.Name, parameter.Type.ToAnnotated(),
-                    isToken ? ParameterRole.CancellationToken : ParameterRole.CallOptions, true, false, null, KeyFormat.None));
+                    isToken ? ParameterRole.CancellationToken : ParameterRole.CallOptions, true, false, null, KeyFormat.None, parameter.Type.ToTypeOf()));
                 continue;
             }
 
@@ -161,7 +161,8 @@ internal static class MethodParser
                 IsOptional: acceptsNull || defaultValue is not null,
                 RejectsNull: !parameter.Type.IsValueType && !acceptsNull,
                 defaultValue,
-                key));
+                key,
+                parameter.Type.ToTypeOf()));
         }
 
         if (!valid || kind is null)

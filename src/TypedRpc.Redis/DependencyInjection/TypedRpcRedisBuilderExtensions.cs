@@ -58,8 +58,6 @@ public static class TypedRpcRedisBuilderExtensions
     /// <param name="configuration">The <c>TypedRpc:Redis</c> configuration section.</param>
     /// <param name="configure">Further configuration, or <see langword="null"/>.</param>
     /// <returns>The builder.</returns>
-    [System.Diagnostics.CodeAnalysis.RequiresUnreferencedCode("Binding configuration uses reflection over RedisOwnershipStoreOptions.")]
-    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode("Binding configuration uses reflection over RedisOwnershipStoreOptions.")]
     public static ITypedRpcBuilder AddRedis(this ITypedRpcBuilder builder, Microsoft.Extensions.Configuration.IConfiguration configuration, Action<RedisOwnershipStoreOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);

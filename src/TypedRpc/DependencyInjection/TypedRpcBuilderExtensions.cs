@@ -1,9 +1,12 @@
 using System;
 using System.Diagnostics.CodeAnalysis;
+using System.Linq;
+using System.Text.Json.Serialization;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using TypedRpc.InMemory;
 using TypedRpc.Ownership;
+using TypedRpc.Serialization;
 using TypedRpc.Server;
 using TypedRpc.Transport;
 
@@ -126,11 +129,40 @@ public static class TypedRpcBuilderExtensions
         return builder;
     }
 
+    /// <summary>
+    /// Serializes contract payloads with System.Text.Json source generation, from <paramref name="context"/>
+    /// (a <c>partial</c> class deriving from <see cref="JsonSerializerContext"/> with a
+    /// <c>[JsonSerializable(typeof(…))]</c> for each parameter, reply and stream-item type the contracts
+    /// use; common primitives need none): no reflection, as trimming and Native AOT require. The JSON
+    /// is the same as the reflection-based default's (see <see cref="JsonRpcSerializer.FromContexts"/>).
+    /// Call it again to add further contexts. At start-up every type of every contract registered with
+    /// <c>AddClient</c> or <c>AddServer</c> is checked, and a missing one fails the start naming it.
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="context">The context, usually its generated <c>Default</c> instance.</param>
+    /// <returns>The builder.</returns>
+    public static ITypedRpcBuilder UseJsonContext(this ITypedRpcBuilder builder, JsonSerializerContext context)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(context);
+        var services = builder.Services;
+        services.AddSingleton(new JsonContextRegistration(context));
+        if (!services.Any(d => d.ServiceType == typeof(JsonContextSerializerMarker)))
+        {
+            services.AddSingleton<JsonContextSerializerMarker>();
+            services.RemoveAll<IRpcSerializer>();
+            services.AddSingleton<IRpcSerializer>(static sp =>
+                JsonRpcSerializer.FromContexts(sp.GetServices<JsonContextRegistration>().Select(r => r.Context)));
+        }
+
+        return builder;
+    }
+
     /// <summary>Registers the handler that receives replies no waiter accepted.</summary>
     /// <typeparam name="THandler">The handler.</typeparam>
     /// <param name="builder">The builder.</param>
     /// <returns>The builder.</returns>
-    public static ITypedRpcBuilder AddUnmatchedReplyHandler<THandler>(this ITypedRpcBuilder builder)
+    public static ITypedRpcBuilder AddUnmatchedReplyHandler<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] THandler>(this ITypedRpcBuilder builder)
         where THandler : class, IUnmatchedReplyHandler
     {
         ArgumentNullException.ThrowIfNull(builder);
@@ -139,6 +171,13 @@ public static class TypedRpcBuilderExtensions
         return builder;
     }
 }
+
+/// <summary>A JSON context registered with <c>UseJsonContext</c>.</summary>
+/// <param name="Context">The context.</param>
+internal sealed record JsonContextRegistration(JsonSerializerContext Context);
+
+/// <summary>Marks that <c>UseJsonContext</c> registered the serializer over the contexts.</summary>
+internal sealed class JsonContextSerializerMarker;
 
 /// <summary>A contract registered with <c>AddClient</c>; its presence makes the host start the client eagerly.</summary>
 /// <param name="Descriptor">The contract.</param>

@@ -49,9 +49,7 @@ public static class TypedRpcServiceCollectionExtensions
         services.AddSingleton<TypedRpcMarker>();
         optionsBuilder.ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TypedRpcOptions>, TypedRpcOptionsValidator>());
-#pragma warning disable IL2026, IL3050 // The default serializer uses reflection-based JSON; register an IRpcSerializer over a JsonSerializerContext for AOT.
-        services.TryAddSingleton<IRpcSerializer>(static _ => new JsonRpcSerializer());
-#pragma warning restore IL2026, IL3050
+        services.TryAddSingleton<IRpcSerializer>(static _ => CreateDefaultSerializer());
         services.TryAddSingleton(static sp => new RpcClient(
             sp.GetService<IRpcTransport>() ?? throw MissingTransport(),
             sp.GetRequiredService<IRpcSerializer>(),
@@ -84,14 +82,32 @@ public static class TypedRpcServiceCollectionExtensions
     /// <param name="configuration">The <c>TypedRpc</c> configuration section.</param>
     /// <param name="configure">Further configuration, or <see langword="null"/>.</param>
     /// <returns>A builder for contracts, servers, the transport and the store.</returns>
-    [System.Diagnostics.CodeAnalysis.RequiresUnreferencedCode("Binding configuration uses reflection over TypedRpcOptions.")]
-    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode("Binding configuration uses reflection over TypedRpcOptions.")]
     public static ITypedRpcBuilder AddTypedRpc(this IServiceCollection services, Microsoft.Extensions.Configuration.IConfiguration configuration, Action<TypedRpcOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddOptions<TypedRpcOptions>().Bind(configuration);
         return services.AddTypedRpc(configure);
+    }
+
+    /// <summary>
+    /// The reflection-based JSON serializer, where the application allows reflection-based JSON
+    /// (it does not when published with trimming or Native AOT: then UseJsonContext is needed).
+    /// </summary>
+    private static IRpcSerializer CreateDefaultSerializer()
+    {
+        // IsReflectionEnabledByDefault is a feature switch: a trimmed or AOT publish removes the
+        // branch and with it the reflection-based serializer, so the application gets no warning.
+        if (System.Text.Json.JsonSerializer.IsReflectionEnabledByDefault)
+        {
+#pragma warning disable IL2026, IL3050 // Guarded by the feature switch above.
+            return new JsonRpcSerializer();
+#pragma warning restore IL2026, IL3050
+        }
+
+        throw new InvalidOperationException(
+            "TypedRpc has no JSON metadata for the contracts' types: reflection-based JSON is disabled (the application is trimmed or published with Native AOT). " +
+            "Declare a JsonSerializerContext with [JsonSerializable(typeof(...))] for each parameter, reply and stream-item type, and register it with .UseJsonContext(MyJsonContext.Default) on the builder AddTypedRpc() returns.");
     }
 
     internal static InvalidOperationException MissingTransport() =>

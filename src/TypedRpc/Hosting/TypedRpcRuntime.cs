@@ -10,6 +10,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using TypedRpc.Diagnostics;
 using TypedRpc.Ownership;
+using TypedRpc.Serialization;
 using TypedRpc.Server;
 using TypedRpc.Transport;
 
@@ -105,6 +106,9 @@ public sealed class TypedRpcRuntime : IHostedService, IAsyncDisposable
         {
             registration.Validate(_services);
         }
+
+        // And a contract type the serializer has no metadata for (a source-generated JSON context without it).
+        SerializerCheck.ThrowIfMissingTypes(_services.GetRequiredService<IRpcSerializer>(), called.Concat(registrations.Select(r => r.Descriptor)));
 
         // Resolved now so that stopping never needs the container (it may be disposing by then).
         _client = _services.GetRequiredService<RpcClient>();

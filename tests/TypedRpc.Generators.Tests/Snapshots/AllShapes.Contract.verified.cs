@@ -15,52 +15,62 @@ namespace Shapes.Deep.Name
         /// <summary>The method <c>PingAsync</c>.</summary>
         public static global::TypedRpc.RpcMethodDescriptor PingMethod { get; } = new global::TypedRpc.RpcMethodDescriptor(
             0, "Ping", "PingAsync", global::TypedRpc.RpcMethodKind.NoResult, null,
-            timeoutMs: 0, extendByMs: 0, returnsRpcResult: false, hasKey: false);
+            timeoutMs: 0, extendByMs: 0, returnsRpcResult: false, hasKey: false,
+            parameters: global::System.Array.Empty<global::TypedRpc.RpcParameterDescriptor>());
 
         /// <summary>The method <c>TouchAsync</c>.</summary>
         public static global::TypedRpc.RpcMethodDescriptor TouchMethod { get; } = new global::TypedRpc.RpcMethodDescriptor(
             1, "Touch", "TouchAsync", global::TypedRpc.RpcMethodKind.NoResult, null,
-            timeoutMs: 0, extendByMs: 0, returnsRpcResult: false, hasKey: false);
+            timeoutMs: 0, extendByMs: 0, returnsRpcResult: false, hasKey: false,
+            parameters: new global::TypedRpc.RpcParameterDescriptor[] { new global::TypedRpc.RpcParameterDescriptor("name", typeof(string)) });
 
         /// <summary>The method <c>AddAsync</c>.</summary>
         public static global::TypedRpc.RpcMethodDescriptor AddMethod { get; } = new global::TypedRpc.RpcMethodDescriptor(
             2, "Add", "AddAsync", global::TypedRpc.RpcMethodKind.Unary, typeof(int),
-            timeoutMs: 0, extendByMs: 0, returnsRpcResult: false, hasKey: false);
+            timeoutMs: 0, extendByMs: 0, returnsRpcResult: false, hasKey: false,
+            parameters: new global::TypedRpc.RpcParameterDescriptor[] { new global::TypedRpc.RpcParameterDescriptor("a", typeof(int)), new global::TypedRpc.RpcParameterDescriptor("b", typeof(int)) });
 
         /// <summary>The method <c>EchoAsync</c>.</summary>
         public static global::TypedRpc.RpcMethodDescriptor EchoMethod { get; } = new global::TypedRpc.RpcMethodDescriptor(
             3, "Echo", "EchoAsync", global::TypedRpc.RpcMethodKind.Unary, typeof(string),
-            timeoutMs: 0, extendByMs: 0, returnsRpcResult: false, hasKey: false);
+            timeoutMs: 0, extendByMs: 0, returnsRpcResult: false, hasKey: false,
+            parameters: new global::TypedRpc.RpcParameterDescriptor[] { new global::TypedRpc.RpcParameterDescriptor("text", typeof(string)) });
 
         /// <summary>The method <c>RoundTripAsync</c>.</summary>
         public static global::TypedRpc.RpcMethodDescriptor RoundTripMethod { get; } = new global::TypedRpc.RpcMethodDescriptor(
             4, "RoundTrip", "RoundTripAsync", global::TypedRpc.RpcMethodKind.Unary, typeof(global::Shapes.Deep.Name.Item),
-            timeoutMs: 1000, extendByMs: 500, returnsRpcResult: true, hasKey: true);
+            timeoutMs: 1000, extendByMs: 500, returnsRpcResult: true, hasKey: true,
+            parameters: new global::TypedRpc.RpcParameterDescriptor[] { new global::TypedRpc.RpcParameterDescriptor("id", typeof(global::System.Guid)), new global::TypedRpc.RpcParameterDescriptor("item", typeof(global::Shapes.Deep.Name.Item)) });
 
         /// <summary>The method <c>RangeAsync</c>.</summary>
         public static global::TypedRpc.RpcMethodDescriptor RangeMethod { get; } = new global::TypedRpc.RpcMethodDescriptor(
             5, "Range", "RangeAsync", global::TypedRpc.RpcMethodKind.Unary, typeof(global::System.Collections.Generic.List<int>),
-            timeoutMs: 0, extendByMs: 0, returnsRpcResult: true, hasKey: true);
+            timeoutMs: 0, extendByMs: 0, returnsRpcResult: true, hasKey: true,
+            parameters: new global::TypedRpc.RpcParameterDescriptor[] { new global::TypedRpc.RpcParameterDescriptor("start", typeof(long)), new global::TypedRpc.RpcParameterDescriptor("count", typeof(int)) });
 
         /// <summary>The method <c>StreamAsync</c>.</summary>
         public static global::TypedRpc.RpcMethodDescriptor StreamMethod { get; } = new global::TypedRpc.RpcMethodDescriptor(
             6, "Stream", "StreamAsync", global::TypedRpc.RpcMethodKind.ServerStreaming, typeof(global::Shapes.Deep.Name.Item),
-            timeoutMs: 0, extendByMs: 0, returnsRpcResult: false, hasKey: true);
+            timeoutMs: 0, extendByMs: 0, returnsRpcResult: false, hasKey: true,
+            parameters: new global::TypedRpc.RpcParameterDescriptor[] { new global::TypedRpc.RpcParameterDescriptor("color", typeof(global::Shapes.Deep.Name.Color)), new global::TypedRpc.RpcParameterDescriptor("seed", typeof(global::System.Collections.Generic.IReadOnlyList<global::Shapes.Deep.Name.Item>)) });
 
         /// <summary>The method <c>KeywordsAsync</c>.</summary>
         public static global::TypedRpc.RpcMethodDescriptor KeywordsMethod { get; } = new global::TypedRpc.RpcMethodDescriptor(
             7, "Keywords", "KeywordsAsync", global::TypedRpc.RpcMethodKind.Unary, typeof(string),
-            timeoutMs: 0, extendByMs: 0, returnsRpcResult: false, hasKey: false);
+            timeoutMs: 0, extendByMs: 0, returnsRpcResult: false, hasKey: false,
+            parameters: new global::TypedRpc.RpcParameterDescriptor[] { new global::TypedRpc.RpcParameterDescriptor("event", typeof(string)), new global::TypedRpc.RpcParameterDescriptor("class", typeof(int)), new global::TypedRpc.RpcParameterDescriptor("context", typeof(string)), new global::TypedRpc.RpcParameterDescriptor("Key", typeof(string)), new global::TypedRpc.RpcParameterDescriptor("writer", typeof(string)) });
 
         /// <summary>The method <c>OptionalAsync</c>.</summary>
         public static global::TypedRpc.RpcMethodDescriptor OptionalMethod { get; } = new global::TypedRpc.RpcMethodDescriptor(
             8, "Optional", "OptionalAsync", global::TypedRpc.RpcMethodKind.Unary, typeof(global::System.Collections.Generic.IReadOnlyDictionary<string, global::Shapes.Deep.Name.Item>),
-            timeoutMs: 0, extendByMs: 0, returnsRpcResult: false, hasKey: false);
+            timeoutMs: 0, extendByMs: 0, returnsRpcResult: false, hasKey: false,
+            parameters: new global::TypedRpc.RpcParameterDescriptor[] { new global::TypedRpc.RpcParameterDescriptor("maybe", typeof(string)), new global::TypedRpc.RpcParameterDescriptor("count", typeof(int)), new global::TypedRpc.RpcParameterDescriptor("rate", typeof(decimal)), new global::TypedRpc.RpcParameterDescriptor("color", typeof(global::Shapes.Deep.Name.Color)), new global::TypedRpc.RpcParameterDescriptor("label", typeof(string)), new global::TypedRpc.RpcParameterDescriptor("ratio", typeof(double)), new global::TypedRpc.RpcParameterDescriptor("big", typeof(long)), new global::TypedRpc.RpcParameterDescriptor("c", typeof(char)), new global::TypedRpc.RpcParameterDescriptor("flag", typeof(bool)), new global::TypedRpc.RpcParameterDescriptor("id", typeof(global::System.Guid?)), new global::TypedRpc.RpcParameterDescriptor("f", typeof(float)) });
 
         /// <summary>The method <c>TupleAsync</c>.</summary>
         public static global::TypedRpc.RpcMethodDescriptor TupleMethod { get; } = new global::TypedRpc.RpcMethodDescriptor(
             9, "Tuple", "TupleAsync", global::TypedRpc.RpcMethodKind.Unary, typeof((int Count, string Name)),
-            timeoutMs: 0, extendByMs: 0, returnsRpcResult: false, hasKey: false);
+            timeoutMs: 0, extendByMs: 0, returnsRpcResult: false, hasKey: false,
+            parameters: new global::TypedRpc.RpcParameterDescriptor[] { new global::TypedRpc.RpcParameterDescriptor("index", typeof(global::System.Collections.Generic.Dictionary<global::System.Guid, global::Shapes.Deep.Name.Item[]>)), new global::TypedRpc.RpcParameterDescriptor("raw", typeof(byte[])) });
 
         /// <summary>The contract's service descriptor.</summary>
         public static global::TypedRpc.RpcServiceDescriptor Service { get; } = new global::TypedRpc.RpcServiceDescriptor(

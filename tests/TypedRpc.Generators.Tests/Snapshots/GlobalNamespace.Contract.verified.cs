@@ -13,7 +13,8 @@ internal static partial class GlobalDescriptor
     /// <summary>The method <c>HelloAsync</c>.</summary>
     public static global::TypedRpc.RpcMethodDescriptor HelloMethod { get; } = new global::TypedRpc.RpcMethodDescriptor(
         0, "Hello", "HelloAsync", global::TypedRpc.RpcMethodKind.Unary, typeof(string),
-        timeoutMs: 0, extendByMs: 0, returnsRpcResult: false, hasKey: false);
+        timeoutMs: 0, extendByMs: 0, returnsRpcResult: false, hasKey: false,
+        parameters: new global::TypedRpc.RpcParameterDescriptor[] { new global::TypedRpc.RpcParameterDescriptor("name", typeof(string)) });
 
     /// <summary>The contract's service descriptor.</summary>
     public static global::TypedRpc.RpcServiceDescriptor Service { get; } = new global::TypedRpc.RpcServiceDescriptor(

@@ -15,7 +15,8 @@ namespace Nesting
         /// <summary>The method <c>RecordAsync</c>.</summary>
         public static global::TypedRpc.RpcMethodDescriptor RecordMethod { get; } = new global::TypedRpc.RpcMethodDescriptor(
             0, "Record", "RecordAsync", global::TypedRpc.RpcMethodKind.NoResult, null,
-            timeoutMs: 0, extendByMs: 0, returnsRpcResult: false, hasKey: false);
+            timeoutMs: 0, extendByMs: 0, returnsRpcResult: false, hasKey: false,
+            parameters: new global::TypedRpc.RpcParameterDescriptor[] { new global::TypedRpc.RpcParameterDescriptor("entry", typeof(string)) });
 
         /// <summary>The contract's service descriptor.</summary>
         public static global::TypedRpc.RpcServiceDescriptor Service { get; } = new global::TypedRpc.RpcServiceDescriptor(

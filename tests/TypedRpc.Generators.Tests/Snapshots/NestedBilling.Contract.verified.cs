@@ -15,7 +15,8 @@ namespace Nesting
         /// <summary>The method <c>TotalAsync</c>.</summary>
         public static global::TypedRpc.RpcMethodDescriptor TotalMethod { get; } = new global::TypedRpc.RpcMethodDescriptor(
             0, "Total", "TotalAsync", global::TypedRpc.RpcMethodKind.Unary, typeof(decimal),
-            timeoutMs: 0, extendByMs: 0, returnsRpcResult: false, hasKey: false);
+            timeoutMs: 0, extendByMs: 0, returnsRpcResult: false, hasKey: false,
+            parameters: new global::TypedRpc.RpcParameterDescriptor[] { new global::TypedRpc.RpcParameterDescriptor("customer", typeof(string)) });
 
         /// <summary>The contract's service descriptor.</summary>
         public static global::TypedRpc.RpcServiceDescriptor Service { get; } = new global::TypedRpc.RpcServiceDescriptor(

@@ -15,22 +15,26 @@ namespace Acme.Pricing
         /// <summary>The method <c>GetQuoteAsync</c>.</summary>
         public static global::TypedRpc.RpcMethodDescriptor GetQuoteMethod { get; } = new global::TypedRpc.RpcMethodDescriptor(
             0, "GetQuote", "GetQuoteAsync", global::TypedRpc.RpcMethodKind.Unary, typeof(global::Acme.Pricing.Quote),
-            timeoutMs: 20000, extendByMs: 10000, returnsRpcResult: false, hasKey: false);
+            timeoutMs: 20000, extendByMs: 10000, returnsRpcResult: false, hasKey: false,
+            parameters: new global::TypedRpc.RpcParameterDescriptor[] { new global::TypedRpc.RpcParameterDescriptor("request", typeof(global::Acme.Pricing.QuoteRequest)) });
 
         /// <summary>The method <c>PlaceOrderAsync</c>.</summary>
         public static global::TypedRpc.RpcMethodDescriptor PlaceOrderMethod { get; } = new global::TypedRpc.RpcMethodDescriptor(
             1, "PlaceOrder", "PlaceOrderAsync", global::TypedRpc.RpcMethodKind.Unary, typeof(global::Acme.Pricing.Receipt),
-            timeoutMs: 0, extendByMs: 0, returnsRpcResult: true, hasKey: true);
+            timeoutMs: 0, extendByMs: 0, returnsRpcResult: true, hasKey: true,
+            parameters: new global::TypedRpc.RpcParameterDescriptor[] { new global::TypedRpc.RpcParameterDescriptor("orderId", typeof(string)), new global::TypedRpc.RpcParameterDescriptor("amount", typeof(decimal)) });
 
         /// <summary>The method <c>WatchAsync</c>.</summary>
         public static global::TypedRpc.RpcMethodDescriptor WatchMethod { get; } = new global::TypedRpc.RpcMethodDescriptor(
             2, "Watch", "WatchAsync", global::TypedRpc.RpcMethodKind.ServerStreaming, typeof(global::Acme.Pricing.PriceTick),
-            timeoutMs: 0, extendByMs: 0, returnsRpcResult: false, hasKey: false);
+            timeoutMs: 0, extendByMs: 0, returnsRpcResult: false, hasKey: false,
+            parameters: new global::TypedRpc.RpcParameterDescriptor[] { new global::TypedRpc.RpcParameterDescriptor("symbol", typeof(string)), new global::TypedRpc.RpcParameterDescriptor("count", typeof(int)) });
 
         /// <summary>The method <c>CancelOrderAsync</c>.</summary>
         public static global::TypedRpc.RpcMethodDescriptor CancelOrderMethod { get; } = new global::TypedRpc.RpcMethodDescriptor(
             3, "CancelOrder", "CancelOrderAsync", global::TypedRpc.RpcMethodKind.NoResult, null,
-            timeoutMs: 0, extendByMs: 0, returnsRpcResult: false, hasKey: false);
+            timeoutMs: 0, extendByMs: 0, returnsRpcResult: false, hasKey: false,
+            parameters: new global::TypedRpc.RpcParameterDescriptor[] { new global::TypedRpc.RpcParameterDescriptor("orderId", typeof(string)) });
 
         /// <summary>The contract's service descriptor.</summary>
         public static global::TypedRpc.RpcServiceDescriptor Service { get; } = new global::TypedRpc.RpcServiceDescriptor(
