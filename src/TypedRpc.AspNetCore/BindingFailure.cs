@@ -1,6 +1,9 @@
 using System;
 using System.Collections.Generic;
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
+using System.Net;
+using System.Numerics;
 using System.Reflection;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Metadata;
@@ -74,7 +77,7 @@ internal static class BindingFailure
         }
 
         var type = Nullable.GetUnderlyingType(parameter.ParameterType) ?? parameter.ParameterType;
-        if (type != typeof(string) && !type.IsEnum && TryParseMethod(type) is null)
+        if (type != typeof(string) && !type.IsEnum && !HasTryParse(type))
         {
             // Services, HttpContext, RpcHttpCall (BindAsync), arrays, bodies: not bound from one string.
             return null;
@@ -100,10 +103,8 @@ internal static class BindingFailure
     private static bool IsOptional(ParameterInfo parameter) =>
         parameter.HasDefaultValue || new NullabilityInfoContext().Create(parameter).ReadState != NullabilityState.NotNull;
 
-    // The TryParse minimal APIs bind such a parameter with (the invariant culture when it takes one).
-    private static MethodInfo? TryParseMethod(Type type) =>
-        type.GetMethod("TryParse", BindingFlags.Public | BindingFlags.Static, [typeof(string), typeof(IFormatProvider), type.MakeByRefType()])
-        ?? type.GetMethod("TryParse", BindingFlags.Public | BindingFlags.Static, [typeof(string), type.MakeByRefType()]);
+    // Whether minimal APIs bind the type from one string with a static TryParse.
+    private static bool HasTryParse(Type type) => Parsers.ContainsKey(type) || TryParseMethod(type) is not null;
 
     private static bool Parses(Type type, string value)
     {
@@ -112,8 +113,57 @@ internal static class BindingFailure
             return Enum.TryParse(type, value, ignoreCase: false, out _);
         }
 
+        if (Parsers.TryGetValue(type, out var parse))
+        {
+            return parse(value);
+        }
+
         var method = TryParseMethod(type)!;
         object?[] arguments = method.GetParameters().Length == 3 ? [value, CultureInfo.InvariantCulture, null] : [value, null];
         return method.Invoke(null, arguments) is true;
     }
+
+    // The TryParse minimal APIs bind such a parameter with (the invariant culture when it takes one),
+    // called directly for the framework's types: each is the overload the reflection below would find
+    // - (string, IFormatProvider, out T) where the type has it, else (string, out T).
+    private static readonly Dictionary<Type, Func<string, bool>> Parsers = new()
+    {
+        [typeof(bool)] = static s => bool.TryParse(s, out _),
+        [typeof(char)] = static s => char.TryParse(s, out _),
+        [typeof(byte)] = static s => byte.TryParse(s, CultureInfo.InvariantCulture, out _),
+        [typeof(sbyte)] = static s => sbyte.TryParse(s, CultureInfo.InvariantCulture, out _),
+        [typeof(short)] = static s => short.TryParse(s, CultureInfo.InvariantCulture, out _),
+        [typeof(ushort)] = static s => ushort.TryParse(s, CultureInfo.InvariantCulture, out _),
+        [typeof(int)] = static s => int.TryParse(s, CultureInfo.InvariantCulture, out _),
+        [typeof(uint)] = static s => uint.TryParse(s, CultureInfo.InvariantCulture, out _),
+        [typeof(long)] = static s => long.TryParse(s, CultureInfo.InvariantCulture, out _),
+        [typeof(ulong)] = static s => ulong.TryParse(s, CultureInfo.InvariantCulture, out _),
+        [typeof(nint)] = static s => nint.TryParse(s, CultureInfo.InvariantCulture, out _),
+        [typeof(nuint)] = static s => nuint.TryParse(s, CultureInfo.InvariantCulture, out _),
+        [typeof(Int128)] = static s => Int128.TryParse(s, CultureInfo.InvariantCulture, out _),
+        [typeof(UInt128)] = static s => UInt128.TryParse(s, CultureInfo.InvariantCulture, out _),
+        [typeof(BigInteger)] = static s => BigInteger.TryParse(s, CultureInfo.InvariantCulture, out _),
+        [typeof(Half)] = static s => Half.TryParse(s, CultureInfo.InvariantCulture, out _),
+        [typeof(float)] = static s => float.TryParse(s, CultureInfo.InvariantCulture, out _),
+        [typeof(double)] = static s => double.TryParse(s, CultureInfo.InvariantCulture, out _),
+        [typeof(decimal)] = static s => decimal.TryParse(s, CultureInfo.InvariantCulture, out _),
+        [typeof(Complex)] = static s => Complex.TryParse(s, CultureInfo.InvariantCulture, out _),
+        [typeof(Guid)] = static s => Guid.TryParse(s, CultureInfo.InvariantCulture, out _),
+        [typeof(DateTime)] = static s => DateTime.TryParse(s, CultureInfo.InvariantCulture, out _),
+        [typeof(DateTimeOffset)] = static s => DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, out _),
+        [typeof(DateOnly)] = static s => DateOnly.TryParse(s, CultureInfo.InvariantCulture, out _),
+        [typeof(TimeOnly)] = static s => TimeOnly.TryParse(s, CultureInfo.InvariantCulture, out _),
+        [typeof(TimeSpan)] = static s => TimeSpan.TryParse(s, CultureInfo.InvariantCulture, out _),
+        [typeof(Version)] = static s => Version.TryParse(s, out _),
+        [typeof(IPAddress)] = static s => IPAddress.TryParse(s, out _),
+        [typeof(IPEndPoint)] = static s => IPEndPoint.TryParse(s, out _),
+    };
+
+    // Any other type (an application's own IParsable type): its TryParse found by reflection. A
+    // trimmed or native AOT application may not keep that method's metadata; the parameter is then
+    // not named, and the request gets the generic 400 problem - never an exception.
+    [UnconditionalSuppressMessage("Trimming", "IL2070", Justification = "Best effort for application types: a TryParse the trimmer removed is not found, and the generic 400 problem is answered.")]
+    private static MethodInfo? TryParseMethod(Type type) =>
+        type.GetMethod("TryParse", BindingFlags.Public | BindingFlags.Static, [typeof(string), typeof(IFormatProvider), type.MakeByRefType()])
+        ?? type.GetMethod("TryParse", BindingFlags.Public | BindingFlags.Static, [typeof(string), type.MakeByRefType()]);
 }

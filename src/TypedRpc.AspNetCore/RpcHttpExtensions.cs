@@ -46,8 +46,6 @@ public static class RpcHttpExtensions
     /// <param name="configuration">The <c>TypedRpc:Http</c> section.</param>
     /// <param name="configure">Further configuration (e.g. <see cref="RpcHttpOptions.ResultOwner"/>), or <see langword="null"/>.</param>
     /// <returns>The builder.</returns>
-    [System.Diagnostics.CodeAnalysis.RequiresUnreferencedCode("Binding configuration uses reflection over RpcHttpOptions.")]
-    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode("Binding configuration uses reflection over RpcHttpOptions.")]
     public static ITypedRpcBuilder AddHttpEdge(this ITypedRpcBuilder builder, Microsoft.Extensions.Configuration.IConfiguration configuration, Action<RpcHttpOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
@@ -80,7 +78,13 @@ public static class RpcHttpExtensions
         ArgumentNullException.ThrowIfNull(endpoints);
         var settings = endpoints.ServiceProvider.GetService<IOptions<RpcHttpOptions>>()?.Value
             ?? throw new InvalidOperationException("The TypedRpc HTTP edge is not registered: call .AddHttpEdge() on the builder returned by AddTypedRpc().");
-        return endpoints.MapGet(settings.ResultsPath + "/{handle}", (string handle, HttpContext http) => RpcResultsEndpoint.GetAsync(handle, http))
+        // A RequestDelegate, not a handler delegate: no RequestDelegateFactory (reflection, code
+        // generation) at startup, so it is trimming and native AOT safe. The handler method is added
+        // as metadata, as minimal APIs add it, so API descriptions (OpenAPI) still list the endpoint
+        // and its {handle} parameter.
+        var endpoint = endpoints.MapGet(settings.ResultsPath + "/{handle}", RpcResultsEndpoint.HandleAsync);
+        return (endpoint as RouteHandlerBuilder ?? new RouteHandlerBuilder([endpoint]))
+            .WithMetadata(RpcResultsEndpoint.HandlerMethod)
             .WithName("TypedRpcResult");
     }
 }

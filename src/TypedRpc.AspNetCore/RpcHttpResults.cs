@@ -1,11 +1,14 @@
 using System;
+using System.Buffers;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Threading.Tasks;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using TypedRpc.Serialization;
 
 namespace TypedRpc.AspNetCore;
 
@@ -89,7 +92,7 @@ public static class RpcHttpResults
             return Results.NoContent();
         }
 
-        return Results.Json(value);
+        return new PayloadResult(value);
     }
 
     internal static IResult Accepted(string correlationId, HttpContext context)
@@ -97,7 +100,7 @@ public static class RpcHttpResults
         var settings = Settings(context);
         var location = Location(correlationId, context);
         context.Response.Headers.RetryAfter = ((long)Math.Ceiling(settings.RetryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-        return Results.Json(new PendingBody("Pending", location), statusCode: StatusCodes.Status202Accepted, contentType: null).WithLocation(location);
+        return Results.Json(new PendingBody("Pending", location), RpcHttpJsonContext.Default.PendingBody, contentType: null, statusCode: StatusCodes.Status202Accepted).WithLocation(location);
     }
 
     internal static string Location(string correlationId, HttpContext context)
@@ -142,9 +145,60 @@ public static class RpcHttpResults
         _ => "Internal error",
     };
 
-    private sealed record PendingBody(string State, string Location);
-
     private static IResult WithLocation(this IResult result, string location) => new LocationResult(result, location);
+
+    // A completed result's value: 200 with its JSON, written by the application's IRpcSerializer (the
+    // one that wrote and read it on the way here, so it knows the contract's types) as the value's
+    // runtime type, as minimal APIs write an object. A null value is a 200 without a body.
+    private sealed class PayloadResult(object? value) : IResult
+    {
+        public async Task ExecuteAsync(HttpContext httpContext)
+        {
+            if (value is null)
+            {
+                return;
+            }
+
+            var serializer = httpContext.RequestServices.GetRequiredService<IRpcSerializer>();
+            var buffer = new ArrayBufferWriter<byte>();
+            using (var writer = new Utf8JsonWriter(buffer, WriterOptions(serializer)))
+            {
+                if (value is JsonElement element)
+                {
+                    serializer.Serialize(writer, element);
+                }
+                else
+                {
+                    serializer.Serialize<object>(writer, value);
+                }
+            }
+
+            var response = httpContext.Response;
+            response.ContentType = "application/json; charset=utf-8";
+            try
+            {
+                await response.BodyWriter.WriteAsync(buffer.WrittenMemory, httpContext.RequestAborted).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (httpContext.RequestAborted.IsCancellationRequested)
+            {
+                // The client went away: nobody to answer (as minimal APIs do).
+            }
+        }
+
+        // The writer settings of the serializer's options (indentation, encoder), as JsonSerializer
+        // uses them when it writes to a stream.
+        private static JsonWriterOptions WriterOptions(IRpcSerializer serializer) => serializer is JsonRpcSerializer { Options: var options }
+            ? new JsonWriterOptions
+            {
+                Encoder = options.Encoder,
+                Indented = options.WriteIndented,
+                IndentCharacter = options.IndentCharacter,
+                IndentSize = options.IndentSize,
+                NewLine = options.NewLine,
+                SkipValidation = true,
+            }
+            : new JsonWriterOptions { SkipValidation = true };
+    }
 
     private sealed class LocationResult(IResult inner, string location) : IResult
     {
@@ -155,3 +209,11 @@ public static class RpcHttpResults
         }
     }
 }
+
+/// <summary>The body of a 202 Accepted: <c>{"state":"Pending","location":"…"}</c>.</summary>
+internal sealed record PendingBody(string State, string Location);
+
+/// <summary>JSON metadata for the edge's own response bodies (web defaults: camelCase).</summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
+[JsonSerializable(typeof(PendingBody))]
+internal sealed partial class RpcHttpJsonContext : JsonSerializerContext;

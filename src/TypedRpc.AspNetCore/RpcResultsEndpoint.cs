@@ -1,4 +1,5 @@
 using System;
+using System.Reflection;
 using System.Text.Json;
 using System.Threading.Tasks;
 using Microsoft.AspNetCore.Http;
@@ -15,6 +16,25 @@ namespace TypedRpc.AspNetCore;
 /// </summary>
 internal static class RpcResultsEndpoint
 {
+    /// <summary>The handler's method, <see cref="GetAsync"/>: endpoint metadata for API descriptions.</summary>
+    public static MethodInfo HandlerMethod { get; } = new Func<string, HttpContext, Task<IResult>>(GetAsync).Method;
+
+    /// <summary>The endpoint: binds <c>{handle}</c> from the route and writes <see cref="GetAsync"/>'s result.</summary>
+    /// <param name="http">The request.</param>
+    /// <returns>The response written.</returns>
+    public static async Task HandleAsync(HttpContext http)
+    {
+        // As minimal APIs bind a required string route value: a missing one is an empty 400.
+        if (http.Request.RouteValues["handle"]?.ToString() is not { } handle)
+        {
+            http.Response.StatusCode = StatusCodes.Status400BadRequest;
+            return;
+        }
+
+        var result = await GetAsync(handle, http).ConfigureAwait(false);
+        await result.ExecuteAsync(http).ConfigureAwait(false);
+    }
+
     public static async Task<IResult> GetAsync(string handle, HttpContext http)
     {
         var settings = RpcHttpResults.Settings(http);
