@@ -16,11 +16,12 @@ cd "$ROOT"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 CONFIGURATION="${CONFIGURATION:-Release}"
 
-# Debian packages the tests need: redis-server, and mosquitto (the MQTT broker of the MQTT transport's
-# tests). Each package's name is also the name of the executable it installs. (The native Kafka client
+# Debian packages the tests need: redis-server, mosquitto (the MQTT broker of the MQTT transport's
+# tests) and clang (the linker Native AOT publishes with: tests/TypedRpc.AotTests). Each package's
+# name is also the name of the executable it installs. (The native Kafka client
 # comes with the Confluent.Kafka package; a system librdkafka is neither needed nor used: README
 # "Prerequisites".)
-APT_PACKAGES=(redis-server mosquitto)
+APT_PACKAGES=(redis-server mosquitto clang)
 
 log() { printf '==> %s\n' "$*" >&2; }
 

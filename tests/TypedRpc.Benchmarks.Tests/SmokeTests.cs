@@ -17,10 +17,10 @@ namespace TypedRpc.Benchmarks.Tests;
 /// </summary>
 public static class Smoke
 {
-    public static async Task<ScenarioResult> RunAsync(IScenario scenario, ITestOutputHelper output)
+    public static async Task<ScenarioResult> RunAsync(IScenario scenario, ITestOutputHelper output, TimeSpan? timeout = null)
     {
         var progress = new Progress(output);
-        var result = await scenario.RunAsync(RunSize.Smoke, progress, CancellationToken.None).WaitAsync(TimeSpan.FromMinutes(3));
+        var result = await scenario.RunAsync(RunSize.Smoke, progress, CancellationToken.None).WaitAsync(timeout ?? TimeSpan.FromMinutes(3));
         Assert.Equal(scenario.Name, result.Name);
         Assert.NotEmpty(result.Rows);
         Assert.NotEmpty(result.Claims);
@@ -204,5 +204,25 @@ public sealed class GeneratorSmokeTests(ITestOutputHelper output)
         var result = await Smoke.RunAsync(new GeneratorScenario(), output);
         Assert.Equal(60, Smoke.Figure(result, "20 contracts × 10 methods, from scratch", "files"));
         Assert.Equal(0, Smoke.Figure(result, "re-run after an unrelated edit", "outputs regenerated"));
+    }
+}
+
+public sealed class AotSmokeTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task Aot_BothKindsOfTheSamplePassTheirChecks_AndEveryFigureIsMeasured()
+    {
+        // Two publishes (Native AOT about a minute on 2 cores) before the runs.
+        var result = await Smoke.RunAsync(new AotScenario(), output, TimeSpan.FromMinutes(12));
+        Assert.Equal(5, result.Rows.Count);
+        foreach (var row in result.Rows.Where(r => r.Label != "published size"))
+        {
+            Assert.True(row["first call ms (median)"] > 0, row.Label);
+            Assert.True(row["working set MB (median)"] > 1, row.Label);
+        }
+
+        Assert.True(Smoke.Figure(result, "published size", "Native AOT MB") > 1);
+        Assert.Equal(4, result.Claims.Count);
+        Assert.All(result.Claims, c => Assert.True(c.Value > 0, c.Name));
     }
 }

@@ -53,7 +53,7 @@ public sealed class JsonRpcSerializer : IRpcSerializer
     /// <see cref="JsonConverterAttribute"/>, do); for full control pass your own options to
     /// <see cref="JsonRpcSerializer(JsonSerializerOptions)"/>. The common primitive types
     /// (numbers, <see cref="string"/>, <see cref="bool"/>, <see cref="Guid"/>, dates and times, byte
-    /// arrays and their nullable forms) are covered without being listed.
+    /// arrays and their nullable forms, <see cref="JsonElement"/>) are covered without being listed.
     /// </summary>
     /// <param name="contexts">The contexts, asked in order.</param>
     /// <returns>The serializer.</returns>
@@ -121,7 +121,11 @@ public sealed class JsonRpcSerializer : IRpcSerializer
         new(JsonSerializerDefaults.Web) { TypeInfoResolver = new DefaultJsonTypeInfoResolver() };
 }
 
-/// <summary>The primitive types every contract may use without listing them in its own JSON context.</summary>
+/// <summary>
+/// The primitive types every contract may use without listing them in its own JSON context; and
+/// <see cref="object"/>, written as its runtime type (which a context must then cover), as the HTTP
+/// edge writes a result.
+/// </summary>
 [JsonSerializable(typeof(bool))]
 [JsonSerializable(typeof(byte))]
 [JsonSerializable(typeof(sbyte))]
@@ -166,4 +170,6 @@ public sealed class JsonRpcSerializer : IRpcSerializer
 [JsonSerializable(typeof(string[]))]
 [JsonSerializable(typeof(int[]))]
 [JsonSerializable(typeof(long[]))]
+[JsonSerializable(typeof(JsonElement))]
+[JsonSerializable(typeof(object))]
 internal sealed partial class PrimitivesJsonContext : JsonSerializerContext;

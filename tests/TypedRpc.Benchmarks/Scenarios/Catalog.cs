@@ -16,6 +16,7 @@ public static class Catalog
         new WaitersScenario(),
         new GeneratorScenario(),
         new StoreScenario(),
+        new AotScenario(),
     };
 
     public static IReadOnlyList<string> Names

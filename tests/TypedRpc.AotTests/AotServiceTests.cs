@@ -1,0 +1,64 @@
+using System;
+using System.IO;
+using System.Linq;
+using System.Text.RegularExpressions;
+using System.Threading.Tasks;
+using Xunit;
+
+namespace TypedRpc.AotTests;
+
+/// <summary>
+/// A TypedRpc service published with Native AOT: no trim or AOT warning from any assembly, and the
+/// native executable serves and calls its contract over each transport.
+/// </summary>
+[Collection(PublishedSampleCollection.Name)]
+public sealed partial class AotServiceTests(PublishedSample sample)
+{
+    [Fact]
+    public void ThePublish_Succeeds_WithNoTrimOrAotWarning()
+    {
+        Assert.True(sample.PublishExitCode == 0, "dotnet publish failed:\n" + sample.PublishLog);
+        var warnings = AnalysisWarning().Matches(sample.PublishLog).Select(m => m.Value).Distinct().ToArray();
+        Assert.True(warnings.Length == 0, $"{warnings.Length} trim/AOT warnings:\n" + string.Join("\n", warnings));
+
+        // A native executable, not a managed assembly started by a host.
+        Assert.True(File.Exists(sample.Executable), "no executable " + sample.Executable);
+        Assert.False(File.Exists(Path.Combine(sample.OutputDirectory, "AotService.dll")), "the publish holds a managed AotService.dll");
+    }
+
+    [Theory]
+    [InlineData("memory")]
+    [InlineData("kafka")]
+    public async Task TheNativeExecutable_CallsItsContract_RoundTripStreamAndErrorStatus(string transport)
+    {
+        Assert.True(sample.PublishExitCode == 0, "dotnet publish failed:\n" + sample.PublishLog);
+
+        var (exitCode, output) = await PublishedSample.RunAsync(sample.Executable, ["--transport", transport], TimeSpan.FromMinutes(2));
+
+        Assert.True(exitCode == 0, $"exit code {exitCode}:\n{output}");
+        Assert.Contains($"runtime=aot transport={transport}", output);
+        foreach (var check in new[] { "round-trip", "round-trip-record", "stream", "error-status" })
+        {
+            Assert.Contains($"check {check}: ok", output);
+        }
+
+        Assert.Contains("check error-status: ok (NotFound: No SKU 'sku-404' with 1 available.)", output);
+        Assert.Matches(@"first-call-ms=\d+\.\d", output);
+    }
+
+    [Fact]
+    public async Task TheNativeExecutable_RefusesAnUnknownOption()
+    {
+        Assert.True(sample.PublishExitCode == 0, "dotnet publish failed:\n" + sample.PublishLog);
+
+        var (exitCode, output) = await PublishedSample.RunAsync(sample.Executable, ["--transport", "carrier-pigeon"], TimeSpan.FromSeconds(30));
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("Unknown or incomplete option '--transport'", output);
+    }
+
+    // ILC's and the trimmer's analysis warnings (IL2xxx trimming, IL3xxx AOT and single-file), as
+    // warnings or as errors.
+    [GeneratedRegex(@"[^\r\n]*\b(warning|error) IL[23]\d{3}\b[^\r\n]*|[^\r\n]*(Trim|AOT) analysis (warning|error)[^\r\n]*")]
+    private static partial Regex AnalysisWarning();
+}
