@@ -42,8 +42,6 @@ public static class KafkaBuilderExtensions
     /// <param name="configuration">The <c>TypedRpc:Kafka</c> configuration section.</param>
     /// <param name="configure">Further configuration, or <see langword="null"/>.</param>
     /// <returns>The builder.</returns>
-    [System.Diagnostics.CodeAnalysis.RequiresUnreferencedCode("Binding configuration uses reflection over KafkaTransportOptions.")]
-    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode("Binding configuration uses reflection over KafkaTransportOptions.")]
     public static ITypedRpcBuilder AddKafka(this ITypedRpcBuilder builder, Microsoft.Extensions.Configuration.IConfiguration configuration, Action<KafkaTransportOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);

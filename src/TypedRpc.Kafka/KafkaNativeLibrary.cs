@@ -192,7 +192,9 @@ public static class KafkaNativeLibrary
 
     // Where the runtime itself looks for the application's native assets (from its deps.json: the
     // output's runtimes/<rid>/native folder, or the package folder), then that folder under the
-    // application's base directory in case the host did not say.
+    // application's base directory in case the host did not say, then the base directory itself:
+    // a self-contained single-file or Native AOT publish puts the native files beside the
+    // executable, and no host names any directory (NATIVE_DLL_SEARCH_DIRECTORIES is unset).
     private static IEnumerable<string> NativeDirectories()
     {
         var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -212,6 +214,11 @@ public static class KafkaNativeLibrary
         if (seen.Add(Path.TrimEndingDirectorySeparator(fallback)))
         {
             yield return fallback;
+        }
+
+        if (seen.Add(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)))
+        {
+            yield return AppContext.BaseDirectory;
         }
     }
 }
