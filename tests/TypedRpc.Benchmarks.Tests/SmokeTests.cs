@@ -221,7 +221,7 @@ public sealed class AotSmokeTests(ITestOutputHelper output)
             Assert.True(row["working set MB (median)"] > 1, row.Label);
         }
 
-        Assert.True(Smoke.Figure(result, "published size", "Native AOT MB") > 1);
+        Assert.True(Smoke.Figure(result, "published size", "Native AOT executable MB") > 1);
         Assert.Equal(4, result.Claims.Count);
         Assert.All(result.Claims, c => Assert.True(c.Value > 0, c.Name));
     }
