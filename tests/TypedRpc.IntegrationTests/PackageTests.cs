@@ -78,6 +78,14 @@ public sealed class PackageTests(ITestOutputHelper output)
             Assert.DoesNotContain("librdkafka.redist", kafka.Keys);
             Assert.Contains(kafka.Keys, id => id.StartsWith("Microsoft.Extensions.Options", StringComparison.Ordinal));
             Assert.Equal(new[] { "lib/net10.0/TypedRpc.Kafka.dll", "lib/net10.0/TypedRpc.Kafka.xml" }, LibFiles(Path.Combine(feed, $"TypedRpc.Kafka.{version}.nupkg")));
+            // Its build file roots Confluent.Kafka in trimmed and Native AOT publishes of every consumer (README "Native AOT").
+            using (var kafkaPackage = System.IO.Compression.ZipFile.OpenRead(Path.Combine(feed, $"TypedRpc.Kafka.{version}.nupkg")))
+            {
+                var targets = kafkaPackage.Entries.Single(e => e.FullName == "buildTransitive/TypedRpc.Kafka.targets");
+                using var reader = new StreamReader(targets.Open());
+                Assert.Contains("<TrimmerRootAssembly Include=\"Confluent.Kafka\" />", reader.ReadToEnd(), StringComparison.Ordinal);
+            }
+
             var redis = Dependencies(Path.Combine(feed, $"TypedRpc.Redis.{version}.nupkg"));
             Assert.Equal(version, redis["TypedRpc"]);
             Assert.Equal("2.13.23", redis["StackExchange.Redis"]);

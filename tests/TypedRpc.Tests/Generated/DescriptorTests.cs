@@ -51,6 +51,20 @@ public sealed class DescriptorTests
     }
 
     [Fact]
+    public void MethodDescriptors_ListTheArgumentsSentToTheServer_NotTheTokenOrCallOptions()
+    {
+        Assert.Empty(ShapesDescriptor.PingMethod.Parameters);
+        Assert.Equal([("name", typeof(string))], ShapesDescriptor.TouchMethod.Parameters.Select(p => (p.Name, p.Type)));
+        Assert.Equal([("text", typeof(string))], ShapesDescriptor.EchoMethod.Parameters.Select(p => (p.Name, p.Type)));
+        Assert.Equal([("id", typeof(Guid)), ("payload", typeof(Payload))], ShapesDescriptor.RoundTripMethod.Parameters.Select(p => (p.Name, p.Type)));
+        Assert.Equal([("region", typeof(Region)), ("to", typeof(int))], ShapesDescriptor.CountMethod.Parameters.Select(p => (p.Name, p.Type)));
+
+        // C# keywords are named as on the wire, without their '@'.
+        Assert.Equal(["event", "class", "context", "Key", "writer"], ShapesDescriptor.KeywordsMethod.Parameters.Select(p => p.Name));
+        Assert.Equal(typeof(decimal), ShapesDescriptor.OptionalMethod.Parameters[2].Type);
+    }
+
+    [Fact]
     public void AServerClass_NamesItsContractThroughItsType()
     {
         Assert.Same(ShapesDescriptor.Service, DescriptorOf<ShapesService>());
