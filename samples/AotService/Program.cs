@@ -13,9 +13,11 @@ namespace AotService;
 /// <summary>
 /// Serves and calls <see cref="IInventoryService"/> in one process and checks a round trip, a
 /// stream and an error status; prints the time from the process's start to the first completed
-/// call and the working set. Options: <c>--transport memory|kafka</c> (default memory);
-/// with kafka, <c>--kafka host:port</c> for a real cluster (else an embedded mock cluster) and
-/// <c>--redis host:port</c> for a running Redis (else a redis-server started on a free port).
+/// call and the working set. Options: <c>--transport memory|kafka|mqtt</c> (default memory);
+/// with kafka, <c>--kafka host:port</c> for a real cluster (else an embedded mock cluster); with
+/// mqtt, <c>--mqtt host:port</c> for a running MQTT 5 broker (else a mosquitto started on a free
+/// port); with either, <c>--redis host:port</c> for a running Redis (else a redis-server started
+/// on a free port).
 /// Exit code 0 when every check holds.
 /// </summary>
 public static class Program
@@ -26,17 +28,18 @@ public static class Program
     public static async Task<int> Main(string[] args)
     {
         var startedAt = Process.GetCurrentProcess().StartTime.ToUniversalTime();
-        string transport = "memory", kafkaServers = "", redisServer = "";
+        string transport = "memory", kafkaServers = "", mqttServer = "", redisServer = "";
         for (var i = 0; i < args.Length; i++)
         {
             var value = i + 1 < args.Length ? args[i + 1] : null;
             switch (args[i])
             {
-                case "--transport" when value is "memory" or "kafka": transport = value; i++; break;
+                case "--transport" when value is "memory" or "kafka" or "mqtt": transport = value; i++; break;
                 case "--kafka" when value is not null: kafkaServers = value; i++; break;
+                case "--mqtt" when value is not null: mqttServer = value; i++; break;
                 case "--redis" when value is not null: redisServer = value; i++; break;
                 default:
-                    Console.Error.WriteLine($"Unknown or incomplete option '{args[i]}'. Usage: AotService [--transport memory|kafka] [--kafka host:port] [--redis host:port]");
+                    Console.Error.WriteLine($"Unknown or incomplete option '{args[i]}'. Usage: AotService [--transport memory|kafka|mqtt] [--kafka host:port] [--mqtt host:port] [--redis host:port]");
                     return 2;
             }
         }
@@ -45,6 +48,7 @@ public static class Program
         var runtime = Environment.GetCommandLineArgs()[0].EndsWith(".dll", StringComparison.OrdinalIgnoreCase) ? "jit" : "aot";
         Console.WriteLine($"runtime={runtime} transport={transport}");
         EmbeddedKafka? kafka = null;
+        LocalMosquitto? mosquitto = null;
         LocalRedisServer? redis = null;
         try
         {
@@ -63,18 +67,37 @@ public static class Program
             }
             else
             {
+                if (redisServer.Length == 0)
+                {
+                    redis = await LocalRedisServer.StartAsync();
+                    redisServer = redis.Configuration;
+                }
+
+                rpc.AddRedis(o => o.Configuration = redisServer);
+            }
+
+            if (transport == "mqtt")
+            {
+                if (mqttServer.Length == 0)
+                {
+                    mosquitto = await LocalMosquitto.StartAsync();
+                    mqttServer = $"{mosquitto.Host}:{mosquitto.Port}";
+                }
+
+                rpc.AddMqtt(o =>
+                {
+                    o.Server = mqttServer;
+                    o.ClientGroup = "aot-sample";
+                });
+            }
+            else if (transport == "kafka")
+            {
                 if (kafkaServers.Length == 0)
                 {
                     kafka = new EmbeddedKafka(brokers: 1);
                     kafka.SetGroupInitialRebalanceDelay(TimeSpan.Zero);
                     kafka.CreateTopic("inventory.requests", 2);
                     kafka.CreateTopic("aot-sample.replies", 2);
-                }
-
-                if (redisServer.Length == 0)
-                {
-                    redis = await LocalRedisServer.StartAsync();
-                    redisServer = redis.Configuration;
                 }
 
                 rpc.AddKafka(o =>
@@ -92,7 +115,6 @@ public static class Program
                     o.RequestPartitions = 2;
                     o.ReplyPartitions = 2;
                 });
-                rpc.AddRedis(o => o.Configuration = redisServer);
             }
 
             using var host = builder.Build();
@@ -105,6 +127,11 @@ public static class Program
         finally
         {
             kafka?.Dispose();
+            if (mosquitto is not null)
+            {
+                await mosquitto.DisposeAsync();
+            }
+
             if (redis is not null)
             {
                 await redis.DisposeAsync();

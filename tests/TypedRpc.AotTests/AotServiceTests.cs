@@ -45,6 +45,7 @@ public sealed partial class AotServiceTests(PublishedSample sample)
     [Theory]
     [InlineData("memory")]
     [InlineData("kafka")]
+    [InlineData("mqtt")]
     public async Task TheNativeExecutable_CallsItsContract_RoundTripStreamAndErrorStatus(string transport)
     {
         Assert.True(sample.PublishExitCode == 0, "dotnet publish failed:\n" + sample.PublishLog);

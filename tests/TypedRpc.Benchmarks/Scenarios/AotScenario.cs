@@ -16,7 +16,8 @@ namespace TypedRpc.Benchmarks.Scenarios;
 /// 9. Native AOT: samples/AotService published with PublishAot against the same sample published
 /// for the JIT (framework-dependent, started by <c>dotnet</c>), each run as a fresh process in
 /// turns: the time from the process's start to its first completed call, and its working set after
-/// its checks, over the in-memory transport and over Kafka (embedded mock) + Redis.
+/// its checks, over the in-memory transport, over Kafka (embedded mock) + Redis and over MQTT 5 (a mosquitto
+/// it starts) + Redis.
 /// </summary>
 public sealed partial class AotScenario : IScenario
 {
@@ -39,7 +40,7 @@ public sealed partial class AotScenario : IScenario
         await RunAsync("dotnet", ["publish", project, "-c", "Release", "-p:PublishAot=false", "-o", jit, "-nologo"], root, TimeSpan.FromMinutes(10), cancellationToken);
 
         var result = new ScenarioResult(Name, Title);
-        foreach (var transport in new[] { "memory", "kafka" })
+        foreach (var transport in new[] { "memory", "kafka", "mqtt" })
         {
             var measured = new Dictionary<string, (List<double> FirstCall, List<double> WorkingSet)>
             {
@@ -65,7 +66,7 @@ public sealed partial class AotScenario : IScenario
                 }
             }
 
-            var label = transport == "memory" ? "in-memory transport" : "Kafka (mock) + Redis";
+            var label = transport switch { "memory" => "in-memory transport", "kafka" => "Kafka (mock) + Redis", _ => "MQTT 5 (mosquitto) + Redis" };
             foreach (var kind in new[] { "aot", "jit" })
             {
                 result.Row($"{label}, {(kind == "aot" ? "Native AOT" : "JIT")}")
@@ -74,7 +75,7 @@ public sealed partial class AotScenario : IScenario
                     .Add("runs", runs);
             }
 
-            var name = transport == "memory" ? "in-memory" : "Kafka + Redis";
+            var name = transport switch { "memory" => "in-memory", "kafka" => "Kafka + Redis", _ => "MQTT + Redis" };
             result.Claim($"start-up to first call, AOT ÷ JIT, {name}", Median(measured["aot"].FirstCall) / Median(measured["jit"].FirstCall), TargetKind.Info, double.NaN);
             result.Claim($"working set, AOT ÷ JIT, {name}", Median(measured["aot"].WorkingSet) / Median(measured["jit"].WorkingSet), TargetKind.Info, double.NaN);
         }
@@ -83,7 +84,7 @@ public sealed partial class AotScenario : IScenario
         // (librdkafka's builds, Garnet's from DevServices), the same for either kind.
         result.Row("published size")
             .Add("Native AOT executable MB", new FileInfo(Path.Combine(aot, "AotService")).Length / (1024.0 * 1024.0));
-        result.Notes.Add($"Each figure is the median of {runs} fresh processes per kind, run in turns. First call: from the process's start (its StartTime) to the first completed call, so it includes the runtime's start, the host's start, the embedded Kafka mock cluster and a redis-server the sample starts (Kafka), the consumer group's join and the call. Working set: Environment.WorkingSet after the sample's checks (a round trip, a record round trip, a 5-item stream, an error status).");
+        result.Notes.Add($"Each figure is the median of {runs} fresh processes per kind, run in turns. First call: from the process's start (its StartTime) to the first completed call, so it includes the runtime's start, the host's start, the embedded Kafka mock cluster or a mosquitto, and a redis-server the sample starts, the consumer group's join (Kafka) and the call. Working set: Environment.WorkingSet after the sample's checks (a round trip, a record round trip, a 5-item stream, an error status).");
         return result;
     }
 
