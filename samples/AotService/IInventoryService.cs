@@ -45,3 +45,7 @@ public sealed record Reservation(string Id, string Sku, int Quantity);
 [JsonSerializable(typeof(ReservationRequest))]
 [JsonSerializable(typeof(Reservation))]
 public sealed partial class InventoryJsonContext : JsonSerializerContext;
+
+/// <summary>A context that lacks two of the contract's types, for <c>--json-context partial</c>.</summary>
+[JsonSerializable(typeof(Stock))]
+public sealed partial class StockOnlyJsonContext : JsonSerializerContext;

@@ -17,7 +17,8 @@ namespace AotService;
 /// with kafka, <c>--kafka host:port</c> for a real cluster (else an embedded mock cluster); with
 /// mqtt, <c>--mqtt host:port</c> for a running MQTT 5 broker (else a mosquitto started on a free
 /// port); with either, <c>--redis host:port</c> for a running Redis (else a redis-server started
-/// on a free port).
+/// on a free port). <c>--json-context none|partial</c> shows the start-up error a service gets
+/// without its JSON context, or with one that lacks a contract type.
 /// Exit code 0 when every check holds.
 /// </summary>
 public static class Program
@@ -28,7 +29,7 @@ public static class Program
     public static async Task<int> Main(string[] args)
     {
         var startedAt = Process.GetCurrentProcess().StartTime.ToUniversalTime();
-        string transport = "memory", kafkaServers = "", mqttServer = "", redisServer = "";
+        string transport = "memory", kafkaServers = "", mqttServer = "", redisServer = "", jsonContext = "full";
         for (var i = 0; i < args.Length; i++)
         {
             var value = i + 1 < args.Length ? args[i + 1] : null;
@@ -38,8 +39,9 @@ public static class Program
                 case "--kafka" when value is not null: kafkaServers = value; i++; break;
                 case "--mqtt" when value is not null: mqttServer = value; i++; break;
                 case "--redis" when value is not null: redisServer = value; i++; break;
+                case "--json-context" when value is "full" or "none" or "partial": jsonContext = value; i++; break;
                 default:
-                    Console.Error.WriteLine($"Unknown or incomplete option '{args[i]}'. Usage: AotService [--transport memory|kafka|mqtt] [--kafka host:port] [--mqtt host:port] [--redis host:port]");
+                    Console.Error.WriteLine($"Unknown or incomplete option '{args[i]}'. Usage: AotService [--transport memory|kafka|mqtt] [--kafka host:port] [--mqtt host:port] [--redis host:port] [--json-context full|none|partial]");
                     return 2;
             }
         }
@@ -58,9 +60,13 @@ public static class Program
                     o.InstanceId = "aot-sample";
                     o.WaitForReadinessOnStart = true;
                 })
-                .UseJsonContext(InventoryJsonContext.Default)
                 .AddServer<InventoryService>()
                 .AddClient<IInventoryService>();
+            if (jsonContext != "none")
+            {
+                rpc.UseJsonContext(jsonContext == "full" ? InventoryJsonContext.Default : StockOnlyJsonContext.Default);
+            }
+
             if (transport == "memory")
             {
                 rpc.UseInMemoryTransport().UseInMemoryOwnershipStore();
@@ -118,7 +124,16 @@ public static class Program
             }
 
             using var host = builder.Build();
-            await host.StartAsync();
+            try
+            {
+                await host.StartAsync();
+            }
+            catch (InvalidOperationException ex)
+            {
+                Console.WriteLine("start failed: " + ex.Message);
+                return 1;
+            }
+
             var ok = await CheckAsync(host.Services.GetRequiredService<IInventoryService>(), startedAt);
             await host.StopAsync();
             Console.WriteLine(ok ? "result: every check held" : "result: a check failed");

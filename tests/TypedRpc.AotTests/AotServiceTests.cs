@@ -64,6 +64,31 @@ public sealed partial class AotServiceTests(PublishedSample sample)
     }
 
     [Fact]
+    public async Task WithoutItsJsonContext_TheStartFails_SayingToRegisterOne()
+    {
+        Assert.True(sample.PublishExitCode == 0, "dotnet publish failed:\n" + sample.PublishLog);
+
+        var (exitCode, output) = await PublishedSample.RunAsync(sample.Executable, ["--json-context", "none"], TimeSpan.FromMinutes(1));
+
+        Assert.True(exitCode == 1, $"exit code {exitCode}:\n{output}");
+        Assert.Contains("start failed: TypedRpc has no JSON metadata for the contracts' types: reflection-based JSON is disabled", output);
+        Assert.Contains(".UseJsonContext(MyJsonContext.Default)", output);
+    }
+
+    [Fact]
+    public async Task WithAContextThatLacksContractTypes_TheStartFails_NamingEach()
+    {
+        Assert.True(sample.PublishExitCode == 0, "dotnet publish failed:\n" + sample.PublishLog);
+
+        var (exitCode, output) = await PublishedSample.RunAsync(sample.Executable, ["--json-context", "partial"], TimeSpan.FromMinutes(1));
+
+        Assert.True(exitCode == 1, $"exit code {exitCode}:\n{output}");
+        Assert.Contains("start failed: The JSON serializer has no metadata for types the contracts use: " +
+            "AotService.ReservationRequest (parameter 'request' of inventory/Reserve); AotService.Reservation (the reply of inventory/Reserve).", output);
+        Assert.DoesNotContain("AotService.Stock ", output);
+    }
+
+    [Fact]
     public async Task TheNativeExecutable_RefusesAnUnknownOption()
     {
         Assert.True(sample.PublishExitCode == 0, "dotnet publish failed:\n" + sample.PublishLog);
