@@ -35,11 +35,15 @@ public sealed class EdgeHost : IAsyncDisposable
 
     public EdgeState State { get; } = new();
 
+    /// <summary>Further configuration of every instance's TypedRpc (its serializer, say).</summary>
+    public Action<ITypedRpcBuilder>? ConfigureRpc { get; init; }
+
     public async Task StartServerAsync()
     {
         var services = new ServiceCollection();
         services.AddSingleton(State);
-        services.AddTypedRpc(o => o.InstanceId = "b-1").UseInMemoryTransport(Transport).UseInMemoryOwnershipStore(Store).AddServer<EdgeService>();
+        var rpc = services.AddTypedRpc(o => o.InstanceId = "b-1").UseInMemoryTransport(Transport).UseInMemoryOwnershipStore(Store).AddServer<EdgeService>();
+        ConfigureRpc?.Invoke(rpc);
         _server = services.BuildServiceProvider();
         await _server.GetRequiredService<TypedRpcRuntime>().StartAsync(CancellationToken.None);
     }
@@ -50,7 +54,7 @@ public sealed class EdgeHost : IAsyncDisposable
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
-        builder.Services.AddTypedRpc(o => o.InstanceId = name)
+        var rpc = builder.Services.AddTypedRpc(o => o.InstanceId = name)
             .UseInMemoryTransport(Transport).UseInMemoryOwnershipStore(Store)
             .AddClient<IEdgeService>()
             .AddHttpEdge(o =>
@@ -59,6 +63,7 @@ public sealed class EdgeHost : IAsyncDisposable
                 o.MaxWait = TimeSpan.FromSeconds(5);
                 configure?.Invoke(o);
             });
+        ConfigureRpc?.Invoke(rpc);
         var app = builder.Build();
         var orders = app.MapGroup("/").WithRpcResults();
         orders.MapPost("/orders/{id}", (string id, int? work, IEdgeService edge, RpcHttpCall call) => edge.PlaceAsync(id, work ?? 0, call.Options));
