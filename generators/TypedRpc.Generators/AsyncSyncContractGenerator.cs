@@ -65,6 +65,34 @@ public sealed class AsyncSyncContractGenerator : IIncrementalGenerator
                 spc.ReportDiagnostic(item.ToDiagnostic());
             }
         });
+
+        // TRPC0022: the JSON contexts passed to UseJsonContext against the contracts registered
+        // with AddClient/AddServer, across the compilation.
+        var jsonContexts = context.SyntaxProvider
+            .CreateSyntaxProvider(JsonContextParser.IsCandidate, JsonContextParser.Parse)
+            .WithTrackingName(TrackingNames.JsonContexts)
+            .Where(static model => model is not null)
+            .Select(static (model, _) => model!)
+            .Collect();
+
+        var registeredTypes = context.SyntaxProvider
+            .CreateSyntaxProvider(RegistrationParser.IsCandidate, RegistrationParser.Parse)
+            .WithTrackingName(TrackingNames.RegisteredContractTypes)
+            .Where(static needs => needs.Count > 0)
+            .Collect();
+
+        var missingJsonTypes = jsonContexts
+            .Combine(registeredTypes)
+            .Select(static (pair, _) => JsonContextCheck.Run(pair.Left, pair.Right))
+            .WithTrackingName(TrackingNames.MissingJsonTypes);
+
+        context.RegisterSourceOutput(missingJsonTypes, static (spc, items) =>
+        {
+            foreach (var item in items)
+            {
+                spc.ReportDiagnostic(item.ToDiagnostic());
+            }
+        });
     }
 
     private static EquatableArray<DiagnosticInfo> FindDuplicateServiceNames(ImmutableArray<ServiceNameEntry> entries)

@@ -98,4 +98,8 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor GeneratedNameClash = Create(
         "TRPC0021", "Generated type names must be free",
         "Contract '{0}' would generate '{1}', which is already {2}; rename the interface (or the other type)");
+
+    public static readonly DiagnosticDescriptor JsonContextLacksType = Create(
+        "TRPC0022", "JSON context lacks a contract type",
+        "{0} no metadata for '{1}' ({2}); add [JsonSerializable(typeof({1}))]", DiagnosticSeverity.Warning);
 }

@@ -17,4 +17,13 @@ internal static class TrackingNames
 
     /// <summary>The service-name clashes found across the compilation.</summary>
     public const string DuplicateServiceNames = nameof(DuplicateServiceNames);
+
+    /// <summary>Each <c>UseJsonContext(context)</c> call: the context and the types it covers.</summary>
+    public const string JsonContexts = nameof(JsonContexts);
+
+    /// <summary>Each <c>AddClient&lt;T&gt;()</c> / <c>AddServer&lt;T&gt;()</c> call: the types its contract sends.</summary>
+    public const string RegisteredContractTypes = nameof(RegisteredContractTypes);
+
+    /// <summary>The contract types no JSON context covers (TRPC0022).</summary>
+    public const string MissingJsonTypes = nameof(MissingJsonTypes);
 }

@@ -19,6 +19,12 @@ public sealed class IncrementalTests
     private static readonly string[] s_trackingNames =
     {
         TrackingNames.ParseResults, TrackingNames.Models, TrackingNames.Diagnostics, TrackingNames.ServiceNames, TrackingNames.DuplicateServiceNames,
+        TrackingNames.JsonContexts, TrackingNames.RegisteredContractTypes, TrackingNames.MissingJsonTypes,
+    };
+
+    private static readonly string[] s_jsonContextSteps =
+    {
+        TrackingNames.JsonContexts, TrackingNames.RegisteredContractTypes, TrackingNames.MissingJsonTypes,
     };
 
     private const string Unrelated = """
@@ -32,7 +38,7 @@ public sealed class IncrementalTests
     [Fact]
     public void EveryStep_HasATrackingName()
     {
-        var (result, _, _) = GeneratorHarness.Run(TestContracts.Pricing, TestContracts.Nested);
+        var (result, _, _) = GeneratorHarness.Run(TestContracts.Pricing, TestContracts.Nested, TestContracts.PricingHost);
         var steps = result.Results.Single().TrackedSteps;
 
         foreach (var name in s_trackingNames)
@@ -47,7 +53,7 @@ public sealed class IncrementalTests
     [Fact]
     public void AddingAnUnrelatedFile_LeavesEveryStepCachedOrUnchanged()
     {
-        var compilation = GeneratorHarness.CreateCompilation(TestContracts.Pricing, TestContracts.Nested);
+        var compilation = GeneratorHarness.CreateCompilation(TestContracts.Pricing, TestContracts.Nested, TestContracts.PricingHost);
         var driver = GeneratorHarness.CreateDriver().RunGenerators(compilation);
 
         var next = compilation.AddSyntaxTrees(CSharpSyntaxTree.ParseText(Unrelated, GeneratorHarness.ParseOptions, path: "Unrelated.cs"));
@@ -60,7 +66,7 @@ public sealed class IncrementalTests
     [Fact]
     public void EditingAMethodBody_RegeneratesNothing()
     {
-        var compilation = GeneratorHarness.CreateCompilation(TestContracts.Pricing, Unrelated);
+        var compilation = GeneratorHarness.CreateCompilation(TestContracts.Pricing, Unrelated, TestContracts.PricingHost);
         var driver = GeneratorHarness.CreateDriver().RunGenerators(compilation);
 
         var next = Replace(compilation, "File1.cs", "return a + b;", "var sum = a + b; return sum;");
@@ -107,6 +113,43 @@ public sealed class IncrementalTests
     }
 
     [Fact]
+    public void TheJsonContextCheck_StaysCached_ThroughUnrelatedEdits_AndStillReports()
+    {
+        var compilation = GeneratorHarness.CreateCompilation(TestContracts.Pricing, TestContracts.PricingHost);
+        var driver = GeneratorHarness.CreateDriver().RunGenerators(compilation);
+        Assert.Equal("TRPC0022", Assert.Single(driver.GetRunResult().Diagnostics).Id);
+
+        var added = compilation.AddSyntaxTrees(CSharpSyntaxTree.ParseText(Unrelated, GeneratorHarness.ParseOptions, path: "Unrelated.cs"));
+        driver = driver.RunGenerators(added);
+        var first = driver.GetRunResult();
+        AssertAllCachedOrUnchanged(first.Results.Single(), s_jsonContextSteps);
+        AssertOutputsNotRegenerated(first.Results.Single());
+
+        // The call's location is a position in the edited file, so the context step moves with it
+        // and the diagnostic is re-reported there (as the contract diagnostics are); what the contracts
+        // need, and the emitted sources, do not.
+        var edited = Replace(added, "File1.cs", "return value * 2;", "var twice = value * 2; return twice;");
+        var second = driver.RunGenerators(edited).GetRunResult();
+        AssertAllCachedOrUnchanged(second.Results.Single(), TrackingNames.RegisteredContractTypes, TrackingNames.Models);
+        Assert.Equal("TRPC0022", Assert.Single(second.Diagnostics).Id);
+    }
+
+    [Fact]
+    public void AddingTheMissingType_ModifiesOnlyTheJsonContextSteps()
+    {
+        var compilation = GeneratorHarness.CreateCompilation(TestContracts.Pricing, TestContracts.PricingHost);
+        var driver = GeneratorHarness.CreateDriver().RunGenerators(compilation);
+
+        var next = Replace(compilation, "File1.cs", "[JsonSerializable(typeof(PriceTick))]", "[JsonSerializable(typeof(PriceTick))] [JsonSerializable(typeof(Receipt))]");
+        var run = driver.RunGenerators(next).GetRunResult();
+
+        Assert.Empty(run.Diagnostics);
+        var result = run.Results.Single();
+        AssertAllCachedOrUnchanged(result, TrackingNames.Models, TrackingNames.RegisteredContractTypes);
+        Assert.Contains(result.TrackedSteps[TrackingNames.MissingJsonTypes].SelectMany(s => s.Outputs), o => o.Reason == IncrementalStepRunReason.Modified);
+    }
+
+    [Fact]
     public void EqualSources_GiveEqualModels()
     {
         var first = Models(GeneratorHarness.Run(TestContracts.AllShapes).Result);
@@ -122,8 +165,8 @@ public sealed class IncrementalTests
     [InlineData(TestContracts.Nested)]
     public void NoStepOutput_HoldsSymbolsSyntaxOrCompilations(string source)
     {
-        // A contract with diagnostics too, so the diagnostics steps carry values.
-        var (result, _, _) = GeneratorHarness.Run(source, "using TypedRpc; [AsyncSyncContract(\"bad name\")] public interface IBad { void Run(); }");
+        // A contract with diagnostics too, so the diagnostics steps carry values; and a host with a JSON context.
+        var (result, _, _) = GeneratorHarness.Run(source, "using TypedRpc; [AsyncSyncContract(\"bad name\")] public interface IBad { void Run(); }", TestContracts.PricingHost, source == TestContracts.Pricing ? "" : TestContracts.Pricing);
 
         // Our steps only: Roslyn's own ForAttributeWithMetadataName steps legitimately hold syntax.
         var tracked = result.Results.Single().TrackedSteps;

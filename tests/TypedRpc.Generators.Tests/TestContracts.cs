@@ -97,4 +97,38 @@ internal static class TestContracts
             Task<string> HelloAsync(string name);
         }
         """;
+
+    /// <summary>
+    /// A host of <see cref="Pricing"/>: a JSON context registered with UseJsonContext that lacks
+    /// <c>Receipt</c> (one TRPC0022), the server and the client registered.
+    /// </summary>
+    public const string PricingHost = """
+        using System.Collections.Generic;
+        using System.Text.Json.Serialization;
+        using System.Threading.Tasks;
+        using Acme.Pricing;
+        using TypedRpc;
+
+        namespace Acme.Host;
+
+        [JsonSerializable(typeof(QuoteRequest))]
+        [JsonSerializable(typeof(Quote))]
+        [JsonSerializable(typeof(PriceTick))]
+        public sealed partial class PricingJsonContext : JsonSerializerContext;
+
+        public sealed class PricingServer : PricingServiceBase
+        {
+            public override Task<Quote> GetQuoteAsync(QuoteRequest request, RpcServerCallContext context) => Task.FromResult(new Quote(request.Sku, 1m));
+            public override Task<Receipt> PlaceOrderAsync(string orderId, decimal amount, RpcServerCallContext context) => Task.FromResult(new Receipt(orderId, amount));
+            public override async IAsyncEnumerable<PriceTick> WatchAsync(string symbol, int count, RpcServerCallContext context) { await Task.Yield(); yield break; }
+            public override Task CancelOrderAsync(string orderId, RpcServerCallContext context) => Task.CompletedTask;
+        }
+
+        public static class Setup
+        {
+            public static ITypedRpcBuilder Configure(ITypedRpcBuilder rpc) => rpc.UseJsonContext(PricingJsonContext.Default).AddServer<PricingServer>().AddClient<IPricingService>();
+
+            public static int Twice(int value) { return value * 2; }
+        }
+        """;
 }

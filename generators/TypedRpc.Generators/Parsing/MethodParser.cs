@@ -186,7 +186,7 @@ internal static class MethodParser
     internal static string WireName(string name) =>
         name.Length > 5 && name.EndsWith("Async", StringComparison.Ordinal) ? name.Substring(0, name.Length - 5) : name;
 
-    private static ReturnKind? ClassifyReturn(ITypeSymbol returnType, KnownTypes known, out ITypeSymbol? resultType)
+    internal static ReturnKind? ClassifyReturn(ITypeSymbol returnType, KnownTypes known, out ITypeSymbol? resultType)
     {
         resultType = null;
         if (returnType is not INamedTypeSymbol named)

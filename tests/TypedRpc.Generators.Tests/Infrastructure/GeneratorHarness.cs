@@ -58,7 +58,7 @@ internal static class GeneratorHarness
 
     private static ImmutableArray<MetadataReference> LoadReferences()
     {
-        // The running .NET's own assemblies, plus TypedRpc.Abstractions.
+        // The running .NET's own assemblies, plus TypedRpc.Abstractions and TypedRpc.
         var trusted = ((string?)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES") ?? string.Empty).Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries);
         var references = new List<MetadataReference>();
         foreach (var path in trusted)
@@ -71,6 +71,14 @@ internal static class GeneratorHarness
         }
 
         references.Add(MetadataReference.CreateFromFile(typeof(TypedRpc.AsyncSyncContractAttribute).Assembly.Location));
+
+        // The runtime (UseJsonContext, AddClient, AddServer) and the Microsoft.Extensions assemblies its API names.
+        references.Add(MetadataReference.CreateFromFile(typeof(TypedRpc.TypedRpcBuilderExtensions).Assembly.Location));
+        foreach (var path in Directory.GetFiles(AppContext.BaseDirectory, "Microsoft.Extensions.*.dll"))
+        {
+            references.Add(MetadataReference.CreateFromFile(path));
+        }
+
         return references.ToImmutableArray();
     }
 }
