@@ -1,3 +1,4 @@
+using System;
 using System.IO;
 using System.Linq;
 using Microsoft.CodeAnalysis;
@@ -267,33 +268,11 @@ public sealed class JsonContextDiagnosticTests
         Assert.True(contracts.Emit(stream).Success);
         var reference = MetadataReference.CreateFromImage(stream.ToArray());
 
-        var host = """
-            using System.Collections.Generic;
-            using System.Text.Json.Serialization;
-            using System.Threading.Tasks;
-            using Acme.Pricing;
-            using TypedRpc;
-
-            namespace Acme.Host;
-
-            [JsonSerializable(typeof(Quote))]
-            [JsonSerializable(typeof(QuoteRequest))]
-            [JsonSerializable(typeof(PriceTick))]
-            public sealed partial class HostJsonContext : JsonSerializerContext;
-
-            public sealed class PricingServer : PricingServiceBase
-            {
-                public override Task<Quote> GetQuoteAsync(QuoteRequest request, RpcServerCallContext context) => Task.FromResult(new Quote(request.Sku, 1m));
-                public override Task<Receipt> PlaceOrderAsync(string orderId, decimal amount, RpcServerCallContext context) => Task.FromResult(new Receipt(orderId, amount));
-                public override async IAsyncEnumerable<PriceTick> WatchAsync(string symbol, int count, RpcServerCallContext context) { await Task.Yield(); yield break; }
-                public override Task CancelOrderAsync(string orderId, RpcServerCallContext context) => Task.CompletedTask;
-            }
-
-            public static class Setup
-            {
-                public static ITypedRpcBuilder Configure(ITypedRpcBuilder rpc) => rpc.UseJsonContext(HostJsonContext.Default).REGISTRATION;
-            }
-            """.Replace("REGISTRATION", registration);
+        // TestContracts.PricingHost, registering only the contract under test.
+        var host = TestContracts.PricingHost
+            .Replace("PricingJsonContext", "HostJsonContext", StringComparison.Ordinal)
+            .Replace(".AddServer<PricingServer>().AddClient<IPricingService>()", "." + registration, StringComparison.Ordinal);
+        Assert.Contains("." + registration + ";", host, StringComparison.Ordinal);
         var (_, _, diagnostics) = GeneratorHarness.Run(GeneratorHarness.CreateCompilation(new[] { host }, "Acme.Host", new[] { reference }));
 
         var diagnostic = Assert.Single(diagnostics);

@@ -80,8 +80,7 @@ internal static class BuilderCalls
 
         foreach (var attribute in named.GetAttributes())
         {
-            if (attribute.AttributeClass is { Name: "AsyncSyncContractAttribute" } attributeClass
-                && JsonTypeKeys.IsNamespace(attributeClass.ContainingNamespace, "TypedRpc"))
+            if (attribute.AttributeClass?.ToDisplayString() == ContractParser.ContractAttributeName)
             {
                 serviceName = attribute.ConstructorArguments.Length == 1 ? attribute.ConstructorArguments[0].Value as string ?? string.Empty : string.Empty;
                 return serviceName.Length > 0;

@@ -151,7 +151,7 @@ internal static partial class ContractParser
 
 
         var ns0 = type.ContainingNamespace is { IsGlobalNamespace: false } n0 ? n0.ToDisplayString() : string.Empty;
-        var prefix = string.Concat(containing) + StripInterfacePrefix(type.Name);
+        var prefix = GeneratedPrefix(type);
         var serviceEntry = serviceNameError is null
             ? new ServiceNameEntry(serviceName!, type.ToDisplayString(), topic ?? serviceName + ".requests", ns0.Length == 0 ? prefix : ns0 + "." + prefix, attributeLocation)
             : null;
@@ -181,7 +181,7 @@ internal static partial class ContractParser
             interfaceType,
             containing.ToEquatableArray(),
             isPublic,
-            string.Concat(containing) + StripInterfacePrefix(type.Name),
+            prefix,
             serviceName!,
             topic,
             defaultTimeoutMs,
@@ -263,6 +263,21 @@ internal static partial class ContractParser
         TypeKind.Struct => type.IsRecord ? "record struct" : "struct",
         _ => type.TypeKind.ToString().ToLowerInvariant(),
     };
+
+    /// <summary>
+    /// The start of the contract's generated type names: its containing types' names, outermost
+    /// first, then its own without the I-prefix (<c>Outer.IFoo</c> → <c>OuterFoo</c>).
+    /// </summary>
+    internal static string GeneratedPrefix(INamedTypeSymbol contract)
+    {
+        var prefix = StripInterfacePrefix(contract.Name);
+        for (var outer = contract.ContainingType; outer is not null; outer = outer.ContainingType)
+        {
+            prefix = outer.Name + prefix;
+        }
+
+        return prefix;
+    }
 
     /// <summary><c>IPricingService</c> → <c>PricingService</c>; names without the I-prefix convention stay as they are.</summary>
     internal static string StripInterfacePrefix(string name) =>

@@ -141,7 +141,7 @@ internal static class RegistrationParser
             {
                 foreach (var candidate in ContractsIn(baseType.ContainingNamespace, baseType.ContainingAssembly))
                 {
-                    if (GeneratedPrefix(candidate) == prefix)
+                    if (ContractParser.GeneratedPrefix(candidate) == prefix)
                     {
                         AddDistinct(contracts, candidate);
                     }
@@ -155,7 +155,7 @@ internal static class RegistrationParser
         var candidates = new List<INamedTypeSymbol>();
         foreach (var symbol in compilation.GetSymbolsWithName(n => prefix.EndsWith(ContractParser.StripInterfacePrefix(n), StringComparison.Ordinal), SymbolFilter.Type, cancellationToken))
         {
-            if (symbol is INamedTypeSymbol candidate && BuilderCalls.IsContract(candidate, out _) && GeneratedPrefix(candidate) == prefix
+            if (symbol is INamedTypeSymbol candidate && BuilderCalls.IsContract(candidate, out _) && ContractParser.GeneratedPrefix(candidate) == prefix
                 && (baseType.ContainingNamespace is not { IsGlobalNamespace: false } written || written.ToDisplayString() == candidate.ContainingNamespace.ToDisplayString()))
             {
                 candidates.Add(candidate);
@@ -228,18 +228,6 @@ internal static class RegistrationParser
                 pending.Push(nested);
             }
         }
-    }
-
-    /// <summary>The start of the generated type names: containing types, then the interface name without its I.</summary>
-    private static string GeneratedPrefix(INamedTypeSymbol contract)
-    {
-        var prefix = ContractParser.StripInterfacePrefix(contract.Name);
-        for (var outer = contract.ContainingType; outer is not null; outer = outer.ContainingType)
-        {
-            prefix = outer.Name + prefix;
-        }
-
-        return prefix;
     }
 
     private static void AddDistinct(List<INamedTypeSymbol> contracts, INamedTypeSymbol contract)

@@ -93,11 +93,18 @@ public sealed class JsonRpcSerializer : IRpcSerializer
 
         try
         {
-            return _options.TypeInfoResolver!.GetTypeInfo(type, _options) is not null;
+            // The metadata found is kept, so the first call of a checked type does not look it up again.
+            _typeInfos.TryAdd(type, _options.GetTypeInfo(type));
+            return true;
         }
         catch (NotSupportedException)
         {
-            // A type reflection cannot handle either (an open generic, a pointer, ...).
+            // No resolver has metadata for it (or reflection cannot handle it either).
+            return false;
+        }
+        catch (ArgumentException)
+        {
+            // Not a type values can have (an open generic, a pointer, ...).
             return false;
         }
         catch (InvalidOperationException)
