@@ -44,10 +44,10 @@ public sealed class RedisLeaseTests(RedisServerFixture redis)
         await using var store = redis.CreateStore();
         Assert.True(await store.Leases.TryAcquireAsync("clients", 7, "dead", TimeSpan.FromMilliseconds(1_500), default));
 
-        // Renewal extends the lease past its first expiry (0.5 s + 1.1 s > 1.5 s); every step leaves a
-        // stalled test machine most of a second.
+        // Renewal extends the lease past its first expiry (0.5 s + 1.1 s > 1.5 s); the renewal's 3 s
+        // leave a stalled test machine almost two seconds (2 s once ran out in a full suite).
         await Task.Delay(500);
-        Assert.True(await store.Leases.RenewAsync("clients", 7, "dead", TimeSpan.FromSeconds(2), default));
+        Assert.True(await store.Leases.RenewAsync("clients", 7, "dead", TimeSpan.FromSeconds(3), default));
         await Task.Delay(1_100);
         Assert.Equal("dead", await store.Leases.GetHolderAsync("clients", 7, default));
 
